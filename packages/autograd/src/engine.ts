@@ -1,0 +1,128 @@
+import {
+  add, cast, formatShape, GradientError, installBackwardEngine, ones, ShapeError, withGradMode, zeros, type Tensor,
+} from '@parcnet/tensor';
+
+/**
+ * The backward pass: a topological sort of the tape from the outputs, then one loop that calls
+ * each node's backward rule and sums the gradients arriving at each tensor.
+ */
+
+export interface GradOptions {
+  /** Keep saved tensors so that the same graph can be back-propagated again. */
+  retainGraph?: boolean;
+}
+
+/** Tensors reachable from `roots` through the tape, inputs before the tensors made from them. */
+function topologicalOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { tensor: Tensor; expanded: boolean }[] = roots.map((tensor) => ({ tensor, expanded: false }));
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.expanded) {
+      order.push(top.tensor);
+      continue;
+    }
+    if (visited.has(top.tensor)) continue;
+    visited.add(top.tensor);
+    stack.push({ tensor: top.tensor, expanded: true });
+    for (const input of top.tensor.gradFn?.inputs ?? []) {
+      if (input && !visited.has(input)) stack.push({ tensor: input, expanded: false });
+    }
+  }
+  return order;
+}
+
+function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
+  if (gradient === undefined) {
+    if (root.size !== 1) {
+      throw new GradientError(
+        `backward: a gradient can be implied only for a one-element output; got shape ${formatShape(root.shape)}, so pass backward(gradient) of that shape`,
+      );
+    }
+    return ones(root.shape, { dtype: root.dtype });
+  }
+  if (formatShape(gradient.shape) !== formatShape(root.shape)) {
+    throw new ShapeError(`backward: gradient of shape ${formatShape(gradient.shape)} does not match the output's shape ${formatShape(root.shape)}`);
+  }
+  return cast(gradient, root.dtype);
+}
+
+/**
+ * Propagates `seeds` back from `roots` and returns the gradient that reached each tensor in
+ * `targets` (or every leaf requiring a gradient when `targets` is undefined).
+ */
+function propagate(
+  roots: readonly Tensor[], seeds: readonly Tensor[], retainGraph: boolean, targets?: ReadonlySet<Tensor>,
+): Map<Tensor, Tensor> {
+  for (const root of roots) {
+    if (!root.requiresGrad) {
+      throw new GradientError(`backward: ${root.toString()} does not require a gradient and has no gradFn`);
+    }
+  }
+  const pending = new Map<Tensor, Tensor>();
+  const accumulate = (t: Tensor, g: Tensor): void => {
+    const previous = pending.get(t);
+    pending.set(t, previous ? add(previous, g) : g);
+  };
+  roots.forEach((root, i) => accumulate(root, seeds[i]));
+  const reached = new Map<Tensor, Tensor>();
+  withGradMode(false, () => {
+    const order = topologicalOrder(roots);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const tensor = order[i];
+      const g = pending.get(tensor);
+      if (!g) continue;
+      pending.delete(tensor);
+      if (targets ? targets.has(tensor) : tensor.isLeaf && tensor.requiresGrad) reached.set(tensor, g);
+      const node = tensor.gradFn;
+      if (!node) continue;
+      if (node.freed) {
+        throw new GradientError(
+          `backward: trying to go back through ${node.opName} a second time, but its saved tensors were freed; pass { retainGraph: true } to the first backward`,
+        );
+      }
+      if (!node.backward) throw new GradientError(`backward: op ${node.opName} has no backward rule`);
+      const inputGrads = node.backward(g);
+      if (!retainGraph) {
+        node.backward = undefined;
+        node.freed = true;
+      }
+      node.inputs.forEach((input, k) => {
+        const gi = inputGrads[k];
+        if (!input || !gi) return;
+        if (formatShape(gi.shape) !== formatShape(input.shape)) {
+          throw new GradientError(
+            `backward of ${node.opName}: gradient for input ${k} has shape ${formatShape(gi.shape)}, expected ${formatShape(input.shape)}`,
+          );
+        }
+        accumulate(input, cast(gi, input.dtype));
+      });
+    }
+  });
+  return reached;
+}
+
+/** The engine behind `tensor.backward()`: accumulates into `.grad` of every leaf reached. */
+export function backward(root: Tensor, gradient?: Tensor, options: GradOptions = {}): void {
+  const reached = propagate([root], [seedGradient(root, gradient)], options.retainGraph ?? false);
+  withGradMode(false, () => {
+    for (const [leaf, g] of reached) leaf.grad = leaf.grad ? add(leaf.grad, g) : cast(g, leaf.dtype, true);
+  });
+}
+
+/**
+ * torch.autograd.grad: the gradients of `outputs` (seeded by `gradOutputs`, or ones for
+ * one-element outputs) with respect to `inputs`, without touching any `.grad`. An input the
+ * outputs do not depend on gets zeros.
+ */
+export function grad(
+  outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], gradOutputs?: readonly Tensor[], options: GradOptions = {},
+): Tensor[] {
+  const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
+  const seeds = outs.map((o, i) => seedGradient(o, gradOutputs?.[i]));
+  const reached = propagate(outs, seeds, options.retainGraph ?? false, new Set(inputs));
+  return inputs.map((x) => reached.get(x) ?? zeros(x.shape, { dtype: x.dtype }));
+}
+
+installBackwardEngine((root, gradient, options) => backward(root, gradient, options));

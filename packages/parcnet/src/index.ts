@@ -1,0 +1,3 @@
+// parcnet: one import for the whole framework.
+export * from '@parcnet/tensor';
+export * from '@parcnet/autograd';

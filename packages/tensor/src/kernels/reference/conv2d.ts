@@ -1,0 +1,169 @@
+import type { Conv2DAttrs } from '../../kernel-names';
+import type { FloatArray } from '../../dtype';
+import { registerKernel } from '../../registry';
+import { Tensor } from '../../tensor';
+import { gemmNN, gemmNT, gemmTN } from './gemm';
+import { emptyLike, REFERENCE, rowMajorFloat } from './util';
+
+/**
+ * conv2d by im2col + GEMM, per image and group. The column matrix of one group has a row per
+ * (input channel, kernel row, kernel column) and a column per output pixel:
+ *   cols: [Cg·kH·kW, Ho·Wo],  weight of the group: [Og, Cg·kH·kW],  output: [Og, Ho·Wo].
+ */
+
+interface Geometry {
+  n: number; c: number; h: number; w: number;
+  o: number; kh: number; kw: number;
+  ho: number; wo: number;
+  cg: number; og: number;
+}
+
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
+  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+function geometry(inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2DAttrs): Geometry {
+  const [n, c, h, w] = inputShape;
+  const [o, , kh, kw] = weightShape;
+  return {
+    n, c, h, w, o, kh, kw,
+    ho: convOutputSize(h, kh, attrs.stride[0], attrs.padding[0], attrs.dilation[0]),
+    wo: convOutputSize(w, kw, attrs.stride[1], attrs.padding[1], attrs.dilation[1]),
+    cg: c / attrs.groups,
+    og: o / attrs.groups,
+  };
+}
+
+/** Fills cols for channels [c0, c0 + g.cg) of image `image`. */
+function im2col(x: FloatArray, image: number, c0: number, g: Geometry, attrs: Conv2DAttrs, cols: FloatArray): void {
+  const [sh, sw] = attrs.stride;
+  const [ph, pw] = attrs.padding;
+  const [dh, dw] = attrs.dilation;
+  const pixels = g.ho * g.wo;
+  let row = 0;
+  for (let ci = 0; ci < g.cg; ci++) {
+    const plane = ((image * g.c) + c0 + ci) * g.h * g.w;
+    for (let ki = 0; ki < g.kh; ki++) {
+      for (let kj = 0; kj < g.kw; kj++, row++) {
+        const rowBase = row * pixels;
+        for (let oy = 0; oy < g.ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          const dstBase = rowBase + oy * g.wo;
+          if (iy < 0 || iy >= g.h) {
+            cols.fill(0, dstBase, dstBase + g.wo);
+            continue;
+          }
+          const srcRow = plane + iy * g.w;
+          for (let ox = 0; ox < g.wo; ox++) {
+            const ix = ox * sw - pw + kj * dw;
+            cols[dstBase + ox] = ix >= 0 && ix < g.w ? x[srcRow + ix] : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: adds cols back into the input-gradient image. */
+function col2im(cols: FloatArray, image: number, c0: number, g: Geometry, attrs: Conv2DAttrs, dx: FloatArray): void {
+  const [sh, sw] = attrs.stride;
+  const [ph, pw] = attrs.padding;
+  const [dh, dw] = attrs.dilation;
+  const pixels = g.ho * g.wo;
+  let row = 0;
+  for (let ci = 0; ci < g.cg; ci++) {
+    const plane = ((image * g.c) + c0 + ci) * g.h * g.w;
+    for (let ki = 0; ki < g.kh; ki++) {
+      for (let kj = 0; kj < g.kw; kj++, row++) {
+        const rowBase = row * pixels;
+        for (let oy = 0; oy < g.ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= g.h) continue;
+          const dstRow = plane + iy * g.w;
+          const srcBase = rowBase + oy * g.wo;
+          for (let ox = 0; ox < g.wo; ox++) {
+            const ix = ox * sw - pw + kj * dw;
+            if (ix >= 0 && ix < g.w) dx[dstRow + ix] += cols[srcBase + ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+function newCols(x: Tensor, g: Geometry): FloatArray {
+  const length = g.cg * g.kh * g.kw * g.ho * g.wo;
+  return x.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+}
+
+registerKernel({
+  name: 'Conv2D',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, w, attrs) => {
+    const g = geometry(x.shape, w.shape, attrs);
+    const xv = rowMajorFloat('Conv2D', x);
+    const wv = rowMajorFloat('Conv2D', w);
+    const out = emptyLike(x, [g.n, g.o, g.ho, g.wo]);
+    const y = out.storage as FloatArray;
+    const cols = newCols(x, g);
+    const rows = g.cg * g.kh * g.kw;
+    const pixels = g.ho * g.wo;
+    for (let image = 0; image < g.n; image++) {
+      for (let group = 0; group < attrs.groups; group++) {
+        im2col(xv, image, group * g.cg, g, attrs, cols);
+        gemmNN(g.og, pixels, rows, wv, group * g.og * rows, cols, 0, y, (image * g.o + group * g.og) * pixels);
+      }
+    }
+    return out;
+  },
+});
+
+// dx = col2im(Wᵀ · dy), per image and group.
+registerKernel({
+  name: 'Conv2DBackpropInput',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (gradOutput, w, inputShape, attrs) => {
+    const g = geometry(inputShape, w.shape, attrs);
+    const dy = rowMajorFloat('Conv2DBackpropInput', gradOutput);
+    const wv = rowMajorFloat('Conv2DBackpropInput', w);
+    const out = emptyLike(gradOutput, inputShape);
+    const dx = out.storage as FloatArray;
+    const cols = newCols(gradOutput, g);
+    const rows = g.cg * g.kh * g.kw;
+    const pixels = g.ho * g.wo;
+    for (let image = 0; image < g.n; image++) {
+      for (let group = 0; group < attrs.groups; group++) {
+        cols.fill(0);
+        gemmTN(rows, pixels, g.og, wv, group * g.og * rows, dy, (image * g.o + group * g.og) * pixels, cols, 0);
+        col2im(cols, image, group * g.cg, g, attrs, dx);
+      }
+    }
+    return out;
+  },
+});
+
+// dW = dy · colsᵀ, summed over images.
+registerKernel({
+  name: 'Conv2DBackpropFilter',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, gradOutput, weightShape, attrs) => {
+    const g = geometry(x.shape, weightShape, attrs);
+    const xv = rowMajorFloat('Conv2DBackpropFilter', x);
+    const dy = rowMajorFloat('Conv2DBackpropFilter', gradOutput);
+    const out = emptyLike(x, weightShape);
+    const dw = out.storage as FloatArray;
+    const cols = newCols(x, g);
+    const rows = g.cg * g.kh * g.kw;
+    const pixels = g.ho * g.wo;
+    for (let image = 0; image < g.n; image++) {
+      for (let group = 0; group < attrs.groups; group++) {
+        im2col(xv, image, group * g.cg, g, attrs, cols);
+        gemmNT(g.og, rows, pixels, dy, (image * g.o + group * g.og) * pixels, cols, 0, dw, group * g.og * rows);
+      }
+    }
+    return out;
+  },
+});

@@ -1,0 +1,113 @@
+import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
+import { binaryKernelNames, comparisonKernelNames, unaryKernelNames, type BinaryKernelName, type ComparisonKernelName } from '../../kernel-names';
+import { registerKernel } from '../../registry';
+import { Tensor } from '../../tensor';
+import { toNdarray } from '../../ndarray';
+import { unaryMath } from './scalar-math';
+import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
+
+// Binary arithmetic and comparisons run on ndarray-ops' strided loops, which read the broadcast
+// (stride-0) views directly.
+type NdBinary = (out: ndarray.NdArray, a: ndarray.NdArray, b: ndarray.NdArray) => void;
+const ndBinary: Record<BinaryKernelName | ComparisonKernelName, NdBinary> = {
+  Add: ops.add, Sub: ops.sub, Mul: ops.mul, Div: ops.div, Pow: ops.pow, Maximum: ops.max, Minimum: ops.min,
+  Less: ops.lt, LessEqual: ops.leq, Greater: ops.gt, GreaterEqual: ops.geq, Equal: ops.eq, NotEqual: ops.neq,
+};
+
+function binaryInto(out: Tensor, name: BinaryKernelName | ComparisonKernelName, a: Tensor, b: Tensor): Tensor {
+  if (out.size > 0) ndBinary[name](ndarray(out.storage, [...out.shape]), toNdarray(a), toNdarray(b));
+  return out;
+}
+
+for (const name of binaryKernelNames) {
+  registerKernel({ name, backend: REFERENCE, priority: 0, fn: (a, b) => binaryInto(emptyLike(a), name, a, b) });
+}
+for (const name of comparisonKernelNames) {
+  registerKernel({ name, backend: REFERENCE, priority: 0, fn: (a, b) => binaryInto(Tensor.empty(a.shape, 'int32'), name, a, b) });
+}
+
+for (const name of unaryKernelNames) {
+  const { forward, derivative } = unaryMath[name];
+  registerKernel({
+    name,
+    backend: REFERENCE,
+    priority: 0,
+    fn: (x) => {
+      const src = rowMajorFloat(name, x);
+      const out = emptyLike(x);
+      const dst = out.storage;
+      for (let i = 0; i < dst.length; i++) dst[i] = forward(src[i]);
+      return out;
+    },
+  });
+  registerKernel({
+    name: `${name}Grad`,
+    backend: REFERENCE,
+    priority: 0,
+    fn: (saved, gradOutput) => {
+      const s = rowMajorFloat(`${name}Grad`, saved);
+      const g = rowMajorFloat(`${name}Grad`, gradOutput);
+      const out = emptyLike(gradOutput);
+      const dst = out.storage;
+      for (let i = 0; i < dst.length; i++) dst[i] = g[i] * derivative(s[i]);
+      return out;
+    },
+  });
+}
+
+registerKernel({ name: 'Cast', backend: REFERENCE, priority: 0, fn: castContiguous });
+
+registerKernel({
+  name: 'Assign',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (destination, source) => {
+    if (destination.size > 0) ops.assign(toNdarray(destination), toNdarray(source));
+  },
+});
+
+registerKernel({
+  name: 'Clamp',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, min, max) => {
+    const src = rowMajor(x);
+    const out = emptyLike(x);
+    const dst = out.storage;
+    for (let i = 0; i < dst.length; i++) {
+      const v = src[i];
+      dst[i] = v < min ? min : v > max ? max : v;
+    }
+    return out;
+  },
+});
+
+registerKernel({
+  name: 'ClampGrad',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, gradOutput, min, max) => {
+    const src = rowMajor(x);
+    const g = rowMajor(gradOutput);
+    const out = emptyLike(gradOutput);
+    const dst = out.storage;
+    for (let i = 0; i < dst.length; i++) dst[i] = src[i] >= min && src[i] <= max ? g[i] : 0;
+    return out;
+  },
+});
+
+registerKernel({
+  name: 'Where',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (condition, a, b) => {
+    const c = rowMajor(condition);
+    const av = rowMajor(a);
+    const bv = rowMajor(b);
+    const out = emptyLike(a);
+    const dst = out.storage;
+    for (let i = 0; i < dst.length; i++) dst[i] = c[i] !== 0 ? av[i] : bv[i];
+    return out;
+  },
+});

@@ -1,0 +1,84 @@
+import { assertFloat } from '../dtype';
+import { DTypeError, ShapeError } from '../errors';
+import type { Conv2DAttrs } from '../kernel-names';
+import { runKernel } from '../registry';
+import { formatShape } from '../shape';
+import { recordOp } from '../tape';
+import type { Tensor } from '../tensor';
+import { add } from './elementwise';
+import { reshape } from './views';
+
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** Zero padding on each side of H and W. */
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  /** [O], added per output channel. */
+  bias?: Tensor | null;
+}
+
+export function pair(op: string, name: string, value: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
+  if (!p.every((v) => Number.isInteger(v) && v >= min)) {
+    throw new ShapeError(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return p;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d), NCHW.
+ * x: [N, C, H, W], w: [O, C / groups, kH, kW] → [N, O, Ho, Wo], Ho = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1.
+ * Dense (groups 1), grouped and depthwise (groups = C) alike.
+ * Backward: dx by Conv2DBackpropInput, dw by Conv2DBackpropFilter, db = Σ over N, H, W.
+ */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  assertFloat('conv2d', x.dtype, 'input');
+  assertFloat('conv2d', w.dtype, 'weight');
+  if (x.dtype !== w.dtype) {
+    throw new DTypeError(`conv2d: input ${x.dtype} and weight ${w.dtype} must share a dtype`);
+  }
+  if (x.ndim !== 4 || w.ndim !== 4) {
+    throw new ShapeError(
+      `conv2d: expected input [N, C, H, W] and weight [O, C/groups, kH, kW], got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
+    );
+  }
+  const groups = options.groups ?? 1;
+  const attrs: Conv2DAttrs = {
+    stride: pair('conv2d', 'stride', options.stride ?? 1, 1),
+    padding: pair('conv2d', 'padding', options.padding ?? 0, 0),
+    dilation: pair('conv2d', 'dilation', options.dilation ?? 1, 1),
+    groups,
+  };
+  const [, c, h, wd] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || o % groups !== 0 || cg * groups !== c) {
+    throw new ShapeError(
+      `conv2d: input ${formatShape(x.shape)} and weight ${formatShape(w.shape)} do not fit groups=${groups} ` +
+        `(need C = ${cg}·groups and O divisible by groups)`,
+    );
+  }
+  const effH = attrs.dilation[0] * (kh - 1) + 1;
+  const effW = attrs.dilation[1] * (kw - 1) + 1;
+  if (h + 2 * attrs.padding[0] < effH || wd + 2 * attrs.padding[1] < effW) {
+    throw new ShapeError(
+      `conv2d: kernel ${kh}×${kw} (dilated ${effH}×${effW}) is larger than the padded input ` +
+        `${h + 2 * attrs.padding[0]}×${wd + 2 * attrs.padding[1]} of ${formatShape(x.shape)}`,
+    );
+  }
+  const inputShape = x.shape;
+  const weightShape = w.shape;
+  const out = runKernel('Conv2D', x, w, attrs);
+  const y = recordOp('conv2d', out, [x, w], (g) => [
+    x.requiresGrad ? runKernel('Conv2DBackpropInput', g, w, inputShape, attrs) : null,
+    w.requiresGrad ? runKernel('Conv2DBackpropFilter', x, g, weightShape, attrs) : null,
+  ]);
+  const bias = options.bias;
+  if (!bias) return y;
+  if (bias.ndim !== 1 || bias.shape[0] !== o) {
+    throw new ShapeError(`conv2d: bias must be [${o}] for weight ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
+  }
+  return add(y, reshape(bias, [1, o, 1, 1]));
+}

@@ -1,0 +1,21 @@
+import { assertFloat } from '../dtype';
+import { runKernel } from '../registry';
+import { normalizeAxis } from '../shape';
+import { recordOp } from '../tape';
+import type { Tensor } from '../tensor';
+
+/** softmax along `axis`; backward: dx = y · (g − Σ g·y) (kernel SoftmaxGrad). */
+export function softmax(x: Tensor, axis: number): Tensor {
+  assertFloat('softmax', x.dtype);
+  const a = normalizeAxis('softmax', axis, x.ndim);
+  const y = runKernel('Softmax', x, a);
+  return recordOp('softmax', y, [x], (g) => [runKernel('SoftmaxGrad', y, g, a)]);
+}
+
+/** log-softmax along `axis`; backward: dx = g − exp(y) · Σ g (kernel LogSoftmaxGrad). */
+export function logSoftmax(x: Tensor, axis: number): Tensor {
+  assertFloat('logSoftmax', x.dtype);
+  const a = normalizeAxis('logSoftmax', axis, x.ndim);
+  const y = runKernel('LogSoftmax', x, a);
+  return recordOp('logSoftmax', y, [x], (g) => [runKernel('LogSoftmaxGrad', y, g, a)]);
+}

@@ -1,0 +1,66 @@
+import { ParcnetError } from './errors';
+import type { KernelSignatures } from './kernel-names';
+
+/**
+ * The one dispatch point between ops and backends. Ops call `runKernel(name, ...)`; backends
+ * register an implementation under the same name. The highest-priority implementation whose guard
+ * accepts the arguments runs; the reference backend accepts everything and comes last.
+ */
+export type KernelName = keyof KernelSignatures;
+
+export interface KernelRegistration<K extends KernelName> {
+  name: K;
+  backend: string;
+  /** Higher runs first. The reference backend uses 0. */
+  priority: number;
+  fn: KernelSignatures[K];
+  /** Says whether this implementation handles these arguments; refused calls fall through. */
+  guard?: (...args: Parameters<KernelSignatures[K]>) => boolean;
+}
+
+type AnyRegistration = KernelRegistration<KernelName>;
+
+const table = new Map<KernelName, AnyRegistration[]>();
+const disabledBackends = new Set<string>();
+
+export function registerKernel<K extends KernelName>(registration: KernelRegistration<K>): void {
+  const list = table.get(registration.name) ?? [];
+  const kept = list.filter((r) => r.backend !== registration.backend);
+  kept.push(registration as unknown as AnyRegistration);
+  kept.sort((a, b) => b.priority - a.priority);
+  table.set(registration.name, kept);
+}
+
+export function runKernel<K extends KernelName>(
+  name: K,
+  ...args: Parameters<KernelSignatures[K]>
+): ReturnType<KernelSignatures[K]> {
+  const list = table.get(name);
+  if (list) {
+    for (const r of list) {
+      if (disabledBackends.has(r.backend)) continue;
+      const guard = r.guard as ((...a: unknown[]) => boolean) | undefined;
+      if (guard && !guard(...args)) continue;
+      return (r.fn as (...a: unknown[]) => ReturnType<KernelSignatures[K]>)(...args);
+    }
+  }
+  throw new ParcnetError(`runKernel: no kernel registered for ${name} accepts these arguments`);
+}
+
+/** The implementation of `name` on one backend, for tests that compare backends. */
+export function getKernel<K extends KernelName>(name: K, backend: string): KernelSignatures[K] | undefined {
+  return table.get(name)?.find((r) => r.backend === backend)?.fn as KernelSignatures[K] | undefined;
+}
+
+/** Every registered kernel name with its backends in dispatch order. */
+export function listKernels(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, list] of table) out[name] = list.map((r) => r.backend);
+  return out;
+}
+
+/** Switches a backend off (or back on) for dispatch, e.g. to measure the reference path. */
+export function setBackendEnabled(backend: string, enabled: boolean): void {
+  if (enabled) disabledBackends.delete(backend);
+  else disabledBackends.add(backend);
+}

@@ -1,0 +1,71 @@
+import { ShapeError } from './errors';
+
+export type Shape = readonly number[];
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function assertValidShape(op: string, shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${op}: shape ${formatShape(shape)} must hold non-negative integers`);
+    }
+  }
+}
+
+/** Resolves a possibly negative axis against `ndim`, as PyTorch's `dim` arguments do. */
+export function normalizeAxis(op: string, axis: number, ndim: number): number {
+  const lo = ndim === 0 ? -1 : -ndim;
+  const hi = ndim === 0 ? 0 : ndim - 1;
+  if (!Number.isInteger(axis) || axis < lo || axis > hi) {
+    throw new ShapeError(`${op}: dim ${axis} is out of range for a tensor of ${ndim} dims (expected ${lo}..${hi})`);
+  }
+  return axis < 0 ? axis + Math.max(ndim, 1) : axis;
+}
+
+/** Normalises a list of axes (undefined means all axes), sorted and without repeats. */
+export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : axes;
+  const out = list.map((a) => normalizeAxis(op, a, ndim));
+  if (new Set(out).size !== out.length) throw new ShapeError(`${op}: dims [${list.join(', ')}] repeat an axis`);
+  return out.sort((a, b) => a - b);
+}
+
+/** NumPy broadcasting of two shapes, aligned on the right. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(
+        `${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast (dim ${i} of the result: ${da} vs ${db})`,
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+import type { Tensor } from './tensor';
+
+/**
+ * The tape's unit: what produced a tensor and how to send a gradient back to its inputs.
+ * Ops create it right beside their forward (see `recordOp`); the engine in `@parcnet/autograd`
+ * walks these nodes. The closure holds only what the backward rule needs.
+ */
+export interface GradNode {
+  readonly opName: string;
+  /** The op's inputs in order; null where an input does not require a gradient. */
+  readonly inputs: readonly (Tensor | null)[];
+  /** Returns one gradient per input (null where none flows); undefined for an op without one. */
+  backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | undefined;
+  /** Set once a backward pass without retainGraph has dropped `backward` and its saved tensors. */
+  freed: boolean;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` with gradient recording switched on or off, restoring the previous mode after. */
+export function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Attaches a backward rule to an op's output when recording is on and some input requires a
+ * gradient; otherwise the closure is dropped at once and nothing is kept. An op with no backward
+ * rule passes undefined, and back-propagating through it fails with a GradientError naming it.
+ */
+export function recordOp(
+  opName: string,
+  output: Tensor,
+  inputs: readonly Tensor[],
+  backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | undefined,
+): Tensor {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
+  output.gradFn = { opName, inputs: inputs.map((t) => (t.requiresGrad ? t : null)), backward, freed: false };
+  return output;
+}
+
+export type BackwardEngine = (root: Tensor, gradient: Tensor | undefined, options: { retainGraph: boolean }) => void;
+
+let engine: BackwardEngine | null = null;
+
+/** `@parcnet/autograd` installs its engine here when it loads; `Tensor.backward` calls it. */
+export function installBackwardEngine(fn: BackwardEngine): void {
+  engine = fn;
+}
+
+export function backwardEngine(): BackwardEngine | null {
+  return engine;
+}

@@ -1,0 +1,179 @@
+import { allocate, dtypeOfArray, isFloatDType, type DType, type TypedArray } from './dtype';
+import { DTypeError, GradientError } from './errors';
+import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape';
+import { backwardEngine, type GradNode } from './tape';
+import * as elementwise from './ops/elementwise';
+import * as unary from './ops/unary';
+import * as reduce from './ops/reduce';
+import * as views from './ops/views';
+import { cast, contiguous } from './ops/cast';
+import { matmul } from './ops/matmul';
+import { softmax, logSoftmax } from './ops/softmax';
+
+/** A tensor operand: a tensor, or a JS number that broadcasts like a 0-d tensor of the other's dtype. */
+export type TensorLike = Tensor | number;
+
+export interface BackwardOptions {
+  /** Keep the graph's saved tensors so that backward can run through it again. */
+  retainGraph?: boolean;
+}
+
+/**
+ * An n-dimensional strided view over a typed-array storage. Views (reshape, permute, slice, expand,
+ * flip…) share the storage and differ in shape, strides and offset; element [i0, i1, …] lives at
+ * `storage[offset + i0 * strides[0] + i1 * strides[1] + …]`.
+ */
+export class Tensor {
+  readonly storage: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  /** The tape node that produced this tensor; null for leaves. */
+  gradFn: GradNode | null = null;
+  /** The accumulated gradient of a leaf that requires one, after `backward()`. */
+  grad: Tensor | null = null;
+  private leafRequiresGrad = false;
+
+  constructor(storage: TypedArray, shape: Shape, strides?: readonly number[], offset = 0) {
+    this.storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.dtype = dtypeOfArray(storage);
+  }
+
+  /** A fresh contiguous tensor of zeros. */
+  static empty(shape: Shape, dtype: DType): Tensor {
+    return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  numel(): number {
+    return this.size;
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  get requiresGrad(): boolean {
+    return this.leafRequiresGrad || this.gradFn !== null;
+  }
+
+  set requiresGrad(value: boolean) {
+    if (this.gradFn !== null) {
+      if (!value) {
+        throw new GradientError(
+          `requiresGrad: cannot switch off on a non-leaf tensor made by ${this.gradFn.opName}; use detach()`,
+        );
+      }
+      return;
+    }
+    if (value && !isFloatDType(this.dtype)) {
+      throw new DTypeError(`requiresGrad: only float32 and float64 tensors can require gradients, got ${this.dtype}`);
+    }
+    this.leafRequiresGrad = value;
+  }
+
+  /** Sets requiresGrad and returns this tensor, for chaining. */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** True when the elements are laid out row-major with no gaps from `offset`. */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
+      expected *= this.shape[i];
+    }
+    return true;
+  }
+
+  /** A contiguous copy of the elements, in row-major order, as a typed array of this dtype. */
+  toTypedArray(): TypedArray {
+    if (this.isContiguous()) return this.storage.slice(this.offset, this.offset + this.size);
+    return contiguous(this).storage;
+  }
+
+  /** The elements as nested JS arrays (a number for a 0-d tensor). */
+  toArray(): unknown {
+    const flat = this.toTypedArray();
+    const build = (dim: number, start: number): unknown => {
+      if (dim === this.shape.length) return flat[start];
+      const step = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, start + i * step));
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new GradientError(`item: expected a tensor of one element, got shape ${formatShape(this.shape)}`);
+    return this.storage[this.offset];
+  }
+
+  /** Back-propagates from this tensor; a non-scalar needs an explicit `gradient` of its shape. */
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    const engine = backwardEngine();
+    if (!engine) throw new GradientError('backward: the autograd engine is not loaded (import @parcnet/autograd or parcnet)');
+    engine(this, gradient, { retainGraph: options.retainGraph ?? false });
+  }
+
+  /** The same data, cut from the graph: no gradFn, not requiring a gradient. */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset);
+  }
+
+  toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  // The methods below forward to the ops of the same name (see ops/), for PyTorch-style chaining.
+  to(dtype: DType): Tensor { return cast(this, dtype); }
+  contiguous(): Tensor { return contiguous(this); }
+  clone(): Tensor { return cast(this, this.dtype, true); }
+  add(other: TensorLike): Tensor { return elementwise.add(this, other); }
+  sub(other: TensorLike): Tensor { return elementwise.sub(this, other); }
+  mul(other: TensorLike): Tensor { return elementwise.mul(this, other); }
+  div(other: TensorLike): Tensor { return elementwise.div(this, other); }
+  pow(other: TensorLike): Tensor { return elementwise.pow(this, other); }
+  neg(): Tensor { return unary.neg(this); }
+  exp(): Tensor { return unary.exp(this); }
+  log(): Tensor { return unary.log(this); }
+  sqrt(): Tensor { return unary.sqrt(this); }
+  abs(): Tensor { return unary.abs(this); }
+  relu(): Tensor { return unary.relu(this); }
+  sigmoid(): Tensor { return unary.sigmoid(this); }
+  tanh(): Tensor { return unary.tanh(this); }
+  clamp(min: number, max: number): Tensor { return elementwise.clamp(this, min, max); }
+  sum(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.sum(this, axes, keepdim); }
+  mean(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.mean(this, axes, keepdim); }
+  var(axes?: number | readonly number[], options?: reduce.VarOptions): Tensor { return reduce.variance(this, axes, options); }
+  max(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.max(this, axes, keepdim); }
+  min(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.min(this, axes, keepdim); }
+  argmax(axis?: number, keepdim = false): Tensor { return reduce.argmax(this, axis, keepdim); }
+  softmax(axis: number): Tensor { return softmax(this, axis); }
+  logSoftmax(axis: number): Tensor { return logSoftmax(this, axis); }
+  matmul(other: Tensor): Tensor { return matmul(this, other); }
+  reshape(...shape: number[]): Tensor { return views.reshape(this, shape); }
+  view(...shape: number[]): Tensor { return views.reshape(this, shape); }
+  flatten(startDim = 0, endDim = -1): Tensor { return views.flatten(this, startDim, endDim); }
+  permute(...dims: number[]): Tensor { return views.permute(this, dims); }
+  transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
+  squeeze(dim?: number): Tensor { return views.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
+  expand(...shape: number[]): Tensor { return views.expand(this, shape); }
+  flip(...dims: number[]): Tensor { return views.flip(this, dims); }
+  slice(dim: number, start?: number, end?: number, step?: number): Tensor { return views.slice(this, dim, start, end, step); }
+}
