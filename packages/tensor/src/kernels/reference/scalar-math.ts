@@ -8,6 +8,7 @@ import type { UnaryKernelName } from '../../kernel-names';
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const INV_SQRT_2 = 0.7071067811865476;
 const INV_SQRT_2PI = 0.3989422804014327;
+const ONE_SIXTH_FLOAT32 = Math.fround(1 / 6);
 
 /**
  * erf to double precision: erf(x) = 2/√π · e^(−x²) · Σ (2x²)ⁿ x / (1·3·…·(2n+1)), a series of
@@ -70,9 +71,10 @@ export const unaryMath = {
     forward: (x) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6),
     derivative: (x) => (x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1),
   },
-  // PyTorch's hardsigmoid_backward: 1/6 strictly inside (-3, 3), 0 at and beyond the ends.
+  // PyTorch's hardsigmoid_backward: 1/6 strictly inside (-3, 3), 0 at and beyond the ends. Its
+  // constant is the float32 1.0f / 6.0f even for float64 tensors, so ours is too (the goldens see it).
   Hardsigmoid: {
-    forward: (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5),
-    derivative: (x) => (x > -3 && x < 3 ? 1 / 6 : 0),
+    forward: (x) => (x <= -3 ? 0 : x >= 3 ? 1 : (x + 3) / 6),
+    derivative: (x) => (x > -3 && x < 3 ? ONE_SIXTH_FLOAT32 : 0),
   },
 } satisfies Record<UnaryKernelName, UnaryMath>;
