@@ -1,0 +1,2 @@
+// @parcnet/io: weights in and out.
+export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsFile, type SaveOptions } from './safetensors';

@@ -1,0 +1,10 @@
+// @parcnet/nn: modules shaped like torch.nn, initialisers, losses, optimisers, schedules and EMA.
+export { Module, copyInto, type LoadOptions, type LoadReport, type StateDictOptions } from './module';
+export * from './init';
+export { Conv2d, type Conv2dOptions } from './layers/conv';
+export { BatchNorm2d, LayerNorm, type BatchNormOptions, type LayerNormOptions } from './layers/norm';
+export {
+  Linear, Dropout, Dropout2d, ReLU, ReLU6, SiLU, GELU, Hardswish, Hardsigmoid, Sigmoid, Identity,
+  AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample,
+} from './layers/basic';
+export { Sequential, ModuleList } from './layers/containers';

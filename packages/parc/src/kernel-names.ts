@@ -1,0 +1,18 @@
+import type { Tensor } from '@parcnet/tensor';
+
+export type ParcAxis = 'H' | 'W';
+
+// The ParC kernels join @parcnet/tensor's kernel table, so backends register them by the same names.
+declare module '@parcnet/tensor' {
+  interface KernelSignatures {
+    /**
+     * Circular depthwise convolution along `axis`, kernel not centred (spec §2.1 step 3):
+     * y[b, c, i, j] = Σₖ kernel[c, k] · x[b, c, (i + k) mod n, j] for axis H (n = H; kernel [C, n]).
+     */
+    ParcConv: (x: Tensor, kernel: Tensor, axis: ParcAxis) => Tensor;
+    /** The transposed operator: dx[b, c, p, j] = Σᵢ g[b, c, i, j] · kernel[c, (p − i) mod n]. */
+    ParcConvBackpropInput: (gradOutput: Tensor, kernel: Tensor, axis: ParcAxis) => Tensor;
+    /** dkernel[c, k] = Σ_{b, i, j} g[b, c, i, j] · x[b, c, (i + k) mod n, j], shape [C, n]. */
+    ParcConvBackpropKernel: (x: Tensor, gradOutput: Tensor, axis: ParcAxis) => Tensor;
+  }
+}
