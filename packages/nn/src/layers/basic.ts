@@ -27,7 +27,8 @@ export class Linear extends Module {
 
 /** Elementwise dropout in training (scaled by 1/(1 − p)); the identity in eval. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5, readonly generator: Generator = defaultGenerator) {
+  /** The drop probability; settable (tests zero it for deterministic training-mode outputs). */
+  constructor(public p = 0.5, readonly generator: Generator = defaultGenerator) {
     super();
   }
 

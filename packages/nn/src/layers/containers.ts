@@ -1,13 +1,22 @@
 import { ParcnetError, type Tensor } from '@parcnet/tensor';
 import { Module } from '../module';
 
-/** Children named "0", "1", …; forward feeds each one's output to the next. */
+/**
+ * Children named "0", "1", … (or by name, like an OrderedDict: `Sequential.named`); forward feeds
+ * each one's output to the next.
+ */
 export class Sequential extends Module {
   readonly layers: Module[];
 
   constructor(...layers: Module[]) {
     super();
     this.layers = layers.map((m, i) => this.child(String(i), m));
+  }
+
+  static named(layers: readonly (readonly [string, Module])[]): Sequential {
+    const s = new Sequential();
+    for (const [name, m] of layers) s.layers.push(s.child(name, m));
+    return s;
   }
 
   at(index: number): Module {

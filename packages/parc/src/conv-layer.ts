@@ -1,0 +1,92 @@
+import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
+import type { Pair, Tensor } from '@parcnet/tensor';
+
+export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
+
+export interface ConvLayerOptions {
+  stride?: Pair;
+  groups?: number;
+  dilation?: number;
+  bias?: boolean;
+  useNorm?: boolean;
+  /** false for none; default 'swish' (the classification configs' activation). */
+  activation?: ActivationName | false;
+}
+
+function activation(name: ActivationName): Module {
+  switch (name) {
+    case 'swish':
+      return new SiLU();
+    case 'relu':
+      return new ReLU();
+    case 'relu6':
+      return new ReLU6();
+    case 'hard_swish':
+      return new Hardswish();
+  }
+}
+
+/**
+ * cvnets' ConvLayer: Conv2d (no bias unless asked, padding ((k − 1) / 2) · dilation) → BatchNorm2d
+ * → activation, as children `block.conv`, `block.norm`, `block.act` (spec §4).
+ */
+export class ConvLayer extends Module {
+  readonly block: Sequential;
+  readonly conv: Conv2d;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvLayerOptions = {}) {
+    super();
+    const dilation = options.dilation ?? 1;
+    this.conv = new Conv2d(inChannels, outChannels, kernelSize, {
+      stride: options.stride ?? 1,
+      padding: ((kernelSize - 1) / 2) * dilation,
+      dilation,
+      groups: options.groups ?? 1,
+      bias: options.bias ?? false,
+    });
+    const layers: [string, Module][] = [['conv', this.conv]];
+    if (options.useNorm ?? true) layers.push(['norm', new BatchNorm2d(outChannels)]);
+    const act = options.activation ?? 'swish';
+    if (act) layers.push(['act', activation(act)]);
+    this.block = this.child('block', Sequential.named(layers));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.block.forward(x);
+  }
+}
+
+/** cvnets' make_divisible: the nearest multiple of `divisor`, never below it nor below 90 % of v. */
+export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
+  let rounded = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
+  if (rounded < 0.9 * v) rounded += divisor;
+  return rounded;
+}
+
+/**
+ * The MobileNetV2 block (cvnets InvertedResidual, spec §4): 1×1 expand + BN + Swish → 3×3
+ * depthwise (stride) + BN + Swish → 1×1 reduce + BN; residual when stride 1 and in = out.
+ */
+export class InvertedResidual extends Module {
+  readonly block: Sequential;
+  readonly useResidual: boolean;
+
+  constructor(inChannels: number, outChannels: number, stride: number, expandRatio: number, options: { dilation?: number; activation?: ActivationName } = {}) {
+    super();
+    const hidden = makeDivisible(Math.round(inChannels * expandRatio), 8);
+    const act = options.activation ?? 'swish';
+    const layers: [string, Module][] = [];
+    if (expandRatio !== 1) layers.push(['exp_1x1', new ConvLayer(inChannels, hidden, 1, { activation: act })]);
+    layers.push(
+      ['conv_3x3', new ConvLayer(hidden, hidden, 3, { stride, groups: hidden, dilation: options.dilation ?? 1, activation: act })],
+      ['red_1x1', new ConvLayer(hidden, outChannels, 1, { activation: false })],
+    );
+    this.block = this.child('block', Sequential.named(layers));
+    this.useResidual = stride === 1 && inChannels === outChannels;
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.block.forward(x);
+    return this.useResidual ? x.add(y) : y;
+  }
+}
