@@ -1,3 +1,8 @@
-// parcnet: one import for the whole framework.
+// parcnet: one import for the whole framework. Tensor ops and autograd at the top level (like
+// torch), the other packages as namespaces: nn, parc, models, io.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
+export * as nn from '@parcnet/nn';
+export * as parc from '@parcnet/parc';
+export * as models from '@parcnet/models';
+export * as io from '@parcnet/io';

@@ -1,0 +1,3 @@
+// @parcnet/models: ParC-Net and its baselines.
+export { ParcNet, parcnetXS, parcnetS, parcnetH, parcnetScales, parcnetStageNames, initializeWeights, type ParcNetOptions } from './parcnet';
+export { GlobalPool } from './common';
