@@ -1,4 +1,4 @@
-import { FormatError, formatShape, ShapeError, Tensor, type DType } from '@parcnet/tensor';
+import { cast, FormatError, formatShape, ShapeError, Tensor, type DType } from '@parcnet/tensor';
 
 /**
  * The base of every layer and model, shaped like torch.nn.Module. A module registers its
@@ -208,6 +208,14 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /** Converts every float parameter and buffer to `dtype` in place (like module.double()). */
+  to(dtype: 'float32' | 'float64'): this {
+    for (const t of [...this.parameters(), ...this.buffers()]) {
+      if (t.dtype !== 'int32' && t.dtype !== dtype) t.setData(cast(t.detach(), dtype));
+    }
+    return this;
   }
 
   zeroGrad(): void {

@@ -130,6 +130,23 @@ export class Tensor {
     engine(this, gradient, { retainGraph: options.retainGraph ?? false });
   }
 
+  /**
+   * Replaces this leaf's data by `source`'s (storage, shape, strides, dtype), keeping the tensor
+   * object — like `param.data = …` in PyTorch, so that modules and optimisers holding it see the
+   * change (Module.to uses it). Clears `.grad`.
+   */
+  setData(source: Tensor): void {
+    if (this.gradFn !== null) throw new GradientError(`setData: only leaves can take new data; this tensor was made by ${this.gradFn.opName}`);
+    if (this.leafRequiresGrad && !isFloatDType(source.dtype)) throw new DTypeError(`setData: a tensor that requires a gradient cannot hold ${source.dtype}`);
+    const self = this as { storage: TypedArray; shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType };
+    self.storage = source.storage;
+    self.shape = source.shape;
+    self.strides = source.strides;
+    self.offset = source.offset;
+    self.dtype = source.dtype;
+    this.grad = null;
+  }
+
   /** The same data, cut from the graph: no gradFn, not requiring a gradient. */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
