@@ -8,3 +8,7 @@ export {
   AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample,
 } from './layers/basic';
 export { Sequential, ModuleList } from './layers/containers';
+export { crossEntropy, nllLoss, mseLoss, smoothL1Loss, binaryCrossEntropyWithLogits, type CrossEntropyOptions, type Reduction } from './losses';
+export { Optimizer, SGD, Adam, AdamW, type AdamHyper, type SgdHyper, type ParamGroup } from './optim';
+export { warmupCosine, stepLr, oneCycle, type LrSchedule, type WarmupCosineOptions } from './schedule';
+export { ModelEma } from './ema';
