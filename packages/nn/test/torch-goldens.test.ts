@@ -53,7 +53,7 @@ describe('optimisers against PyTorch (five steps)', () => {
       const p = tensor(c.start, { shape: [4, 3], dtype: 'float64', requiresGrad: true });
       const target = tensor(c.target, { shape: [4, 3], dtype: 'float64' });
       const scale = tensor(Array.from({ length: 12 }, (_, i) => i + 1), { shape: [4, 3], dtype: 'float64' });
-      const o = c.options as Record<string, never>;
+      const o = c.options as unknown as nn.SgdHyper & nn.AdamHyper;
       const optimizer = c.options.kind === 'SGD' ? new nn.SGD([p], o) : c.options.kind === 'Adam' ? new nn.Adam([p], o) : new nn.AdamW([p], o);
       for (const expected of c.trajectory) {
         optimizer.zeroGrad();
