@@ -9,7 +9,7 @@ export { ParcnetError, ShapeError, DTypeError, GradientError, FormatError } from
 export { broadcastShapes, contiguousStrides, formatShape, normalizeAxis, normalizeAxes, sizeOf, type Shape } from './shape';
 export { Generator, defaultGenerator, manualSeed, type RandomOptions } from './random';
 export {
-  registerKernel, runKernel, getKernel, listKernels, setBackendEnabled,
+  registerKernel, runKernel, getKernel, listKernels, setBackendEnabled, observeKernels, type KernelObserver,
   type KernelName, type KernelRegistration,
 } from './registry';
 export * from './kernel-names';

@@ -31,10 +31,21 @@ export function registerKernel<K extends KernelName>(registration: KernelRegistr
   table.set(registration.name, kept);
 }
 
+/** Sees every kernel call before it runs (profilers count MACs this way). */
+export type KernelObserver = (name: KernelName, args: readonly unknown[]) => void;
+const observers = new Set<KernelObserver>();
+
+/** Adds an observer of kernel calls; returns the function that removes it. */
+export function observeKernels(observer: KernelObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
 export function runKernel<K extends KernelName>(
   name: K,
   ...args: Parameters<KernelSignatures[K]>
 ): ReturnType<KernelSignatures[K]> {
+  if (observers.size > 0) for (const observe of observers) observe(name, args);
   const list = table.get(name);
   if (list) {
     for (const r of list) {

@@ -1,0 +1,90 @@
+import { noGrad } from '@parcnet/autograd';
+import { Linear, Module } from '@parcnet/nn';
+import { observeKernels, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
+
+export interface ModuleProfile {
+  name: string;
+  type: string;
+  /** Parameters of this module and its descendants (shared tensors once). */
+  parameters: number;
+  /** Counted multiply-accumulates of this module and its descendants. */
+  macs: number;
+}
+
+export interface Profile {
+  parameters: number;
+  macs: number;
+  convMacs: number;
+  parcMacs: number;
+  linearMacs: number;
+  modules: ModuleProfile[];
+}
+
+/**
+ * Counts parameters and multiply-accumulates with the spec's rule (§5): every 2-D convolution as
+ * Cout·(Cin/groups)·kh·kw·Hout·Wout, every ParC operator as C·H·W·n, every Linear module as
+ * rows·in·out; nothing else (norms, activations, pooling, adds, resampling, attention products).
+ * Runs one eval-mode forward of zeros of `inputShape` without recording, and restores the mode.
+ */
+export function profile(model: Module, inputShape: readonly number[]): Profile {
+  const named = model.namedModules();
+  const macsByModule = new Map<Module, number>(named.map(([, m]) => [m, 0]));
+  const stack: Module[] = [];
+  const totals = { conv: 0, parc: 0, linear: 0 };
+  const charge = (macs: number): void => {
+    for (const m of new Set(stack)) macsByModule.set(m, macsByModule.get(m)! + macs);
+  };
+  const restore: (() => void)[] = [];
+  for (const [, m] of named) {
+    const original = m.forward;
+    m.forward = (...inputs: Tensor[]): Tensor => {
+      stack.push(m);
+      try {
+        if (m instanceof Linear) {
+          const macs = (inputs[0].size / m.inFeatures) * m.inFeatures * m.outFeatures;
+          totals.linear += macs;
+          charge(macs);
+        }
+        return original.apply(m, inputs);
+      } finally {
+        stack.pop();
+      }
+    };
+    restore.push(() => {
+      delete (m as { forward?: unknown }).forward;
+    });
+  }
+  const stopObserving = observeKernels((name, args) => {
+    if (name === 'Conv2D') {
+      const [x, w, attrs] = args as [Tensor, Tensor, Conv2DAttrs];
+      const [o, cg, kh, kw] = w.shape;
+      const ho = Math.floor((x.shape[2] + 2 * attrs.padding[0] - attrs.dilation[0] * (kh - 1) - 1) / attrs.stride[0]) + 1;
+      const wo = Math.floor((x.shape[3] + 2 * attrs.padding[1] - attrs.dilation[1] * (kw - 1) - 1) / attrs.stride[1]) + 1;
+      const macs = o * cg * kh * kw * ho * wo * x.shape[0];
+      totals.conv += macs;
+      charge(macs);
+    } else if (name === 'ParcConv') {
+      const [x, kernel] = args as [Tensor, Tensor];
+      const macs = x.size * kernel.shape[1];
+      totals.parc += macs;
+      charge(macs);
+    }
+  });
+  const wasTraining = model.training;
+  try {
+    model.eval();
+    noGrad(() => model.forward(zeros(inputShape, { dtype: model.parameters()[0]?.dtype === 'float64' ? 'float64' : 'float32' })));
+  } finally {
+    stopObserving();
+    for (const undo of restore) undo();
+    model.train(wasTraining);
+  }
+  return {
+    parameters: model.numParameters(),
+    macs: totals.conv + totals.parc + totals.linear,
+    convMacs: totals.conv,
+    parcMacs: totals.parc,
+    linearMacs: totals.linear,
+    modules: named.map(([name, m]) => ({ name, type: m.constructor.name, parameters: m.numParameters(), macs: macsByModule.get(m)! })),
+  };
+}
