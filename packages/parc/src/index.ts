@@ -7,3 +7,4 @@ export { resampleKernel, resampleTaps, type ResampleTaps } from './ops/resample'
 export { ConvLayer, InvertedResidual, makeDivisible, type ActivationName, type ConvLayerOptions } from './conv-layer';
 export { ParcBlock, ChannelAttention, type ParcBlockOptions } from './parc-block';
 export { ParcStage, type ParcStageOptions } from './parc-stage';
+export { FixedParc } from './fixed-parc';
