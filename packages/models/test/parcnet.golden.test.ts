@@ -5,7 +5,7 @@ import '@parcnet/autograd';
 import { Dropout } from '@parcnet/nn';
 import { loadSafetensors } from '@parcnet/io';
 import { parcnetStageNames, parcnetXS } from '../src/index';
-import { goldenDir, relativeError } from './golden';
+import { goldenDir, relativeError } from '@parcnet/testing';
 
 // ParC-Net-XS, 10 classes, weights and numbers from the official model (../shared/golden, spec §5, §7).
 const worst: Record<string, number> = {};

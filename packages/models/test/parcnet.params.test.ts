@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSafetensors } from '@parcnet/io';
 import { parcnetH, parcnetS, parcnetXS, type ParcNet } from '../src/index';
-import { goldenDir } from './golden';
+import { goldenDir } from '@parcnet/testing';
 
 // spec §5: measured parameter counts, tensor counts and state-dict entries of the official models.
 const table = {

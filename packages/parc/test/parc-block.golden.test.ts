@@ -4,7 +4,7 @@ import { mul, sum, type Tensor } from '@parcnet/tensor';
 import '@parcnet/autograd';
 import { loadSafetensors } from '@parcnet/io';
 import { ParcBlock } from '../src/index';
-import { goldenDir, relativeError } from './golden';
+import { goldenDir, relativeError } from '@parcnet/testing';
 
 // One ParC block as built for layer_3 of ParC-Net-XS (dim 48, K 32, with PE, no bias), dropouts 0.
 describe('ParC block against the official gcc_ca_mf_block (spec §3)', () => {

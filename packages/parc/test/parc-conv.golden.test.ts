@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sum, mul, type Tensor } from '@parcnet/tensor';
 import '@parcnet/autograd';
 import { loadSafetensors } from '@parcnet/io';
 import { parcConv, resampleKernel } from '../src/index';
-import { goldenDir, relativeError } from './golden';
+import { goldenDir, relativeError } from '@parcnet/testing';
 
 interface OpCase { file: string; axis: 'H' | 'W'; pe: boolean; bias: boolean; dtype: 'float32' | 'float64'; B: number; C: number; H: number; W: number; K: number }
 
 const index = JSON.parse(readFileSync(join(goldenDir, 'index.json'), 'utf8')) as { parc_op: OpCase[] };
-export const worstErrors: Record<string, number> = {};
+const worstErrors: Record<string, number> = {};
+afterAll(() => console.log(`ParC operator golden worst relative errors: ${JSON.stringify(worstErrors)}`));
 
 describe('ParC operator against the official PyTorch goldens (spec §2.1)', () => {
   it('has all 15 cases in both dtypes', () => expect(index.parc_op.length).toBe(30));
