@@ -32,4 +32,5 @@ export { pad, roll, type PadMode, type PadOptions } from './ops/pad';
 export { indexSelect, gather } from './ops/indexing';
 export { concat, stack, split, chunk } from './ops/concat';
 export { interpolate, type InterpolateOptions } from './ops/interpolate';
+export { batchNorm, type BatchNormOptions as BatchNormFunctionOptions } from './ops/batch-norm';
 export { erf } from './kernels/reference/scalar-math';

@@ -68,7 +68,7 @@ type ComparisonKernels = { [K in ComparisonKernelName]: (a: Tensor, b: Tensor) =
 /** Reduces over the given (sorted) axes, keeping them as size-1 dims. */
 type ReduceKernels = { [K in ReduceKernelName]: (x: Tensor, axes: readonly number[]) => Tensor };
 
-export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, BinaryKernels, ComparisonKernels, ReduceKernels {
+export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, BinaryKernels, ComparisonKernels, ReduceKernels, BatchNormKernels {
   /** A contiguous copy of any strided view, converted to `dtype`. */
   Cast: (x: Tensor, dtype: DType) => Tensor;
   /** Writes `source` (already broadcast to dst's shape and of dst's dtype) into the view `destination`. */
@@ -112,4 +112,29 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   ResizeBilinearGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: ResizeAttrs) => Tensor;
   ResizeNearest: (x: Tensor, attrs: ResizeAttrs) => Tensor;
   ResizeNearestGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: ResizeAttrs) => Tensor;
+}
+
+export interface BatchNormStats {
+  /** Per-channel mean over every axis but 1, in double precision. */
+  mean: Float64Array;
+  /** Per-channel biased variance. */
+  variance: Float64Array;
+}
+
+export interface BatchNormGradients {
+  dx: Tensor;
+  dweight: Float64Array;
+  dbias: Float64Array;
+}
+
+export interface BatchNormKernels {
+  /** x: [N, C, …] → per-channel mean and biased variance. */
+  BatchNormStats: (x: Tensor) => BatchNormStats;
+  /** y[n, c, …] = x[n, c, …] · scale[c] + shift[c]. */
+  BatchNormApply: (x: Tensor, scale: Float64Array, shift: Float64Array) => Tensor;
+  /**
+   * Backward of y = (x − mean[c]) · invstd[c] · weight[c] + bias[c]. With batch statistics
+   * (`batchStats`), mean and invstd depend on x and dx gets the two correction terms.
+   */
+  BatchNormBackward: (x: Tensor, gradOutput: Tensor, mean: Float64Array, invstd: Float64Array, weight: Float64Array, batchStats: boolean) => BatchNormGradients;
 }

@@ -1,4 +1,4 @@
-import { add, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type Tensor } from '@parcnet/tensor';
+import { add, batchNorm, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type Tensor } from '@parcnet/tensor';
 import { Module } from '../module';
 
 export interface BatchNormOptions {
@@ -41,37 +41,21 @@ export class BatchNorm2d extends Module {
     if (x.ndim !== 4 || x.shape[1] !== c) {
       throw new ShapeError(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${formatShape(x.shape)}`);
     }
-    const perChannel = [1, c, 1, 1];
-    const useBatch = this.training || !this.runningMean;
-    let normalized: Tensor;
-    if (useBatch) {
-      const count = x.size / c;
-      if (this.training && count <= 1) {
-        throw new ShapeError(`BatchNorm2d(${c}): expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`);
-      }
-      const batchMean = mean(x, [0, 2, 3], true);
-      const batchVar = variance(x, [0, 2, 3], { unbiased: false, keepdim: true });
-      normalized = mul(sub(x, batchMean), rsqrt(add(batchVar, this.eps)));
-      if (this.training && this.runningMean && this.runningVar && this.numBatchesTracked) {
-        const rm = this.runningMean;
-        const rv = this.runningVar;
-        const tracked = this.numBatchesTracked;
-        // Written straight into the buffers' storage: nothing here is recorded on the tape.
-        tracked.storage[tracked.offset] += 1;
-        const m = this.momentum ?? 1 / tracked.storage[tracked.offset];
-        const bm = batchMean.toTypedArray();
-        const bv = batchVar.toTypedArray();
-        const unbias = count / (count - 1);
-        for (let i = 0; i < c; i++) {
-          rm.storage[rm.offset + i] = (1 - m) * rm.storage[rm.offset + i] + m * bm[i];
-          rv.storage[rv.offset + i] = (1 - m) * rv.storage[rv.offset + i] + m * bv[i] * unbias;
-        }
-      }
-    } else {
-      normalized = mul(sub(x, this.runningMean!.reshape(...perChannel)), rsqrt(add(this.runningVar!.reshape(...perChannel), this.eps)));
+    if (this.training && x.size / c <= 1) {
+      throw new ShapeError(`BatchNorm2d(${c}): expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`);
     }
-    if (!this.weight || !this.bias) return normalized;
-    return add(mul(normalized, this.weight.reshape(...perChannel)), this.bias.reshape(...perChannel));
+    const tracked = this.numBatchesTracked;
+    if (this.training && tracked) tracked.storage[tracked.offset] += 1;
+    return batchNorm(x, {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      training: this.training,
+      momentum: this.momentum,
+      numBatchesTracked: tracked ? tracked.storage[tracked.offset] : undefined,
+      eps: this.eps,
+    });
   }
 }
 

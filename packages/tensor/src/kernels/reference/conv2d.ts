@@ -6,7 +6,8 @@ import { gemmNN, gemmNT, gemmTN } from './gemm';
 import { emptyLike, REFERENCE, rowMajorFloat } from './util';
 
 /**
- * conv2d by im2col + GEMM, per image and group. The column matrix of one group has a row per
+ * conv2d by im2col + GEMM, per image and group; 1×1 convs skip the im2col copy and depthwise
+ * convs run a direct loop. The column matrix of one group has a row per
  * (input channel, kernel row, kernel column) and a column per output pixel:
  *   cols: [Cg·kH·kW, Ho·Wo],  weight of the group: [Og, Cg·kH·kW],  output: [Og, Ho·Wo].
  */
@@ -96,6 +97,46 @@ function newCols(x: Tensor, g: Geometry): FloatArray {
   return x.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
+/** A 1×1 convolution with stride 1 and no padding reads the image itself as its column matrix. */
+function isPointwise(g: Geometry, attrs: Conv2DAttrs): boolean {
+  return g.kh === 1 && g.kw === 1 && attrs.stride[0] === 1 && attrs.stride[1] === 1 && attrs.padding[0] === 0 && attrs.padding[1] === 0;
+}
+
+/** Depthwise with one output per channel: a direct loop beats im2col + a GEMM with one row. */
+function isDepthwise(g: Geometry, attrs: Conv2DAttrs): boolean {
+  return attrs.groups === g.c && g.cg === 1 && g.og === 1 && g.c > 1;
+}
+
+/**
+ * Visits every (plane, output pixel, tap) of a depthwise conv with the input index it reads:
+ * visit(inputIndex, outputIndex, weightIndex). Taps falling in the padding are skipped.
+ */
+function forEachDepthwiseTap(g: Geometry, attrs: Conv2DAttrs, visit: (input: number, output: number, weight: number) => void): void {
+  const [sh, sw] = attrs.stride;
+  const [ph, pw] = attrs.padding;
+  const [dh, dw] = attrs.dilation;
+  for (let plane = 0; plane < g.n * g.c; plane++) {
+    const ch = plane % g.c;
+    const inBase = plane * g.h * g.w;
+    const outBase = plane * g.ho * g.wo;
+    for (let ki = 0; ki < g.kh; ki++) {
+      for (let kj = 0; kj < g.kw; kj++) {
+        const wIndex = (ch * g.kh + ki) * g.kw + kj;
+        for (let oy = 0; oy < g.ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= g.h) continue;
+          const inRow = inBase + iy * g.w;
+          const outRow = outBase + oy * g.wo;
+          for (let ox = 0; ox < g.wo; ox++) {
+            const ix = ox * sw - pw + kj * dw;
+            if (ix >= 0 && ix < g.w) visit(inRow + ix, outRow + ox, wIndex);
+          }
+        }
+      }
+    }
+  }
+}
+
 registerKernel({
   name: 'Conv2D',
   backend: REFERENCE,
@@ -106,13 +147,21 @@ registerKernel({
     const wv = rowMajorFloat('Conv2D', w);
     const out = emptyLike(x, [g.n, g.o, g.ho, g.wo]);
     const y = out.storage as FloatArray;
-    const cols = newCols(x, g);
+    if (isDepthwise(g, attrs)) {
+      forEachDepthwiseTap(g, attrs, (i, o, k) => {
+        y[o] += xv[i] * wv[k];
+      });
+      return out;
+    }
+    const pointwise = isPointwise(g, attrs);
+    const cols = pointwise ? xv : newCols(x, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;
     for (let image = 0; image < g.n; image++) {
       for (let group = 0; group < attrs.groups; group++) {
-        im2col(xv, image, group * g.cg, g, attrs, cols);
-        gemmNN(g.og, pixels, rows, wv, group * g.og * rows, cols, 0, y, (image * g.o + group * g.og) * pixels);
+        const colsOffset = pointwise ? (image * g.c + group * g.cg) * pixels : 0;
+        if (!pointwise) im2col(xv, image, group * g.cg, g, attrs, cols);
+        gemmNN(g.og, pixels, rows, wv, group * g.og * rows, cols, colsOffset, y, (image * g.o + group * g.og) * pixels);
       }
     }
     return out;
@@ -130,14 +179,23 @@ registerKernel({
     const wv = rowMajorFloat('Conv2DBackpropInput', w);
     const out = emptyLike(gradOutput, inputShape);
     const dx = out.storage as FloatArray;
-    const cols = newCols(gradOutput, g);
+    if (isDepthwise(g, attrs)) {
+      forEachDepthwiseTap(g, attrs, (i, o, k) => {
+        dx[i] += dy[o] * wv[k];
+      });
+      return out;
+    }
+    const pointwise = isPointwise(g, attrs);
+    const cols = pointwise ? dx : newCols(gradOutput, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;
     for (let image = 0; image < g.n; image++) {
       for (let group = 0; group < attrs.groups; group++) {
-        cols.fill(0);
-        gemmTN(rows, pixels, g.og, wv, group * g.og * rows, dy, (image * g.o + group * g.og) * pixels, cols, 0);
-        col2im(cols, image, group * g.cg, g, attrs, dx);
+        // Pointwise: dx of the group is Wᵀ·dy directly; otherwise through the columns and col2im.
+        const colsOffset = pointwise ? (image * g.c + group * g.cg) * pixels : 0;
+        if (!pointwise) cols.fill(0);
+        gemmTN(rows, pixels, g.og, wv, group * g.og * rows, dy, (image * g.o + group * g.og) * pixels, cols, colsOffset);
+        if (!pointwise) col2im(cols, image, group * g.cg, g, attrs, dx);
       }
     }
     return out;
@@ -155,13 +213,21 @@ registerKernel({
     const dy = rowMajorFloat('Conv2DBackpropFilter', gradOutput);
     const out = emptyLike(x, weightShape);
     const dw = out.storage as FloatArray;
-    const cols = newCols(x, g);
+    if (isDepthwise(g, attrs)) {
+      forEachDepthwiseTap(g, attrs, (i, o, k) => {
+        dw[k] += xv[i] * dy[o];
+      });
+      return out;
+    }
+    const pointwise = isPointwise(g, attrs);
+    const cols = pointwise ? xv : newCols(x, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;
     for (let image = 0; image < g.n; image++) {
       for (let group = 0; group < attrs.groups; group++) {
-        im2col(xv, image, group * g.cg, g, attrs, cols);
-        gemmNT(g.og, rows, pixels, dy, (image * g.o + group * g.og) * pixels, cols, 0, dw, group * g.og * rows);
+        const colsOffset = pointwise ? (image * g.c + group * g.cg) * pixels : 0;
+        if (!pointwise) im2col(xv, image, group * g.cg, g, attrs, cols);
+        gemmNT(g.og, rows, pixels, dy, (image * g.o + group * g.og) * pixels, cols, colsOffset, dw, group * g.og * rows);
       }
     }
     return out;

@@ -7,3 +7,4 @@ import './conv2d';
 import './pool';
 import './indexing';
 import './resize';
+import './batch-norm';

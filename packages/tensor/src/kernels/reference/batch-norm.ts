@@ -1,0 +1,100 @@
+import { registerKernel } from '../../registry';
+import { emptyLike, REFERENCE, rowMajorFloat } from './util';
+
+// x: [N, C, S…] row-major: channel c of image n is the run [(n·C + c)·S, (n·C + c + 1)·S).
+
+function geometry(shape: readonly number[]): { n: number; c: number; s: number } {
+  const s = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { n: shape[0], c: shape[1], s };
+}
+
+registerKernel({
+  name: 'BatchNormStats',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x) => {
+    const { n, c, s } = geometry(x.shape);
+    const data = rowMajorFloat('BatchNormStats', x);
+    const mean = new Float64Array(c);
+    const variance = new Float64Array(c);
+    const count = n * s;
+    // Two passes (mean, then squared deviations) in double precision: stable for large means.
+    for (let ch = 0; ch < c; ch++) {
+      let total = 0;
+      for (let img = 0; img < n; img++) for (let i = (img * c + ch) * s, end = i + s; i < end; i++) total += data[i];
+      const m = total / count;
+      let squares = 0;
+      for (let img = 0; img < n; img++) {
+        for (let i = (img * c + ch) * s, end = i + s; i < end; i++) {
+          const d = data[i] - m;
+          squares += d * d;
+        }
+      }
+      mean[ch] = m;
+      variance[ch] = squares / count;
+    }
+    return { mean, variance };
+  },
+});
+
+registerKernel({
+  name: 'BatchNormApply',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, scale, shift) => {
+    const { n, c, s } = geometry(x.shape);
+    const src = rowMajorFloat('BatchNormApply', x);
+    const out = emptyLike(x);
+    const dst = out.storage;
+    for (let img = 0; img < n; img++) {
+      for (let ch = 0; ch < c; ch++) {
+        const a = scale[ch];
+        const b = shift[ch];
+        for (let i = (img * c + ch) * s, end = i + s; i < end; i++) dst[i] = src[i] * a + b;
+      }
+    }
+    return out;
+  },
+});
+
+// dxhat = g·w;  with batch statistics dx = invstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)),
+// otherwise dx = invstd·dxhat;  dweight = Σ g·xhat, dbias = Σ g.
+registerKernel({
+  name: 'BatchNormBackward',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, gradOutput, mean, invstd, weight, batchStats) => {
+    const { n, c, s } = geometry(x.shape);
+    const xs = rowMajorFloat('BatchNormBackward', x);
+    const g = rowMajorFloat('BatchNormBackward', gradOutput);
+    const dx = emptyLike(gradOutput);
+    const out = dx.storage;
+    const dweight = new Float64Array(c);
+    const dbias = new Float64Array(c);
+    const count = n * s;
+    for (let ch = 0; ch < c; ch++) {
+      const m = mean[ch];
+      const k = invstd[ch];
+      let sumG = 0;
+      let sumGX = 0;
+      for (let img = 0; img < n; img++) {
+        for (let i = (img * c + ch) * s, end = i + s; i < end; i++) {
+          sumG += g[i];
+          sumGX += g[i] * (xs[i] - m) * k;
+        }
+      }
+      dweight[ch] = sumGX;
+      dbias[ch] = sumG;
+      const w = weight[ch];
+      const meanDy = batchStats ? sumG / count : 0;
+      const meanDyX = batchStats ? sumGX / count : 0;
+      for (let img = 0; img < n; img++) {
+        for (let i = (img * c + ch) * s, end = i + s; i < end; i++) {
+          const xhat = (xs[i] - m) * k;
+          out[i] = w * k * (g[i] - meanDy - xhat * meanDyX);
+        }
+      }
+    }
+    return { dx, dweight, dbias };
+  },
+});

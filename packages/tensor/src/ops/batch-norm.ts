@@ -1,0 +1,83 @@
+import { assertFloat } from '../dtype';
+import { ShapeError } from '../errors';
+import { runKernel } from '../registry';
+import { formatShape } from '../shape';
+import { recordOp } from '../tape';
+import { Tensor } from '../tensor';
+
+export interface BatchNormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Running statistics, updated in place when training. */
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  /** Normalise with the batch's statistics (and update the running ones) rather than the running ones. */
+  training: boolean;
+  /** null: cumulative average, using numBatchesTracked (already incremented by the caller). */
+  momentum?: number | null;
+  numBatchesTracked?: number;
+  eps?: number;
+}
+
+/**
+ * torch.nn.functional.batch_norm as one op: x: [N, C, …] → y of the same shape,
+ * y = (x − mean[c]) / √(var[c] + eps) · weight[c] + bias[c]. Training uses the batch's biased
+ * variance and moves the running variance toward the unbiased one (momentum 0.1 by default).
+ * Backward (kernel BatchNormBackward): dx with the batch-statistics correction, dweight = Σ g·x̂,
+ * dbias = Σ g.
+ */
+export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
+  assertFloat('batchNorm', x.dtype);
+  const c = x.shape[1];
+  if (x.ndim < 2) throw new ShapeError(`batchNorm: expected input [N, C, …], got ${formatShape(x.shape)}`);
+  for (const [name, t] of Object.entries({ weight: options.weight, bias: options.bias, runningMean: options.runningMean, runningVar: options.runningVar })) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== c)) throw new ShapeError(`batchNorm: ${name} must be [${c}] for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`);
+  }
+  const eps = options.eps ?? 1e-5;
+  const count = x.size / c;
+  const useBatch = options.training || !options.runningMean || !options.runningVar;
+  let mean: Float64Array;
+  let variance: Float64Array;
+  if (useBatch) {
+    if (options.training && count <= 1) {
+      throw new ShapeError(`batchNorm: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`);
+    }
+    ({ mean, variance } = runKernel('BatchNormStats', x));
+    if (options.training && options.runningMean && options.runningVar) {
+      const m = options.momentum === undefined ? 0.1 : options.momentum ?? 1 / (options.numBatchesTracked ?? 1);
+      const rm = options.runningMean;
+      const rv = options.runningVar;
+      const unbias = count / (count - 1);
+      for (let i = 0; i < c; i++) {
+        rm.storage[rm.offset + i * rm.strides[0]] = (1 - m) * rm.storage[rm.offset + i * rm.strides[0]] + m * mean[i];
+        rv.storage[rv.offset + i * rv.strides[0]] = (1 - m) * rv.storage[rv.offset + i * rv.strides[0]] + m * variance[i] * unbias;
+      }
+    }
+  } else {
+    mean = Float64Array.from(options.runningMean!.toTypedArray());
+    variance = Float64Array.from(options.runningVar!.toTypedArray());
+  }
+  const invstd = variance.map((v) => 1 / Math.sqrt(v + eps));
+  const weight = options.weight ? Float64Array.from(options.weight.toTypedArray()) : new Float64Array(c).fill(1);
+  const bias = options.bias ? Float64Array.from(options.bias.toTypedArray()) : new Float64Array(c);
+  const scale = weight.map((w, i) => w * invstd[i]);
+  const shift = bias.map((b, i) => b - mean[i] * scale[i]);
+  const y = runKernel('BatchNormApply', x, scale, shift);
+  const inputs = [x, ...(options.weight ? [options.weight] : []), ...(options.bias ? [options.bias] : [])];
+  const hasWeight = !!options.weight;
+  const hasBias = !!options.bias;
+  const dtype = x.dtype;
+  return recordOp('batchNorm', y, inputs, (g) => {
+    const { dx, dweight, dbias } = runKernel('BatchNormBackward', x, g, mean, invstd, weight, useBatch);
+    const grads: Tensor[] = [dx];
+    if (hasWeight) grads.push(vector(dweight, dtype));
+    if (hasBias) grads.push(vector(dbias, dtype));
+    return grads;
+  });
+}
+
+function vector(values: Float64Array, dtype: Tensor['dtype']): Tensor {
+  const t = Tensor.empty([values.length], dtype);
+  t.storage.set(values);
+  return t;
+}

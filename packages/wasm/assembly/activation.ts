@@ -1,0 +1,123 @@
+// Elementwise activations on float32 arrays in SIMD, with a vector exp.
+
+/**
+ * e^x for 4 lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two constants so r is exact),
+ * e^r by a degree-6 polynomial, 2^n by adding n to the exponent bits. Relative error ≈ 2e-7 (a few
+ * float32 ulps); inputs are clamped to [−87.3, 88.7] so the result stays a normal float.
+ */
+@inline function expv(x: v128): v128 {
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.4426950408889634)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693145751953125)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(1.428606765330187e-6)));
+  let p = f32x4.splat(1.0 / 720.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+@inline function sigmoidv(x: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
+}
+
+// Each function handles `count` elements in blocks of 4; callers pad buffers to a multiple of 4.
+
+export function silu(x: usize, y: usize, count: i32): void {
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    v128.store(y + at, f32x4.mul(v, sigmoidv(v)));
+  }
+}
+
+/** d silu / dx = s · (1 + x · (1 − s)), s = sigmoid(x). */
+export function siluGrad(x: usize, g: usize, dx: usize, count: i32): void {
+  const one = f32x4.splat(1);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    const s = sigmoidv(v);
+    const d = f32x4.mul(s, f32x4.add(one, f32x4.mul(v, f32x4.sub(one, s))));
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), d));
+  }
+}
+
+export function sigmoid(x: usize, y: usize, count: i32): void {
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(y + at, sigmoidv(v128.load(x + at)));
+  }
+}
+
+/** d sigmoid / dx written in the output: y · (1 − y). */
+export function sigmoidGrad(y: usize, g: usize, dx: usize, count: i32): void {
+  const one = f32x4.splat(1);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const s = v128.load(y + at);
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), f32x4.mul(s, f32x4.sub(one, s))));
+  }
+}
+
+/** x · relu6(x + 3) / 6. */
+export function hardswish(x: usize, y: usize, count: i32): void {
+  const three = f32x4.splat(3);
+  const six = f32x4.splat(6);
+  const zero = f32x4.splat(0);
+  const sixth = f32x4.splat(1.0 / 6.0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    const r = f32x4.min(f32x4.max(f32x4.add(v, three), zero), six);
+    v128.store(y + at, f32x4.mul(f32x4.mul(v, r), sixth));
+  }
+}
+
+/** PyTorch's rule: 0 below −3, x/3 + 1/2 on [−3, 3], 1 above. */
+export function hardswishGrad(x: usize, g: usize, dx: usize, count: i32): void {
+  const three = f32x4.splat(3);
+  const minusThree = f32x4.splat(-3);
+  const third = f32x4.splat(1.0 / 3.0);
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    const middle = f32x4.add(f32x4.mul(v, third), half);
+    let d = v128.bitselect(zero, middle, f32x4.lt(v, minusThree));
+    d = v128.bitselect(one, d, f32x4.gt(v, three));
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), d));
+  }
+}
+
+/** relu6(x + 3) / 6. */
+export function hardsigmoid(x: usize, y: usize, count: i32): void {
+  const three = f32x4.splat(3);
+  const six = f32x4.splat(6);
+  const zero = f32x4.splat(0);
+  const sixth = f32x4.splat(1.0 / 6.0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    v128.store(y + at, f32x4.mul(f32x4.min(f32x4.max(f32x4.add(v, three), zero), six), sixth));
+  }
+}
+
+/** 1/6 strictly inside (−3, 3), else 0 (PyTorch's float32 1/6). */
+export function hardsigmoidGrad(x: usize, g: usize, dx: usize, count: i32): void {
+  const sixth = f32x4.splat(<f32>(1.0 / 6.0));
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    const inside = v128.and(f32x4.gt(v, f32x4.splat(-3)), f32x4.lt(v, f32x4.splat(3)));
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), v128.bitselect(sixth, zero, inside)));
+  }
+}

@@ -1,0 +1,179 @@
+// Convolution helpers on float32 NCHW planes in linear memory (byte pointers, element counts).
+
+/**
+ * im2col for channels [c0, c0 + cg) of one image: cols[(ci·kh + ki)·kw + kj, oy·wo + ox] =
+ * x[c0 + ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] (0 in the padding).
+ */
+export function im2col(x: usize, c0: i32, cg: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, cols: usize): void {
+  let dst = cols;
+  for (let ci = 0; ci < cg; ci++) {
+    const plane = x + (<usize>(c0 + ci) * <usize>h * <usize>w << 2);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= h) {
+            memory.fill(dst, 0, <usize>wo << 2);
+            dst += <usize>wo << 2;
+            continue;
+          }
+          const row = plane + (<usize>iy * <usize>w << 2);
+          const ix0 = kj * dw - pw;
+          if (sw == 1 && ix0 >= 0 && ix0 + wo <= w) {
+            memory.copy(dst, row + (<usize>ix0 << 2), <usize>wo << 2);
+            dst += <usize>wo << 2;
+            continue;
+          }
+          for (let ox = 0; ox < wo; ox++) {
+            const ix = ox * sw + ix0;
+            store<f32>(dst, ix >= 0 && ix < w ? load<f32>(row + (<usize>ix << 2)) : 0);
+            dst += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: adds the columns back into dx (channels [c0, c0 + cg) of one image). */
+export function col2im(cols: usize, c0: i32, cg: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, dx: usize): void {
+  let src = cols;
+  for (let ci = 0; ci < cg; ci++) {
+    const plane = dx + (<usize>(c0 + ci) * <usize>h * <usize>w << 2);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= h) {
+            src += <usize>wo << 2;
+            continue;
+          }
+          const row = plane + (<usize>iy * <usize>w << 2);
+          for (let ox = 0; ox < wo; ox++) {
+            const ix = ox * sw - pw + kj * dw;
+            if (ix >= 0 && ix < w) {
+              const at = row + (<usize>ix << 2);
+              store<f32>(at, load<f32>(at) + load<f32>(src));
+            }
+            src += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise conv (one output per channel) for planes [planeStart, planeEnd) of [N·C] planes:
+ * y[o] = Σ_taps x[i] · w[c, tap]. For stride 1 the inner loop runs over a contiguous output
+ * segment in SIMD.
+ */
+export function depthwise(x: usize, wgt: usize, y: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
+  for (let plane = planeStart; plane < planeEnd; plane++) {
+    const ch = plane % c;
+    const xin = x + (<usize>plane * <usize>h * <usize>w << 2);
+    const yout = y + (<usize>plane * <usize>ho * <usize>wo << 2);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const wk = load<f32>(wgt + ((<usize>(ch * kh + ki) * <usize>kw + <usize>kj) << 2));
+        const wv = f32x4.splat(wk);
+        const ix0 = kj * dw - pw;
+        // The output columns whose input column is inside the image: ox in [lo, hi).
+        let lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+        let hi = (w - 1 - ix0) >= 0 ? (w - 1 - ix0) / sw + 1 : 0;
+        if (hi > wo) hi = wo;
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= h) continue;
+          const src = xin + (<usize>iy * <usize>w << 2);
+          const dst = yout + (<usize>oy * <usize>wo << 2);
+          let ox = lo;
+          if (sw == 1) {
+            for (; ox + 4 <= hi; ox += 4) {
+              const at = dst + (<usize>ox << 2);
+              v128.store(at, f32x4.add(v128.load(at), f32x4.mul(wv, v128.load(src + (<usize>(ox + ix0) << 2)))));
+            }
+          }
+          for (; ox < hi; ox++) {
+            const at = dst + (<usize>ox << 2);
+            store<f32>(at, load<f32>(at) + wk * load<f32>(src + (<usize>(ox * sw + ix0) << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Depthwise backward w.r.t. the input: dx[i] += dy[o] · w[c, tap] over the same taps. */
+export function depthwiseBackpropInput(dy: usize, wgt: usize, dx: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
+  for (let plane = planeStart; plane < planeEnd; plane++) {
+    const ch = plane % c;
+    const dxp = dx + (<usize>plane * <usize>h * <usize>w << 2);
+    const dyp = dy + (<usize>plane * <usize>ho * <usize>wo << 2);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const wk = load<f32>(wgt + ((<usize>(ch * kh + ki) * <usize>kw + <usize>kj) << 2));
+        const wv = f32x4.splat(wk);
+        const ix0 = kj * dw - pw;
+        let lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+        let hi = (w - 1 - ix0) >= 0 ? (w - 1 - ix0) / sw + 1 : 0;
+        if (hi > wo) hi = wo;
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= h) continue;
+          const dst = dxp + (<usize>iy * <usize>w << 2);
+          const src = dyp + (<usize>oy * <usize>wo << 2);
+          let ox = lo;
+          if (sw == 1) {
+            for (; ox + 4 <= hi; ox += 4) {
+              const at = dst + (<usize>(ox + ix0) << 2);
+              v128.store(at, f32x4.add(v128.load(at), f32x4.mul(wv, v128.load(src + (<usize>ox << 2)))));
+            }
+          }
+          for (; ox < hi; ox++) {
+            const at = dst + (<usize>(ox * sw + ix0) << 2);
+            store<f32>(at, load<f32>(at) + wk * load<f32>(src + (<usize>ox << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise backward w.r.t. the weight for channels [chStart, chEnd): dw[c, tap] = Σ_{n, o} dy[o] · x[i].
+ * Each channel's taps are summed over every image by this call alone (a fixed order: results do
+ * not depend on how channels are split between threads).
+ */
+export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32, c: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, chStart: i32, chEnd: i32): void {
+  for (let ch = chStart; ch < chEnd; ch++) {
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const ix0 = kj * dw - pw;
+        let lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+        let hi = (w - 1 - ix0) >= 0 ? (w - 1 - ix0) / sw + 1 : 0;
+        if (hi > wo) hi = wo;
+        let acc = f32x4.splat(0);
+        let tail: f32 = 0;
+        for (let img = 0; img < n; img++) {
+          const plane = img * c + ch;
+          const xin = x + (<usize>plane * <usize>h * <usize>w << 2);
+          const dyp = dy + (<usize>plane * <usize>ho * <usize>wo << 2);
+          for (let oy = 0; oy < ho; oy++) {
+            const iy = oy * sh - ph + ki * dh;
+            if (iy < 0 || iy >= h) continue;
+            const src = xin + (<usize>iy * <usize>w << 2);
+            const g = dyp + (<usize>oy * <usize>wo << 2);
+            let ox = lo;
+            if (sw == 1) {
+              for (; ox + 4 <= hi; ox += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(g + (<usize>ox << 2)), v128.load(src + (<usize>(ox + ix0) << 2))));
+            }
+            for (; ox < hi; ox++) tail += load<f32>(g + (<usize>ox << 2)) * load<f32>(src + (<usize>(ox * sw + ix0) << 2));
+          }
+        }
+        const total = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
+        store<f32>(dwgt + ((<usize>(ch * kh + ki) * <usize>kw + <usize>kj) << 2), total);
+      }
+    }
+  }
+}

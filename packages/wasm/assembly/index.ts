@@ -1,0 +1,5 @@
+// The WASM SIMD kernels of parcnet (float32). Compiled by build.mjs with AssemblyScript.
+export { gemm, transpose } from './gemm';
+export { im2col, col2im, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter } from './conv';
+export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
+export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';

@@ -1,0 +1,6 @@
+// @parcnet/wasm: WASM SIMD kernels for float32, registered under the reference kernels' names.
+import './kernels';
+
+export { WASM } from './kernels';
+export { setNumThreads, getNumThreads } from './threads';
+export { wasmPath } from './runtime';

@@ -1,0 +1,206 @@
+import { registerKernel, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
+import '@parcnet/parc';
+import { alloc, copyIn, f32, scoped, wasm, zerosIn } from './runtime';
+import { parallelFor } from './threads';
+
+/**
+ * Registers the WASM kernels under the reference kernels' names, for float32 only (the guard);
+ * float64 and anything else falls back to the reference.
+ */
+export const WASM = 'wasm';
+const PRIORITY = 10;
+const allFloat32 = (...tensors: unknown[]): boolean => tensors.every((t) => !(t instanceof Tensor) || t.dtype === 'float32');
+
+function register<K extends KernelName>(name: K, fn: Parameters<typeof registerKernel<K>>[0]['fn']): void {
+  registerKernel({ name, backend: WASM, priority: PRIORITY, fn, guard: ((...args: unknown[]) => allFloat32(...args)) as never });
+}
+
+function copyOut(pointer: number, shape: readonly number[]): Tensor {
+  const out = Tensor.empty(shape, 'float32');
+  out.storage.set(f32(pointer, out.size));
+  return out;
+}
+
+// a: [Ba, M, K] (or [Ba, K, M] if transposeA), b: [Bb, K, N] (or [Bb, N, K]) → [B, M, N].
+register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
+  const [ba, a1, a2] = a.shape;
+  const [bb, b1, b2] = b.shape;
+  const m = transposeA ? a2 : a1;
+  const k = transposeA ? a1 : a2;
+  const n = transposeB ? b1 : b2;
+  const batch = Math.max(ba, bb);
+  const ap = copyIn(a);
+  let bp = copyIn(b);
+  if (transposeB) {
+    // Pack bᵀ row-major: the GEMM reads b along its rows.
+    const packed = alloc(bb * k * n * 4);
+    for (let i = 0; i < bb; i++) wasm.transpose(bp + i * n * k * 4, n, k, packed + i * k * n * 4);
+    bp = packed;
+  }
+  const cp = zerosIn(batch * m * n);
+  for (let i = 0; i < batch; i++) {
+    const aAt = ap + (ba === 1 ? 0 : i) * m * k * 4;
+    const bAt = bp + (bb === 1 ? 0 : i) * k * n * 4;
+    const cAt = cp + i * m * n * 4;
+    parallelFor(m, (start, end) => wasm.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt, start, end));
+  }
+  return copyOut(cp, [batch, m, n]);
+}));
+
+interface ConvGeometry { n: number; c: number; h: number; w: number; o: number; kh: number; kw: number; ho: number; wo: number; cg: number; og: number }
+
+function geometry(inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2DAttrs): ConvGeometry {
+  const [n, c, h, w] = inputShape;
+  const [o, , kh, kw] = weightShape;
+  const size = (s: number, k: number, i: 0 | 1): number => Math.floor((s + 2 * attrs.padding[i] - attrs.dilation[i] * (k - 1) - 1) / attrs.stride[i]) + 1;
+  return { n, c, h, w, o, kh, kw, ho: size(h, kh, 0), wo: size(w, kw, 1), cg: c / attrs.groups, og: o / attrs.groups };
+}
+
+const isDepthwise = (g: ConvGeometry, attrs: Conv2DAttrs): boolean => attrs.groups === g.c && g.cg === 1 && g.og === 1 && g.c > 1;
+const isPointwise = (g: ConvGeometry, attrs: Conv2DAttrs): boolean =>
+  g.kh === 1 && g.kw === 1 && attrs.stride[0] === 1 && attrs.stride[1] === 1 && attrs.padding[0] === 0 && attrs.padding[1] === 0;
+
+/** The geometry arguments the AssemblyScript conv kernels take after the channel count. */
+const convArgs = (g: ConvGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
+  [g.h, g.w, g.kh, g.kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1], g.ho, g.wo];
+
+register('Conv2D', (x, w, attrs) => scoped(() => {
+  const g = geometry(x.shape, w.shape, attrs);
+  const xp = copyIn(x);
+  const wp = copyIn(w);
+  const yp = zerosIn(g.n * g.o * g.ho * g.wo);
+  if (isDepthwise(g, attrs)) {
+    parallelFor(g.n * g.c, (s, e) => wasm.depthwise(xp, wp, yp, g.c, ...convArgs(g, attrs), s, e));
+    return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+  }
+  const rows = g.cg * g.kh * g.kw;
+  const pixels = g.ho * g.wo;
+  const pointwise = isPointwise(g, attrs);
+  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
+  for (let image = 0; image < g.n; image++) {
+    for (let group = 0; group < attrs.groups; group++) {
+      const source = pointwise ? xp + (image * g.c + group * g.cg) * pixels * 4 : cols;
+      if (!pointwise) wasm.im2col(xp + image * g.c * g.h * g.w * 4, group * g.cg, g.cg, ...convArgs(g, attrs), cols);
+      const out = yp + (image * g.o + group * g.og) * pixels * 4;
+      const weights = wp + group * g.og * rows * 4;
+      parallelFor(g.og, (s, e) => wasm.gemm(g.og, pixels, rows, weights, rows, 1, source, out, s, e));
+    }
+  }
+  return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+}));
+
+// dx = col2im(Wᵀ · dy), per image and group; 1×1 convs write Wᵀ · dy straight into dx.
+register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {
+  const g = geometry(inputShape, w.shape, attrs);
+  const dyp = copyIn(gradOutput);
+  const wp = copyIn(w);
+  const dxp = zerosIn(g.n * g.c * g.h * g.w);
+  if (isDepthwise(g, attrs)) {
+    parallelFor(g.n * g.c, (s, e) => wasm.depthwiseBackpropInput(dyp, wp, dxp, g.c, ...convArgs(g, attrs), s, e));
+    return copyOut(dxp, inputShape);
+  }
+  const rows = g.cg * g.kh * g.kw;
+  const pixels = g.ho * g.wo;
+  const pointwise = isPointwise(g, attrs);
+  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
+  for (let image = 0; image < g.n; image++) {
+    for (let group = 0; group < attrs.groups; group++) {
+      const target = pointwise ? dxp + (image * g.c + group * g.cg) * pixels * 4 : cols;
+      if (!pointwise) f32(cols, rows * pixels).fill(0);
+      const weights = wp + group * g.og * rows * 4;
+      const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
+      // Wᵀ read through strides: element (r, o) of Wᵀ is W[o, r].
+      parallelFor(rows, (s, e) => wasm.gemm(rows, pixels, g.og, weights, 1, rows, grad, target, s, e));
+      if (!pointwise) wasm.col2im(cols, group * g.cg, g.cg, ...convArgs(g, attrs), dxp + image * g.c * g.h * g.w * 4);
+    }
+  }
+  return copyOut(dxp, inputShape);
+}));
+
+// dW[group] += dy · colsᵀ, with colsᵀ packed row-major so the GEMM reads it along rows.
+register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped(() => {
+  const g = geometry(x.shape, weightShape, attrs);
+  const xp = copyIn(x);
+  const dyp = copyIn(gradOutput);
+  const dwp = zerosIn(g.o * g.cg * g.kh * g.kw);
+  if (isDepthwise(g, attrs)) {
+    parallelFor(g.c, (s, e) => wasm.depthwiseBackpropFilter(xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs), s, e));
+    return copyOut(dwp, weightShape);
+  }
+  const rows = g.cg * g.kh * g.kw;
+  const pixels = g.ho * g.wo;
+  const pointwise = isPointwise(g, attrs);
+  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
+  const colsT = alloc(rows * pixels * 4);
+  for (let image = 0; image < g.n; image++) {
+    for (let group = 0; group < attrs.groups; group++) {
+      const source = pointwise ? xp + (image * g.c + group * g.cg) * pixels * 4 : cols;
+      if (!pointwise) wasm.im2col(xp + image * g.c * g.h * g.w * 4, group * g.cg, g.cg, ...convArgs(g, attrs), cols);
+      wasm.transpose(source, rows, pixels, colsT);
+      const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
+      const target = dwp + group * g.og * rows * 4;
+      parallelFor(g.og, (s, e) => wasm.gemm(g.og, rows, pixels, grad, pixels, 1, colsT, target, s, e));
+    }
+  }
+  return copyOut(dwp, weightShape);
+}));
+
+register('ParcConv', (x, kernel, axis) => scoped(() => {
+  const [n, c, h, w] = x.shape;
+  const xp = copyIn(x);
+  const kp = copyIn(kernel);
+  const yp = zerosIn(x.size);
+  parallelFor(n * c, (s, e) => wasm.parcConv(xp, kp, yp, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  return copyOut(yp, x.shape);
+}));
+
+register('ParcConvBackpropInput', (gradOutput, kernel, axis) => scoped(() => {
+  const [n, c, h, w] = gradOutput.shape;
+  const gp = copyIn(gradOutput);
+  const kp = copyIn(kernel);
+  const dxp = zerosIn(gradOutput.size);
+  parallelFor(n * c, (s, e) => wasm.parcConvBackpropInput(gp, kp, dxp, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  return copyOut(dxp, gradOutput.shape);
+}));
+
+register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
+  const [n, c, h, w] = x.shape;
+  const length = axis === 'H' ? h : w;
+  const xp = copyIn(x);
+  const gp = copyIn(gradOutput);
+  const dkp = zerosIn(c * length);
+  parallelFor(c, (s, e) => wasm.parcConvBackpropKernel(xp, gp, dkp, n, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  return copyOut(dkp, [c, length]);
+}));
+
+// Activations: forward (x → y) and backward (saved, g → dx), elementwise in SIMD.
+type Unary = (x: number, y: number, count: number) => void;
+type UnaryGrad = (saved: number, g: number, dx: number, count: number) => void;
+
+function unary(fn: Unary): (x: Tensor) => Tensor {
+  return (x) => scoped(() => {
+    const xp = copyIn(x);
+    const yp = alloc(Math.ceil(x.size / 4) * 16);
+    fn(xp, yp, x.size);
+    return copyOut(yp, x.shape);
+  });
+}
+
+function unaryGrad(fn: UnaryGrad): (saved: Tensor, g: Tensor) => Tensor {
+  return (saved, g) => scoped(() => {
+    const sp = copyIn(saved);
+    const gp = copyIn(g);
+    const dp = alloc(Math.ceil(g.size / 4) * 16);
+    fn(sp, gp, dp, g.size);
+    return copyOut(dp, g.shape);
+  });
+}
+
+register('Silu', unary(wasm.silu));
+register('SiluGrad', unaryGrad(wasm.siluGrad));
+register('Sigmoid', unary(wasm.sigmoid));
+register('SigmoidGrad', unaryGrad(wasm.sigmoidGrad));
+register('Hardswish', unary(wasm.hardswish));
+register('HardswishGrad', unaryGrad(wasm.hardswishGrad));
+register('Hardsigmoid', unary(wasm.hardsigmoid));
+register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));

@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getKernel, randn, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
+import { getNumThreads, setNumThreads } from '../src/index';
+
+// Every WASM kernel against its reference twin on random shapes: odd sizes, size 1, strided
+// inputs, groups, both ParC axes, non-square maps; on 1 and 2 threads.
+const SEED = 20261128;
+const RUNS = 60;
+const initialThreads = getNumThreads();
+afterAll(() => setNumThreads(initialThreads));
+
+function both<K extends KernelName>(name: K): [(...a: unknown[]) => unknown, (...a: unknown[]) => unknown] {
+  const wasm = getKernel(name, 'wasm') as unknown as (...a: unknown[]) => unknown;
+  const reference = getKernel(name, 'reference') as unknown as (...a: unknown[]) => unknown;
+  expect(wasm, `${name} has a wasm kernel`).toBeDefined();
+  return [wasm, reference];
+}
+
+/** Relative to the reference's largest magnitude: float32 SIMD sums in another order than the double-precision reference. */
+function expectClose(actual: Tensor, expected: Tensor, tolerance = 2e-5): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = actual.toTypedArray();
+  const b = expected.toTypedArray();
+  let scale = 1e-6;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  expect(worst / scale).toBeLessThan(tolerance);
+}
+
+/** A float32 tensor, contiguous or a transposed (non-contiguous) view. */
+function input(shape: number[], seed: number, strided: boolean): Tensor {
+  if (!strided || shape.length < 2) return randn(shape, { seed });
+  const s = [...shape];
+  [s[s.length - 1], s[s.length - 2]] = [s[s.length - 2], s[s.length - 1]];
+  return randn(s, { seed }).transpose(-1, -2);
+}
+
+const convCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), cg: fc.integer({ min: 1, max: 5 }), og: fc.integer({ min: 1, max: 9 }),
+  h: fc.integer({ min: 1, max: 11 }), w: fc.integer({ min: 1, max: 11 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
+  sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }), ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }),
+  dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }), depthwise: fc.boolean(), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
+}).map((c) => (c.depthwise ? { ...c, cg: 1, og: 1, groups: c.groups * c.cg + 1 } : c))
+  .filter((c) => c.h + 2 * c.ph >= c.dh * (c.kh - 1) + 1 && c.w + 2 * c.pw >= c.dw * (c.kw - 1) + 1);
+
+for (const threads of [1, 2]) {
+  describe(`WASM kernels equal the reference on ${threads} thread${threads > 1 ? 's' : ''}`, () => {
+    it('BatchMatMul, with transposes and a shared operand', () => {
+      setNumThreads(threads);
+      const [wasm, reference] = both('BatchMatMul');
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }),
+        fc.boolean(), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
+        (batch, m, k, n, ta, tb, shareB, seed) => {
+          const a = input(ta ? [batch, k, m] : [batch, m, k], seed, seed % 2 === 0);
+          const b = input(tb ? [shareB ? 1 : batch, n, k] : [shareB ? 1 : batch, k, n], seed + 1, seed % 3 === 0);
+          expectClose(wasm(a, b, ta, tb) as Tensor, reference(a, b, ta, tb) as Tensor);
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('Conv2D and both backprops: dense, grouped, depthwise, pointwise; stride, padding, dilation', () => {
+      setNumThreads(threads);
+      const kernels = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const).map(both);
+      fc.assert(fc.property(convCase, (c) => {
+        const groups = c.groups;
+        const x = input([c.n, groups * c.cg, c.h, c.w], c.seed, c.strided);
+        const w = randn([groups * c.og, c.cg, c.kh, c.kw], { seed: c.seed + 1 });
+        const attrs: Conv2DAttrs = { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [c.dh, c.dw], groups };
+        const y = kernels[0][1](x, w, attrs) as Tensor;
+        expectClose(kernels[0][0](x, w, attrs) as Tensor, y);
+        const g = input([...y.shape], c.seed + 2, c.strided);
+        expectClose(kernels[1][0](g, w, x.shape, attrs) as Tensor, kernels[1][1](g, w, x.shape, attrs) as Tensor);
+        expectClose(kernels[2][0](x, g, w.shape, attrs) as Tensor, kernels[2][1](x, g, w.shape, attrs) as Tensor);
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('ParcConv and both backprops, both axes, non-square', () => {
+      setNumThreads(threads);
+      const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }),
+        fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.nat({ max: 1e6 }),
+        (b, c, h, w, axis, strided, seed) => {
+          const x = input([b, c, h, w], seed, strided);
+          const kernel = randn([c, axis === 'H' ? h : w], { seed: seed + 1 });
+          const g = input([b, c, h, w], seed + 2, !strided);
+          expectClose(kernels[0][0](x, kernel, axis) as Tensor, kernels[0][1](x, kernel, axis) as Tensor);
+          expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
+          expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('activations and their gradients (vector exp within a few float32 ulps)', () => {
+      setNumThreads(threads);
+      for (const name of ['Silu', 'Sigmoid', 'Hardswish', 'Hardsigmoid'] as const) {
+        const [wasm, reference] = both(name);
+        const [wasmGrad, referenceGrad] = both(`${name}Grad`);
+        fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }), fc.nat({ max: 1e6 }), fc.boolean(), (shape, seed, strided) => {
+          const x = input(shape, seed, strided).mul(4);
+          const g = input(shape, seed + 1, false);
+          const y = reference(x) as Tensor;
+          expectClose(wasm(x) as Tensor, y, 1e-6);
+          const saved = name === 'Sigmoid' ? y : x;
+          expectClose(wasmGrad(saved, g) as Tensor, referenceGrad(saved, g) as Tensor, 1e-6);
+        }), { seed: SEED, numRuns: RUNS / 2 });
+      }
+    });
+  });
+}
+
+describe('WASM dispatch', () => {
+  it('float32 goes to wasm, float64 falls back to the reference', async () => {
+    const { listKernels, conv2d } = await import('@parcnet/tensor');
+    expect(listKernels().Conv2D[0]).toBe('wasm');
+    const x = randn([1, 2, 5, 5], { dtype: 'float64', seed: 1 });
+    const w = randn([3, 2, 3, 3], { dtype: 'float64', seed: 2 });
+    expect(conv2d(x, w).dtype).toBe('float64');
+  });
+});
