@@ -1,7 +1,9 @@
 // parcnet: one import for the whole framework. Tensor ops and autograd at the top level (like
-// torch), the other packages as namespaces: nn, parc, models, io.
+// torch), the other packages as namespaces: nn, parc, models, io. Importing it also activates the
+// WASM SIMD kernels (float32) and their thread pool.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
+export { setNumThreads, getNumThreads } from '@parcnet/wasm';
 export * as nn from '@parcnet/nn';
 export * as parc from '@parcnet/parc';
 export * as models from '@parcnet/models';

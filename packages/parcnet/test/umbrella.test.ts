@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('the parcnet umbrella', () => {
   it('re-exports the public names of every package', () => {
-    for (const name of ['tensor', 'randn', 'zeros', 'ones', 'matmul', 'conv2d', 'noGrad', 'gradcheck', 'grad', 'Tensor', 'registerKernel', 'nn', 'parc', 'models', 'io']) {
+    for (const name of ['tensor', 'randn', 'zeros', 'ones', 'matmul', 'conv2d', 'noGrad', 'gradcheck', 'grad', 'Tensor', 'registerKernel', 'nn', 'parc', 'models', 'io', 'setNumThreads', 'getNumThreads']) {
       expect(parcnet, name).toHaveProperty(name);
     }
   });

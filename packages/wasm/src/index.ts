@@ -2,5 +2,5 @@
 import './kernels';
 
 export { WASM } from './kernels';
-export { setNumThreads, getNumThreads } from './threads';
+export { setNumThreads, getNumThreads, setParallelThreshold } from './threads';
 export { wasmPath } from './runtime';

@@ -42,7 +42,7 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
     const aAt = ap + (ba === 1 ? 0 : i) * m * k * 4;
     const bAt = bp + (bb === 1 ? 0 : i) * k * n * 4;
     const cAt = cp + i * m * n * 4;
-    parallelFor(m, (start, end) => wasm.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt, start, end));
+    parallelFor(m, 'gemm', [m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt], m * n * k);
   }
   return copyOut(cp, [batch, m, n]);
 }));
@@ -70,7 +70,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const wp = copyIn(w);
   const yp = zerosIn(g.n * g.o * g.ho * g.wo);
   if (isDepthwise(g, attrs)) {
-    parallelFor(g.n * g.c, (s, e) => wasm.depthwise(xp, wp, yp, g.c, ...convArgs(g, attrs), s, e));
+    parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
   }
   const rows = g.cg * g.kh * g.kw;
@@ -83,7 +83,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
       if (!pointwise) wasm.im2col(xp + image * g.c * g.h * g.w * 4, group * g.cg, g.cg, ...convArgs(g, attrs), cols);
       const out = yp + (image * g.o + group * g.og) * pixels * 4;
       const weights = wp + group * g.og * rows * 4;
-      parallelFor(g.og, (s, e) => wasm.gemm(g.og, pixels, rows, weights, rows, 1, source, out, s, e));
+      parallelFor(g.og, 'gemm', [g.og, pixels, rows, weights, rows, 1, source, out], g.og * pixels * rows);
     }
   }
   return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
@@ -96,7 +96,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   const wp = copyIn(w);
   const dxp = zerosIn(g.n * g.c * g.h * g.w);
   if (isDepthwise(g, attrs)) {
-    parallelFor(g.n * g.c, (s, e) => wasm.depthwiseBackpropInput(dyp, wp, dxp, g.c, ...convArgs(g, attrs), s, e));
+    parallelFor(g.n * g.c, 'depthwiseBackpropInput', [dyp, wp, dxp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(dxp, inputShape);
   }
   const rows = g.cg * g.kh * g.kw;
@@ -110,7 +110,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
       const weights = wp + group * g.og * rows * 4;
       const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
       // Wᵀ read through strides: element (r, o) of Wᵀ is W[o, r].
-      parallelFor(rows, (s, e) => wasm.gemm(rows, pixels, g.og, weights, 1, rows, grad, target, s, e));
+      parallelFor(rows, 'gemm', [rows, pixels, g.og, weights, 1, rows, grad, target], rows * pixels * g.og);
       if (!pointwise) wasm.col2im(cols, group * g.cg, g.cg, ...convArgs(g, attrs), dxp + image * g.c * g.h * g.w * 4);
     }
   }
@@ -124,7 +124,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const dyp = copyIn(gradOutput);
   const dwp = zerosIn(g.o * g.cg * g.kh * g.kw);
   if (isDepthwise(g, attrs)) {
-    parallelFor(g.c, (s, e) => wasm.depthwiseBackpropFilter(xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs), s, e));
+    parallelFor(g.c, 'depthwiseBackpropFilter', [xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(dwp, weightShape);
   }
   const rows = g.cg * g.kh * g.kw;
@@ -139,7 +139,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
       wasm.transpose(source, rows, pixels, colsT);
       const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
       const target = dwp + group * g.og * rows * 4;
-      parallelFor(g.og, (s, e) => wasm.gemm(g.og, rows, pixels, grad, pixels, 1, colsT, target, s, e));
+      parallelFor(g.og, 'gemm', [g.og, rows, pixels, grad, pixels, 1, colsT, target], g.og * rows * pixels);
     }
   }
   return copyOut(dwp, weightShape);
@@ -150,7 +150,7 @@ register('ParcConv', (x, kernel, axis) => scoped(() => {
   const xp = copyIn(x);
   const kp = copyIn(kernel);
   const yp = zerosIn(x.size);
-  parallelFor(n * c, (s, e) => wasm.parcConv(xp, kp, yp, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  parallelFor(n * c, 'parcConv', [xp, kp, yp, c, h, w, axis === 'H' ? 1 : 0], x.size * (axis === 'H' ? h : w));
   return copyOut(yp, x.shape);
 }));
 
@@ -159,7 +159,7 @@ register('ParcConvBackpropInput', (gradOutput, kernel, axis) => scoped(() => {
   const gp = copyIn(gradOutput);
   const kp = copyIn(kernel);
   const dxp = zerosIn(gradOutput.size);
-  parallelFor(n * c, (s, e) => wasm.parcConvBackpropInput(gp, kp, dxp, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  parallelFor(n * c, 'parcConvBackpropInput', [gp, kp, dxp, c, h, w, axis === 'H' ? 1 : 0], gradOutput.size * (axis === 'H' ? h : w));
   return copyOut(dxp, gradOutput.shape);
 }));
 
@@ -169,7 +169,7 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const xp = copyIn(x);
   const gp = copyIn(gradOutput);
   const dkp = zerosIn(c * length);
-  parallelFor(c, (s, e) => wasm.parcConvBackpropKernel(xp, gp, dkp, n, c, h, w, axis === 'H' ? 1 : 0, s, e));
+  parallelFor(c, 'parcConvBackpropKernel', [xp, gp, dkp, n, c, h, w, axis === 'H' ? 1 : 0], x.size * length);
   return copyOut(dkp, [c, length]);
 }));
 

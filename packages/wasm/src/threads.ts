@@ -1,11 +1,32 @@
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { runtime, type KernelExports } from './runtime';
 
 /**
- * How kernels split work. `parallelFor(total, body)` cuts [0, total) into contiguous chunks, one per
- * thread, each handled by body(start, end); the split depends only on `total` and the thread count,
- * and every chunk writes disjoint outputs, so results are identical whatever the thread count.
+ * Splits kernel work across worker threads that share the wasm memory. `parallelFor(total, name,
+ * args)` cuts [0, total) into one contiguous chunk per thread and calls the export `name(...args,
+ * start, end)` for each chunk — the calling thread takes the first chunk — then waits (Atomics) for
+ * the others. The split depends only on `total` and the thread count and every chunk writes its own
+ * outputs, so results are identical whatever the thread count. Small jobs stay on the calling thread.
  */
+
+type ExportName = keyof KernelExports;
+
+/** Exports a worker may be asked to run, by index (the index travels through shared memory). */
+const callable: ExportName[] = [
+  'gemm', 'depthwise', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
+];
+
+const MAX_ARGS = 24;
+const GENERATION = 0;
+const PENDING = 1;
+const SLOTS = 4;
+
 let numThreads = Math.max(1, availableParallelism());
+let workers: Worker[] = [];
+let control: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(0));
+let args: Float64Array<SharedArrayBuffer> = new Float64Array(new SharedArrayBuffer(0));
 
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
@@ -16,6 +37,55 @@ export function getNumThreads(): number {
   return numThreads;
 }
 
-export function parallelFor(total: number, body: (start: number, end: number) => void): void {
-  body(0, total);
+function ensureWorkers(count: number): void {
+  if (workers.length >= count) return;
+  for (const w of workers) w.terminate();
+  control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 2 * count)));
+  args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
+  const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+  workers = Array.from({ length: count }, (_, index) => {
+    const worker = new Worker(script, {
+      workerData: { module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, generation: 0 },
+    });
+    worker.unref();
+    return worker;
+  });
+}
+
+/** Work below these sizes (units: rows, planes, channels; cost: multiply-adds) stays on the calling thread. */
+let minParallelUnits = 8;
+let minParallelCost = 50_000;
+
+/** Sets the smallest job split across threads (tests set 0 to force the threaded path; tuning). */
+export function setParallelThreshold(units: number, cost: number): void {
+  minParallelUnits = units;
+  minParallelCost = cost;
+}
+
+export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
+  const fn = runtime.exports[name] as unknown as (...a: number[]) => void;
+  const threads = Math.min(numThreads, total);
+  if (threads <= 1 || total < minParallelUnits || cost < minParallelCost) {
+    fn(...prefix, 0, total);
+    return;
+  }
+  const helpers = threads - 1;
+  ensureWorkers(helpers);
+  const chunk = Math.ceil(total / threads);
+  const index = callable.indexOf(name);
+  if (index < 0) throw new Error(`parallelFor: ${name} is not callable from workers`);
+  Atomics.store(control, PENDING, helpers);
+  for (let w = 0; w < helpers; w++) {
+    const start = Math.min(total, (w + 1) * chunk);
+    const end = Math.min(total, (w + 2) * chunk);
+    control[SLOTS + 2 * w] = index;
+    control[SLOTS + 2 * w + 1] = prefix.length + 2;
+    args.set([...prefix, start, end], w * MAX_ARGS);
+  }
+  Atomics.add(control, GENERATION, 1);
+  Atomics.notify(control, GENERATION);
+  fn(...prefix, 0, Math.min(total, chunk));
+  for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
+    Atomics.wait(control, PENDING, pending);
+  }
 }

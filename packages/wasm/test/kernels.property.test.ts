@@ -1,14 +1,19 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getKernel, randn, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
-import { getNumThreads, setNumThreads } from '../src/index';
+import { getNumThreads, setNumThreads, setParallelThreshold } from '../src/index';
 
 // Every WASM kernel against its reference twin on random shapes: odd sizes, size 1, strided
 // inputs, groups, both ParC axes, non-square maps; on 1 and 2 threads.
 const SEED = 20261128;
 const RUNS = 60;
 const initialThreads = getNumThreads();
-afterAll(() => setNumThreads(initialThreads));
+afterAll(() => {
+  setNumThreads(initialThreads);
+  setParallelThreshold(8, 50_000);
+});
+// Split every job, however small, so that the 2-thread runs really go through the workers.
+setParallelThreshold(2, 0);
 
 function both<K extends KernelName>(name: K): [(...a: unknown[]) => unknown, (...a: unknown[]) => unknown] {
   const wasm = getKernel(name, 'wasm') as unknown as (...a: unknown[]) => unknown;
