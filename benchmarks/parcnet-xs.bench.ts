@@ -1,8 +1,9 @@
-// ParC-Net-XS with the CIFAR stem, batch 64, float32: training and evaluation images per second,
-// reported beside the bar (PyTorch 1.13 CPU: train 27–31, eval 530–740; onnxruntime-node eval 800–1,070).
+// ParC-Net-XS with the CIFAR stem, batch 64, 32×32, float32: training and evaluation images per
+// second with the WASM kernels on 1 and 2 threads and with the reference kernels alone, in one run.
+// The bar (docs/performance.md): PyTorch 1.13 CPU trains at 27–31 and evaluates at 530–740 images/s.
 // Run: npx tsx benchmarks/parcnet-xs.bench.ts [rounds]
-import { crossEntropy, AdamW } from '@parcnet/nn';
-import { models, noGrad, randint, randn } from 'parcnet';
+import { AdamW, crossEntropy } from '@parcnet/nn';
+import { models, noGrad, randint, randn, setBackendEnabled, setNumThreads } from 'parcnet';
 
 const batch = 64;
 const rounds = Number(process.argv[2] ?? 3);
@@ -11,24 +12,41 @@ const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 }
 const x = randn([batch, 3, 32, 32], { seed: 1 });
 const y = randint(0, 10, [batch], { seed: 2 });
 
-function timeIt(fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return (performance.now() - t) / 1000;
+function median(times: number[]): number {
+  return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
-model.train();
-const trainTimes: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  trainTimes.push(timeIt(() => {
+function measure(label: string, steps: number): { train: number; eval: number } {
+  const trainTimes: number[] = [];
+  const evalTimes: number[] = [];
+  model.train();
+  for (let r = 0; r < steps; r++) {
+    const t = performance.now();
     optimizer.zeroGrad();
     crossEntropy(model.forward(x), y).backward();
     optimizer.step();
-  }));
+    trainTimes.push((performance.now() - t) / 1000);
+  }
+  model.eval();
+  for (let r = 0; r < steps; r++) {
+    const t = performance.now();
+    noGrad(() => model.forward(x));
+    evalTimes.push((performance.now() - t) / 1000);
+  }
+  const result = { train: batch / median(trainTimes), eval: batch / median(evalTimes) };
+  console.log(`${label.padEnd(22)} train ${result.train.toFixed(1).padStart(6)} images/s   eval ${result.eval.toFixed(1).padStart(7)} images/s`);
+  return result;
 }
-model.eval();
-const evalTimes: number[] = [];
-for (let r = 0; r < rounds; r++) evalTimes.push(timeIt(() => noGrad(() => model.forward(x))));
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-console.log(`train: ${(batch / median(trainTimes)).toFixed(1)} images/s (median of ${rounds} steps, ${trainTimes.map((t) => t.toFixed(2)).join(', ')} s)`);
-console.log(`eval:  ${(batch / median(evalTimes)).toFixed(1)} images/s (median of ${rounds}, ${evalTimes.map((t) => t.toFixed(2)).join(', ')} s)`);
+
+// One warm-up step so that compilation and the worker start-up are not measured.
+setNumThreads(2);
+measure('warm-up (2 threads)', 1);
+setNumThreads(1);
+const one = measure('wasm, 1 thread', rounds);
+setNumThreads(2);
+const two = measure('wasm, 2 threads', rounds);
+setBackendEnabled('wasm', false);
+const reference = measure('reference only', 1);
+setBackendEnabled('wasm', true);
+console.log(`2-thread speed-up: train ${(two.train / one.train).toFixed(2)}×, eval ${(two.eval / one.eval).toFixed(2)}×`);
+console.log(`against the reference kernels: train ${(two.train / reference.train).toFixed(1)}×, eval ${(two.eval / reference.eval).toFixed(1)}×`);
