@@ -1,4 +1,4 @@
-import { DTypeError, formatShape, GradientError, Tensor, contiguousStrides } from '@parcnet/tensor';
+import { contiguousStrides, DTypeError, formatShape, GradientError, storageOffsets, Tensor } from '@parcnet/tensor';
 import { grad } from './engine';
 import { noGrad } from './grad-mode';
 
@@ -13,20 +13,6 @@ type Outputs = Tensor | readonly Tensor[];
 
 function asList(out: Outputs): readonly Tensor[] {
   return out instanceof Tensor ? [out] : out;
-}
-
-/** Storage offsets of a tensor's elements in row-major logical order. */
-function elementOffsets(t: Tensor): number[] {
-  const offsets: number[] = [];
-  const index = new Array<number>(t.ndim).fill(0);
-  for (let n = 0; n < t.size; n++) {
-    offsets.push(index.reduce((at, i, d) => at + i * t.strides[d], t.offset));
-    for (let d = t.ndim - 1; d >= 0; d--) {
-      if (++index[d] < t.shape[d]) break;
-      index[d] = 0;
-    }
-  }
-  return offsets;
 }
 
 function unravel(flat: number, shape: readonly number[]): string {
@@ -59,7 +45,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly
 
   // Numerical Jacobian columns: one per input element, the change of every output element.
   const numerical = checked.map(({ x }) =>
-    elementOffsets(x).map((at) => {
+    storageOffsets(x.shape, x.strides, x.offset).map((at) => {
       const original = x.storage[at];
       const evaluate = (value: number): Float64Array[] => {
         x.storage[at] = value;

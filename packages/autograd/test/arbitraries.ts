@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { randn, type Tensor } from '@parcnet/tensor';
+import { randn, storageOffsets, type Tensor } from '@parcnet/tensor';
 
 /**
  * fast-check generators for the gradient-check suite: small shapes rich in dims of size 1 and odd
@@ -46,21 +46,8 @@ export function makeLeaf(spec: LeafSpec, transform: (x: number) => number = (x) 
     base = randn(shape, { dtype: 'float64', seed });
   }
   const leaf = base.detach();
-  for (const at of storageOffsets(leaf)) leaf.storage[at] = transform(leaf.storage[at]);
+  for (const at of storageOffsets(leaf.shape, leaf.strides, leaf.offset)) leaf.storage[at] = transform(leaf.storage[at]);
   return leaf.requiresGrad_();
-}
-
-function storageOffsets(t: Tensor): number[] {
-  const out: number[] = [];
-  const index = new Array<number>(t.ndim).fill(0);
-  for (let n = 0; n < t.size; n++) {
-    out.push(index.reduce((at, i, d) => at + i * t.strides[d], t.offset));
-    for (let d = t.ndim - 1; d >= 0; d--) {
-      if (++index[d] < t.shape[d]) break;
-      index[d] = 0;
-    }
-  }
-  return out;
 }
 
 /** Two shapes that broadcast together: b drops leading dims of a and sets some dims to 1. */

@@ -6,7 +6,7 @@ export { Tensor, type TensorLike, type BackwardOptions } from './tensor';
 export type { DType, FloatDType, TypedArray, FloatArray } from './dtype';
 export { isFloatDType, promoteTypes, assertFloat } from './dtype';
 export { ParcnetError, ShapeError, DTypeError, GradientError, FormatError } from './errors';
-export { broadcastShapes, contiguousStrides, formatShape, normalizeAxis, normalizeAxes, sizeOf, type Shape } from './shape';
+export { broadcastShapes, contiguousStrides, formatShape, normalizeAxis, normalizeAxes, sizeOf, storageOffsets, type Shape } from './shape';
 export { Generator, defaultGenerator, manualSeed, type RandomOptions } from './random';
 export {
   registerKernel, runKernel, getKernel, listKernels, setBackendEnabled, observeKernels, type KernelObserver,

@@ -69,3 +69,18 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   }
   return out;
 }
+
+/** Storage offsets of a strided view's elements, in row-major logical order. */
+export function storageOffsets(shape: Shape, strides: readonly number[], offset: number): number[] {
+  const out: number[] = [];
+  const index = new Array<number>(shape.length).fill(0);
+  const total = sizeOf(shape);
+  for (let n = 0; n < total; n++) {
+    out.push(index.reduce((at, i, d) => at + i * strides[d], offset));
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
