@@ -78,16 +78,16 @@ describe('interpolate', () => {
 describe('batchNorm', () => {
   const bnArb = fc.tuple(
     leafArb(fc.tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).map((s) => [...s])),
-    fc.boolean(), fc.boolean(),
+    fc.boolean(), fc.boolean(), fc.constantFrom<P.NormActivation>(null, 'silu', 'hardswish'),
   );
-  gradProperty('batchNorm (batch statistics and running statistics, with and without affine)', bnArb, ([a, training, affine]) => {
+  gradProperty('batchNorm (batch or running statistics, with and without affine, fused activation)', bnArb, ([a, training, affine, activation]) => {
     const x = makeLeaf(a);
     const c = x.shape[1];
     const weight = makeLeaf({ shape: [c], layout: 'contiguous', seed: a.seed + 1 });
     const bias = makeLeaf({ shape: [c], layout: 'contiguous', seed: a.seed + 2 });
     const runningMean = P.randn([c], { dtype: 'float64', seed: a.seed + 3 });
     const runningVar = P.rand([c], { dtype: 'float64', seed: a.seed + 4 }).add(0.5);
-    const options = { training, momentum: 0.1, runningMean: training ? null : runningMean, runningVar: training ? null : runningVar };
+    const options = { training, momentum: 0.1, runningMean: training ? null : runningMean, runningVar: training ? null : runningVar, activation };
     return affine
       ? { fn: (x, w, b) => P.batchNorm(x, { ...options, weight: w, bias: b }), inputs: [x, weight, bias] }
       : { fn: (x) => P.batchNorm(x, options), inputs: [x] };

@@ -1,5 +1,5 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
-import type { Pair, Tensor } from '@parcnet/tensor';
+import type { NormActivation, Pair, Tensor } from '@parcnet/tensor';
 
 export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
 
@@ -33,6 +33,9 @@ function activation(name: ActivationName): Module {
 export class ConvLayer extends Module {
   readonly block: Sequential;
   readonly conv: Conv2d;
+  readonly norm: BatchNorm2d | null;
+  /** The activation the norm applies in the same pass, when it has a fused form. */
+  private readonly fused: NormActivation;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvLayerOptions = {}) {
     super();
@@ -45,13 +48,17 @@ export class ConvLayer extends Module {
       bias: options.bias ?? false,
     });
     const layers: [string, Module][] = [['conv', this.conv]];
-    if (options.useNorm ?? true) layers.push(['norm', new BatchNorm2d(outChannels)]);
+    this.norm = options.useNorm ?? true ? new BatchNorm2d(outChannels) : null;
+    if (this.norm) layers.push(['norm', this.norm]);
     const act = options.activation ?? 'swish';
     if (act) layers.push(['act', activation(act)]);
     this.block = this.child('block', Sequential.named(layers));
+    this.fused = act === 'swish' ? 'silu' : act === 'hard_swish' ? 'hardswish' : null;
   }
 
   forward(x: Tensor): Tensor {
+    // conv → BN → SiLU/Hardswish in two passes instead of three: the norm applies the activation.
+    if (this.norm && this.fused) return this.norm.normalize(this.conv.forward(x), this.fused);
     return this.block.forward(x);
   }
 }

@@ -127,14 +127,21 @@ export interface BatchNormGradients {
   dbias: Float64Array;
 }
 
+/** An activation fused after a batch norm (ConvLayer's BN + SiLU), or none. */
+export type NormActivation = 'silu' | 'hardswish' | null;
+
 export interface BatchNormKernels {
   /** x: [N, C, …] → per-channel mean and biased variance. */
   BatchNormStats: (x: Tensor) => BatchNormStats;
-  /** y[n, c, …] = x[n, c, …] · scale[c] + shift[c]. */
-  BatchNormApply: (x: Tensor, scale: Float64Array, shift: Float64Array) => Tensor;
+  /** y[n, c, …] = act(x[n, c, …] · scale[c] + shift[c]). */
+  BatchNormApply: (x: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation) => Tensor;
   /**
-   * Backward of y = (x − mean[c]) · invstd[c] · weight[c] + bias[c]. With batch statistics
-   * (`batchStats`), mean and invstd depend on x and dx gets the two correction terms.
+   * Backward of y = act((x − mean[c]) · invstd[c] · weight[c] + bias[c]): the activation's gradient
+   * is taken at the recomputed pre-activation. With batch statistics (`batchStats`), mean and invstd
+   * depend on x and dx gets the two correction terms; dweight, dbias are w.r.t. the norm's affine.
    */
-  BatchNormBackward: (x: Tensor, gradOutput: Tensor, mean: Float64Array, invstd: Float64Array, weight: Float64Array, batchStats: boolean) => BatchNormGradients;
+  BatchNormBackward: (
+    x: Tensor, gradOutput: Tensor, mean: Float64Array, invstd: Float64Array, weight: Float64Array, bias: Float64Array,
+    batchStats: boolean, activation: NormActivation,
+  ) => BatchNormGradients;
 }

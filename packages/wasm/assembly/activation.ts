@@ -5,7 +5,7 @@
  * e^r by a degree-6 polynomial, 2^n by adding n to the exponent bits. Relative error ≈ 2e-7 (a few
  * float32 ulps); inputs are clamped to [−87.3, 88.7] so the result stays a normal float.
  */
-@inline function expv(x: v128): v128 {
+@inline export function expv(x: v128): v128 {
   x = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.4426950408889634)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693145751953125)));
@@ -21,7 +21,7 @@
   return f32x4.mul(p, scale);
 }
 
-@inline function sigmoidv(x: v128): v128 {
+@inline export function sigmoidv(x: v128): v128 {
   const one = f32x4.splat(1);
   return f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
 }

@@ -3,3 +3,4 @@ export { gemm, transpose } from './gemm';
 export { im2col, col2im, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter } from './conv';
 export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
+export { bnStats, bnApply, bnBackward } from './batchnorm';

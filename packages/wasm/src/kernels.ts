@@ -1,6 +1,6 @@
-import { registerKernel, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
+import { registerKernel, Tensor, type Conv2DAttrs, type KernelName, type NormActivation } from '@parcnet/tensor';
 import '@parcnet/parc';
-import { alloc, copyIn, f32, scoped, wasm, zerosIn } from './runtime';
+import { alloc, copyIn, f32, f64, scoped, wasm, zerosIn } from './runtime';
 import { parallelFor } from './threads';
 
 /**
@@ -204,3 +204,43 @@ register('Hardswish', unary(wasm.hardswish));
 register('HardswishGrad', unaryGrad(wasm.hardswishGrad));
 register('Hardsigmoid', unary(wasm.hardsigmoid));
 register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));
+
+// Batch norm over [N, C, S…]: statistics, apply (with the fused activation) and backward, per channel.
+const activationCode = (a: NormActivation): number => (a === 'silu' ? 1 : a === 'hardswish' ? 2 : 0);
+const normGeometry = (shape: readonly number[]): [number, number, number] => [shape[0], shape[1], shape.slice(2).reduce((p, d) => p * d, 1)];
+
+function vectorIn(values: Float64Array): number {
+  const at = alloc(Math.ceil(values.length / 4) * 16);
+  f32(at, values.length).set(values);
+  return at;
+}
+
+register('BatchNormStats', (x) => scoped(() => {
+  const [n, c, s] = normGeometry(x.shape);
+  const xp = copyIn(x);
+  const mean = alloc(c * 8);
+  const variance = alloc(c * 8);
+  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance], x.size);
+  return { mean: f64(mean, c).slice(), variance: f64(variance, c).slice() };
+}));
+
+register('BatchNormApply', (x, scale, shift, activation) => scoped(() => {
+  const [n, c, s] = normGeometry(x.shape);
+  const xp = copyIn(x);
+  const yp = alloc(x.size * 4);
+  parallelFor(c, 'bnApply', [xp, yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
+  return copyOut(yp, x.shape);
+}));
+
+register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
+  const [n, c, s] = normGeometry(x.shape);
+  const xp = copyIn(x);
+  const gp = copyIn(gradOutput);
+  const dxp = alloc(x.size * 4);
+  const dweight = alloc(c * 8);
+  const dbias = alloc(c * 8);
+  parallelFor(c, 'bnBackward', [
+    xp, gp, dxp, n, c, s, vectorIn(mean), vectorIn(invstd), vectorIn(weight), vectorIn(bias), batchStats ? 1 : 0, activationCode(activation), dweight, dbias,
+  ], x.size);
+  return { dx: copyOut(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
+}));

@@ -8,7 +8,7 @@ import { ParcnetError, type Tensor } from '@parcnet/tensor';
  * after every kernel, so nothing accumulates between calls.
  */
 
-export interface KernelExports extends ActivationExports {
+export interface KernelExports extends ActivationExports, BatchNormExports {
   gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
@@ -80,6 +80,15 @@ export function zerosIn(length: number): number {
   return at;
 }
 
+export interface BatchNormExports {
+  bnStats(x: number, n: number, c: number, s: number, mean: number, variance: number, chStart: number, chEnd: number): void;
+  bnApply(x: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, chStart: number, chEnd: number): void;
+  bnBackward(
+    x: number, g: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number,
+    batchStats: number, act: number, dweight: number, dbias: number, chStart: number, chEnd: number,
+  ): void;
+}
+
 export interface ActivationExports {
   silu(x: number, y: number, count: number): void;
   siluGrad(x: number, g: number, dx: number, count: number): void;
@@ -89,4 +98,8 @@ export interface ActivationExports {
   hardswishGrad(x: number, g: number, dx: number, count: number): void;
   hardsigmoid(x: number, y: number, count: number): void;
   hardsigmoidGrad(x: number, g: number, dx: number, count: number): void;
+}
+
+export function f64(pointer: number, length: number): Float64Array {
+  return new Float64Array(runtime.memory.buffer, pointer, length);
 }

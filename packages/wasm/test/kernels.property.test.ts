@@ -97,6 +97,35 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('batch norm statistics, apply and backward, with fused SiLU / Hardswish', () => {
+      setNumThreads(threads);
+      const [statsW, statsR] = both('BatchNormStats');
+      const [applyW, applyR] = both('BatchNormApply');
+      const [backW, backR] = both('BatchNormBackward');
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }),
+        fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), fc.boolean(), fc.nat({ max: 1e6 }),
+        (n, c, h, w, activation, batchStats, seed) => {
+          const x = input([n, c, h, w], seed, seed % 2 === 0).mul(2).add(0.5);
+          const g = input([n, c, h, w], seed + 1, false);
+          const stats = statsW(x) as { mean: Float64Array; variance: Float64Array };
+          const reference = statsR(x) as { mean: Float64Array; variance: Float64Array };
+          stats.mean.forEach((m, i) => expect(m).toBeCloseTo(reference.mean[i], 5));
+          stats.variance.forEach((v, i) => expect(v).toBeCloseTo(reference.variance[i], 5));
+          const invstd = reference.variance.map((v) => 1 / Math.sqrt(v + 1e-5));
+          const weight = Float64Array.from({ length: c }, (_, i) => 0.5 + i / c);
+          const bias = Float64Array.from({ length: c }, (_, i) => i / c - 0.3);
+          const scale = weight.map((wt, i) => wt * invstd[i]);
+          const shift = bias.map((b, i) => b - reference.mean[i] * scale[i]);
+          expectClose(applyW(x, scale, shift, activation) as Tensor, applyR(x, scale, shift, activation) as Tensor, 1e-5);
+          const got = backW(x, g, reference.mean, invstd, weight, bias, batchStats, activation) as { dx: Tensor; dweight: Float64Array; dbias: Float64Array };
+          const want = backR(x, g, reference.mean, invstd, weight, bias, batchStats, activation) as { dx: Tensor; dweight: Float64Array; dbias: Float64Array };
+          expectClose(got.dx, want.dx, 1e-4);
+          got.dweight.forEach((v, i) => expect(v).toBeCloseTo(want.dweight[i], 3));
+          got.dbias.forEach((v, i) => expect(v).toBeCloseTo(want.dbias[i], 3));
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('activations and their gradients (vector exp within a few float32 ulps)', () => {
       setNumThreads(threads);
       for (const name of ['Silu', 'Sigmoid', 'Hardswish', 'Hardsigmoid'] as const) {

@@ -1,4 +1,4 @@
-import { add, batchNorm, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type Tensor } from '@parcnet/tensor';
+import { add, batchNorm, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type NormActivation, type Tensor } from '@parcnet/tensor';
 import { Module } from '../module';
 
 export interface BatchNormOptions {
@@ -37,6 +37,14 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, null);
+  }
+
+  /**
+   * The norm followed by an activation in one pass (a ConvLayer's BN + SiLU): the same result as
+   * the activation module applied to forward(x), with fewer passes over memory.
+   */
+  normalize(x: Tensor, activation: NormActivation): Tensor {
     const c = this.numFeatures;
     if (x.ndim !== 4 || x.shape[1] !== c) {
       throw new ShapeError(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${formatShape(x.shape)}`);
@@ -55,6 +63,7 @@ export class BatchNorm2d extends Module {
       momentum: this.momentum,
       numBatchesTracked: tracked ? tracked.storage[tracked.offset] : undefined,
       eps: this.eps,
+      activation,
     });
   }
 }

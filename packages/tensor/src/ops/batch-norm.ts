@@ -4,6 +4,7 @@ import { runKernel } from '../registry';
 import { formatShape } from '../shape';
 import { recordOp } from '../tape';
 import { Tensor } from '../tensor';
+import type { NormActivation } from '../kernel-names';
 
 export interface BatchNormOptions {
   weight?: Tensor | null;
@@ -17,14 +18,17 @@ export interface BatchNormOptions {
   momentum?: number | null;
   numBatchesTracked?: number;
   eps?: number;
+  /** An activation applied to the normalised output in the same pass (BN + SiLU of a ConvLayer). */
+  activation?: NormActivation;
 }
 
 /**
  * torch.nn.functional.batch_norm as one op: x: [N, C, …] → y of the same shape,
  * y = (x − mean[c]) / √(var[c] + eps) · weight[c] + bias[c]. Training uses the batch's biased
  * variance and moves the running variance toward the unbiased one (momentum 0.1 by default).
- * Backward (kernel BatchNormBackward): dx with the batch-statistics correction, dweight = Σ g·x̂,
- * dbias = Σ g.
+ * With `activation`, y = act(…) in the same pass. Backward (kernel BatchNormBackward): the
+ * activation's gradient at the recomputed pre-activation, then dx with the batch-statistics
+ * correction, dweight = Σ dz·x̂, dbias = Σ dz.
  */
 export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
   assertFloat('batchNorm', x.dtype);
@@ -62,13 +66,14 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
   const bias = options.bias ? Float64Array.from(options.bias.toTypedArray()) : new Float64Array(c);
   const scale = weight.map((w, i) => w * invstd[i]);
   const shift = bias.map((b, i) => b - mean[i] * scale[i]);
-  const y = runKernel('BatchNormApply', x, scale, shift);
+  const activation = options.activation ?? null;
+  const y = runKernel('BatchNormApply', x, scale, shift, activation);
   const inputs = [x, ...(options.weight ? [options.weight] : []), ...(options.bias ? [options.bias] : [])];
   const hasWeight = !!options.weight;
   const hasBias = !!options.bias;
   const dtype = x.dtype;
   return recordOp('batchNorm', y, inputs, (g) => {
-    const { dx, dweight, dbias } = runKernel('BatchNormBackward', x, g, mean, invstd, weight, useBatch);
+    const { dx, dweight, dbias } = runKernel('BatchNormBackward', x, g, mean, invstd, weight, bias, useBatch, activation);
     const grads: Tensor[] = [dx];
     if (hasWeight) grads.push(vector(dweight, dtype));
     if (hasBias) grads.push(vector(dbias, dtype));

@@ -1,4 +1,6 @@
+import type { NormActivation } from '../../kernel-names';
 import { registerKernel } from '../../registry';
+import { unaryMath } from './scalar-math';
 import { emptyLike, REFERENCE, rowMajorFloat } from './util';
 
 // x: [N, C, S…] row-major: channel c of image n is the run [(n·C + c)·S, (n·C + c + 1)·S).
@@ -37,36 +39,54 @@ registerKernel({
   },
 });
 
+const activations = { silu: unaryMath.Silu, hardswish: unaryMath.Hardswish };
+const identity = { forward: (z: number): number => z, derivative: (): number => 1 };
+const activationOf = (a: NormActivation): { forward: (z: number) => number; derivative: (z: number) => number } => (a ? activations[a] : identity);
+
 registerKernel({
   name: 'BatchNormApply',
   backend: REFERENCE,
   priority: 0,
-  fn: (x, scale, shift) => {
+  fn: (x, scale, shift, activation) => {
     const { n, c, s } = geometry(x.shape);
     const src = rowMajorFloat('BatchNormApply', x);
     const out = emptyLike(x);
     const dst = out.storage;
+    const act = activationOf(activation).forward;
     for (let img = 0; img < n; img++) {
       for (let ch = 0; ch < c; ch++) {
         const a = scale[ch];
         const b = shift[ch];
-        for (let i = (img * c + ch) * s, end = i + s; i < end; i++) dst[i] = src[i] * a + b;
+        if (activation) for (let i = (img * c + ch) * s, end = i + s; i < end; i++) dst[i] = act(src[i] * a + b);
+        else for (let i = (img * c + ch) * s, end = i + s; i < end; i++) dst[i] = src[i] * a + b;
       }
     }
     return out;
   },
 });
 
-// dxhat = g·w;  with batch statistics dx = invstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)),
-// otherwise dx = invstd·dxhat;  dweight = Σ g·xhat, dbias = Σ g.
+// With z = xhat·w + b and y = act(z): dz = g·act'(z); dxhat = dz·w;
+// with batch statistics dx = invstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)),
+// otherwise dx = invstd·dxhat;  dweight = Σ dz·xhat, dbias = Σ dz.
 registerKernel({
   name: 'BatchNormBackward',
   backend: REFERENCE,
   priority: 0,
-  fn: (x, gradOutput, mean, invstd, weight, batchStats) => {
+  fn: (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => {
     const { n, c, s } = geometry(x.shape);
     const xs = rowMajorFloat('BatchNormBackward', x);
-    const g = rowMajorFloat('BatchNormBackward', gradOutput);
+    let g = rowMajorFloat('BatchNormBackward', gradOutput);
+    if (activation) {
+      // dz = g · act'(z), z recomputed from x.
+      const derivative = activationOf(activation).derivative;
+      const dz = new Float64Array(g.length);
+      for (let img = 0; img < n; img++) {
+        for (let ch = 0; ch < c; ch++) {
+          for (let i = (img * c + ch) * s, end = i + s; i < end; i++) dz[i] = g[i] * derivative((xs[i] - mean[ch]) * invstd[ch] * weight[ch] + bias[ch]);
+        }
+      }
+      g = dz;
+    }
     const dx = emptyLike(gradOutput);
     const out = dx.storage;
     const dweight = new Float64Array(c);

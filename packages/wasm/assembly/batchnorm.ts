@@ -1,0 +1,165 @@
+// Batch norm over [N, C, S] float32 (S = H·W), with an optional fused activation (1 = SiLU,
+// 2 = Hardswish). Per-channel sums accumulate in float64 lanes (f64x2) for precision; each call
+// handles whole channels, so results do not depend on how channels are split between threads.
+import { sigmoidv } from './activation';
+
+@inline function plane(base: usize, img: i32, ch: i32, c: i32, s: i32): usize {
+  return base + ((<usize>(img * c + ch) * <usize>s) << 2);
+}
+
+@inline function sumLanes(a: v128): f64 {
+  return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+}
+
+/** mean[c] and biased variance[c] (float64 outputs), two passes, for channels [chStart, chEnd). */
+export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance: usize, chStart: i32, chEnd: i32): void {
+  const count = <f64>n * <f64>s;
+  for (let ch = chStart; ch < chEnd; ch++) {
+    let acc = f64x2.splat(0);
+    let tail: f64 = 0;
+    for (let img = 0; img < n; img++) {
+      const p = plane(x, img, ch, c, s);
+      let i = 0;
+      for (; i + 4 <= s; i += 4) {
+        const v = v128.load(p + (<usize>i << 2));
+        acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+      }
+      for (; i < s; i++) tail += <f64>load<f32>(p + (<usize>i << 2));
+    }
+    const m = (sumLanes(acc) + tail) / count;
+    const mv = f64x2.splat(m);
+    let sq = f64x2.splat(0);
+    let sqTail: f64 = 0;
+    for (let img = 0; img < n; img++) {
+      const p = plane(x, img, ch, c, s);
+      let i = 0;
+      for (; i + 4 <= s; i += 4) {
+        const v = v128.load(p + (<usize>i << 2));
+        const lo = f64x2.sub(f64x2.promote_low_f32x4(v), mv);
+        const hi = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), mv);
+        sq = f64x2.add(sq, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+      }
+      for (; i < s; i++) {
+        const d = <f64>load<f32>(p + (<usize>i << 2)) - m;
+        sqTail += d * d;
+      }
+    }
+    store<f64>(mean + (<usize>ch << 3), m);
+    store<f64>(variance + (<usize>ch << 3), (sumLanes(sq) + sqTail) / count);
+  }
+}
+
+@inline function activate(z: v128, act: i32): v128 {
+  if (act == 1) return f32x4.mul(z, sigmoidv(z));
+  if (act == 2) {
+    const r = f32x4.min(f32x4.max(f32x4.add(z, f32x4.splat(3)), f32x4.splat(0)), f32x4.splat(6));
+    return f32x4.mul(f32x4.mul(z, r), f32x4.splat(1.0 / 6.0));
+  }
+  return z;
+}
+
+@inline function activationGrad(z: v128, act: i32): v128 {
+  const one = f32x4.splat(1);
+  if (act == 1) {
+    const s = sigmoidv(z);
+    return f32x4.mul(s, f32x4.add(one, f32x4.mul(z, f32x4.sub(one, s))));
+  }
+  if (act == 2) {
+    let d = v128.bitselect(f32x4.splat(0), f32x4.add(f32x4.mul(z, f32x4.splat(1.0 / 3.0)), f32x4.splat(0.5)), f32x4.lt(z, f32x4.splat(-3)));
+    return v128.bitselect(one, d, f32x4.gt(z, f32x4.splat(3)));
+  }
+  return one;
+}
+
+/** y = act(x · scale[c] + shift[c]) for channels [chStart, chEnd); planes padded to 4 elements are not assumed. */
+export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, chStart: i32, chEnd: i32): void {
+  for (let ch = chStart; ch < chEnd; ch++) {
+    const a = load<f32>(scale + (<usize>ch << 2));
+    const b = load<f32>(shift + (<usize>ch << 2));
+    const av = f32x4.splat(a);
+    const bv = f32x4.splat(b);
+    for (let img = 0; img < n; img++) {
+      const src = plane(x, img, ch, c, s);
+      const dst = plane(y, img, ch, c, s);
+      let i = 0;
+      for (; i + 4 <= s; i += 4) v128.store(dst + (<usize>i << 2), activate(f32x4.add(f32x4.mul(v128.load(src + (<usize>i << 2)), av), bv), act));
+      for (; i < s; i++) {
+        const z = f32x4.splat(load<f32>(src + (<usize>i << 2)) * a + b);
+        store<f32>(dst + (<usize>i << 2), f32x4.extract_lane(activate(z, act), 0));
+      }
+    }
+  }
+}
+
+/**
+ * Backward of y = act((x − mean)·invstd·w + b) for channels [chStart, chEnd): first dz = g·act'(z)
+ * into dx with the sums Σ dz and Σ dz·x̂ (float64, written to dweight/dbias), then dx in place.
+ */
+export function bnBackward(
+  x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize,
+  batchStats: i32, act: i32, dweight: usize, dbias: usize, chStart: i32, chEnd: i32,
+): void {
+  const count = <f64>n * <f64>s;
+  for (let ch = chStart; ch < chEnd; ch++) {
+    const m = load<f32>(mean + (<usize>ch << 2));
+    const k = load<f32>(invstd + (<usize>ch << 2));
+    const w = load<f32>(weight + (<usize>ch << 2));
+    const b = load<f32>(bias + (<usize>ch << 2));
+    const mv = f32x4.splat(m);
+    const kv = f32x4.splat(k);
+    const wv = f32x4.splat(w);
+    const bv = f32x4.splat(b);
+    let sumDz = f64x2.splat(0);
+    let sumDzX = f64x2.splat(0);
+    let tailDz: f64 = 0;
+    let tailDzX: f64 = 0;
+    for (let img = 0; img < n; img++) {
+      const xp = plane(x, img, ch, c, s);
+      const gp = plane(g, img, ch, c, s);
+      const dp = plane(dx, img, ch, c, s);
+      let i = 0;
+      for (; i + 4 <= s; i += 4) {
+        const at = <usize>i << 2;
+        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + at), mv), kv);
+        const dz = f32x4.mul(v128.load(gp + at), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
+        v128.store(dp + at, dz);
+        const dzx = f32x4.mul(dz, xhat);
+        sumDz = f64x2.add(sumDz, f64x2.add(f64x2.promote_low_f32x4(dz), f64x2.promote_low_f32x4(i32x4.shuffle(dz, dz, 2, 3, 0, 1))));
+        sumDzX = f64x2.add(sumDzX, f64x2.add(f64x2.promote_low_f32x4(dzx), f64x2.promote_low_f32x4(i32x4.shuffle(dzx, dzx, 2, 3, 0, 1))));
+      }
+      for (; i < s; i++) {
+        const at = <usize>i << 2;
+        const xhat = (load<f32>(xp + at) - m) * k;
+        const dz = load<f32>(gp + at) * f32x4.extract_lane(activationGrad(f32x4.splat(xhat * w + b), act), 0);
+        store<f32>(dp + at, dz);
+        tailDz += <f64>dz;
+        tailDzX += <f64>dz * <f64>xhat;
+      }
+    }
+    const totalDz = sumLanes(sumDz) + tailDz;
+    const totalDzX = sumLanes(sumDzX) + tailDzX;
+    store<f64>(dweight + (<usize>ch << 3), totalDzX);
+    store<f64>(dbias + (<usize>ch << 3), totalDz);
+    const meanDz = batchStats ? <f32>(totalDz / count) : <f32>0;
+    const meanDzX = batchStats ? <f32>(totalDzX / count) : <f32>0;
+    const scale = f32x4.splat(w * k);
+    const meanDzV = f32x4.splat(meanDz);
+    const meanDzXV = f32x4.splat(meanDzX);
+    for (let img = 0; img < n; img++) {
+      const xp = plane(x, img, ch, c, s);
+      const dp = plane(dx, img, ch, c, s);
+      let i = 0;
+      for (; i + 4 <= s; i += 4) {
+        const at = <usize>i << 2;
+        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + at), mv), kv);
+        const dz = v128.load(dp + at);
+        v128.store(dp + at, f32x4.mul(scale, f32x4.sub(f32x4.sub(dz, meanDzV), f32x4.mul(xhat, meanDzXV))));
+      }
+      for (; i < s; i++) {
+        const at = <usize>i << 2;
+        const xhat = (load<f32>(xp + at) - m) * k;
+        store<f32>(dp + at, w * k * (load<f32>(dp + at) - meanDz - xhat * meanDzX));
+      }
+    }
+  }
+}
