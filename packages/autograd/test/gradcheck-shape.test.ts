@@ -26,7 +26,7 @@ describe('views', () => {
     ([a, order]) => ({ fn: (x) => P.mul(P.permute(x, order), P.arange(x.size).reshape(...order.map((d) => x.shape[d])).to('float64')), inputs: [makeLeaf(a)] }));
   gradProperty('transpose', leafArb(shapeArb(2, 4)), (a) => ({ fn: (x) => P.transpose(x, 0, -1), inputs: [makeLeaf(a)] }));
   gradProperty('squeeze and unsqueeze', withAxis(0), ([a, axis]) => ({
-    fn: (x) => P.unsqueeze(P.squeeze(x), 0).mul(3), inputs: [makeLeaf(a)],
+    fn: (x) => P.unsqueeze(P.squeeze(x, axis), 0).mul(3), inputs: [makeLeaf(a)],
   }));
   gradProperty('unsqueeze at any dim', withAxis(0), ([a, axis]) => ({ fn: (x) => P.unsqueeze(x, axis), inputs: [makeLeaf(a)] }));
   gradProperty('expand', leafArb(shapeArb(1, 3)), (a) => ({

@@ -66,7 +66,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 
 /** True division: integer operands give float32, as in PyTorch. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  return binary('div', 'Div', a, b, (g, x, y, out) => [div(g, y), neg(div(mul(g, out), y))], 'float32');
+  return binary('div', 'Div', a, b, (g, _x, y, out) => [div(g, y), neg(div(mul(g, out), y))], 'float32');
 }
 
 /** a ** b. The gradient for b is 0 where a is 0 (PyTorch masks log(0) there). */
