@@ -63,43 +63,55 @@ export function col2im(cols: usize, c0: i32, cg: i32, h: i32, w: i32, kh: i32, k
   }
 }
 
+/** One output of a depthwise conv, all taps summed, with bounds checks (the border path). */
+@inline function depthwisePoint(xin: usize, wk: usize, oy: i32, ox: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32): f32 {
+  let s: f32 = 0;
+  for (let ki = 0; ki < kh; ki++) {
+    const iy = oy * sh - ph + ki * dh;
+    if (iy < 0 || iy >= h) continue;
+    for (let kj = 0; kj < kw; kj++) {
+      const ix = ox * sw - pw + kj * dw;
+      if (ix >= 0 && ix < w) s += load<f32>(wk + (<usize>(ki * kw + kj) << 2)) * load<f32>(xin + ((<usize>iy * <usize>w + <usize>ix) << 2));
+    }
+  }
+  return s;
+}
+
 /**
  * Depthwise conv (one output per channel) for planes [planeStart, planeEnd) of [N·C] planes:
- * y[o] = Σ_taps x[i] · w[c, tap]. For stride 1 the inner loop runs over a contiguous output
- * segment in SIMD.
+ * y[o] = Σ_taps x[i] · w[c, tap]. With stride 1, each group of 4 outputs whose taps all fall inside
+ * the image sums every tap in one SIMD register and is stored once; the border outputs take the
+ * checked scalar path.
  */
 export function depthwise(x: usize, wgt: usize, y: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
+  const taps = kh * kw;
+  // Output columns [lo, hi) have every tap inside the row: ox − pw ≥ 0 and ox − pw + (kw − 1)·dw < w.
+  const lo = pw;
+  const hi = w + pw - (kw - 1) * dw;
   for (let plane = planeStart; plane < planeEnd; plane++) {
     const ch = plane % c;
+    const wk = wgt + (<usize>(ch * taps) << 2);
     const xin = x + (<usize>plane * <usize>h * <usize>w << 2);
     const yout = y + (<usize>plane * <usize>ho * <usize>wo << 2);
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++) {
-        const wk = load<f32>(wgt + ((<usize>(ch * kh + ki) * <usize>kw + <usize>kj) << 2));
-        const wv = f32x4.splat(wk);
-        const ix0 = kj * dw - pw;
-        // The output columns whose input column is inside the image: ox in [lo, hi).
-        let lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
-        let hi = (w - 1 - ix0) >= 0 ? (w - 1 - ix0) / sw + 1 : 0;
-        if (hi > wo) hi = wo;
-        for (let oy = 0; oy < ho; oy++) {
-          const iy = oy * sh - ph + ki * dh;
-          if (iy < 0 || iy >= h) continue;
-          const src = xin + (<usize>iy * <usize>w << 2);
-          const dst = yout + (<usize>oy * <usize>wo << 2);
-          let ox = lo;
-          if (sw == 1) {
-            for (; ox + 4 <= hi; ox += 4) {
-              const at = dst + (<usize>ox << 2);
-              v128.store(at, f32x4.add(v128.load(at), f32x4.mul(wv, v128.load(src + (<usize>(ox + ix0) << 2)))));
+    for (let oy = 0; oy < ho; oy++) {
+      const dst = yout + (<usize>oy * <usize>wo << 2);
+      let ox = 0;
+      if (sh == 1 && sw == 1) {
+        for (; ox < lo && ox < wo; ox++) store<f32>(dst + (<usize>ox << 2), depthwisePoint(xin, wk, oy, ox, h, w, kh, kw, sh, sw, ph, pw, dh, dw));
+        for (; ox + 4 <= hi && ox + 4 <= wo; ox += 4) {
+          let acc = f32x4.splat(0);
+          for (let ki = 0; ki < kh; ki++) {
+            const iy = oy - ph + ki * dh;
+            if (iy < 0 || iy >= h) continue;
+            const row = xin + ((<usize>iy * <usize>w + <usize>(ox - pw)) << 2);
+            for (let kj = 0; kj < kw; kj++) {
+              acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(wk + (<usize>(ki * kw + kj) << 2))), v128.load(row + (<usize>(kj * dw) << 2))));
             }
           }
-          for (; ox < hi; ox++) {
-            const at = dst + (<usize>ox << 2);
-            store<f32>(at, load<f32>(at) + wk * load<f32>(src + (<usize>(ox * sw + ix0) << 2)));
-          }
+          v128.store(dst + (<usize>ox << 2), acc);
         }
       }
+      for (; ox < wo; ox++) store<f32>(dst + (<usize>ox << 2), depthwisePoint(xin, wk, oy, ox, h, w, kh, kw, sh, sw, ph, pw, dh, dw));
     }
   }
 }

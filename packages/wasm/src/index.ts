@@ -3,4 +3,4 @@ import './kernels';
 
 export { WASM } from './kernels';
 export { setNumThreads, getNumThreads, setParallelThreshold } from './threads';
-export { wasmPath } from './runtime';
+export { wasmPath, wasmMemoryBytes } from './runtime';

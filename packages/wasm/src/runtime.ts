@@ -103,3 +103,8 @@ export interface ActivationExports {
 export function f64(pointer: number, length: number): Float64Array {
   return new Float64Array(runtime.memory.buffer, pointer, length);
 }
+
+/** The current size of the wasm memory in bytes (the arena's high-water mark, rounded to pages). */
+export function wasmMemoryBytes(): number {
+  return runtime.memory.buffer.byteLength;
+}
