@@ -189,3 +189,49 @@ export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32
     }
   }
 }
+
+import { gemm } from './gemm';
+
+/**
+ * conv2d forward for images [imageStart, imageEnd): per image and group, im2col into this call's
+ * own column buffer (cols + slot·colsBytes, slot = imageStart / chunk) and one GEMM. Threads split
+ * the batch; each writes only its images' outputs.
+ */
+export function convImages(
+  x: usize, wgt: usize, y: usize, cols: usize, colsBytes: usize, chunk: i32,
+  c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
+  imageStart: i32, imageEnd: i32,
+): void {
+  const cg = c / groups;
+  const og = o / groups;
+  const rows = cg * kh * kw;
+  const pixels = ho * wo;
+  const mine = cols + <usize>(imageStart / chunk) * colsBytes;
+  for (let image = imageStart; image < imageEnd; image++) {
+    const xi = x + (<usize>image * <usize>c * <usize>h * <usize>w << 2);
+    for (let group = 0; group < groups; group++) {
+      im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, mine);
+      gemm(og, pixels, rows, wgt + (<usize>(group * og * rows) << 2), rows, 1, mine, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), 0, og);
+    }
+  }
+}
+
+/** conv2d backprop input for images [imageStart, imageEnd): Wᵀ·dy into this call's columns, then col2im. */
+export function convBackpropInputImages(
+  dy: usize, wgt: usize, dx: usize, cols: usize, colsBytes: usize, chunk: i32,
+  c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
+  imageStart: i32, imageEnd: i32,
+): void {
+  const cg = c / groups;
+  const og = o / groups;
+  const rows = cg * kh * kw;
+  const pixels = ho * wo;
+  const mine = cols + <usize>(imageStart / chunk) * colsBytes;
+  for (let image = imageStart; image < imageEnd; image++) {
+    for (let group = 0; group < groups; group++) {
+      memory.fill(mine, 0, <usize>rows * <usize>pixels << 2);
+      gemm(rows, pixels, og, wgt + (<usize>(group * og * rows) << 2), 1, rows, dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), mine, 0, rows);
+      col2im(mine, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx + (<usize>image * <usize>c * <usize>h * <usize>w << 2));
+    }
+  }
+}

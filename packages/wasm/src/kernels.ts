@@ -1,7 +1,7 @@
 import { registerKernel, Tensor, type Conv2DAttrs, type KernelName, type NormActivation } from '@parcnet/tensor';
 import '@parcnet/parc';
 import { alloc, copyIn, f32, f64, scoped, wasm, zerosIn } from './runtime';
-import { parallelFor } from './threads';
+import { chunking, parallelFor } from './threads';
 
 /**
  * Registers the WASM kernels under the reference kernels' names, for float32 only (the guard);
@@ -75,12 +75,17 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const pointwise = isPointwise(g, attrs);
-  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
+  if (!isPointwise(g, attrs)) {
+    // Threads split the batch; each chunk of images has its own column buffer.
+    const { chunks, chunk } = chunking(g.n);
+    const colsBytes = Math.ceil(rows * pixels / 4) * 16;
+    const cols = alloc(colsBytes * chunks);
+    parallelFor(g.n, 'convImages', [xp, wp, yp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
+    return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+  }
   for (let image = 0; image < g.n; image++) {
     for (let group = 0; group < attrs.groups; group++) {
-      const source = pointwise ? xp + (image * g.c + group * g.cg) * pixels * 4 : cols;
-      if (!pointwise) wasm.im2col(xp + image * g.c * g.h * g.w * 4, group * g.cg, g.cg, ...convArgs(g, attrs), cols);
+      const source = xp + (image * g.c + group * g.cg) * pixels * 4;
       const out = yp + (image * g.o + group * g.og) * pixels * 4;
       const weights = wp + group * g.og * rows * 4;
       parallelFor(g.og, 'gemm', [g.og, pixels, rows, weights, rows, 1, source, out], g.og * pixels * rows);
@@ -89,7 +94,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
 }));
 
-// dx = col2im(Wᵀ · dy), per image and group; 1×1 convs write Wᵀ · dy straight into dx.
+// dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
 register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {
   const g = geometry(inputShape, w.shape, attrs);
   const dyp = copyIn(gradOutput);
@@ -101,17 +106,20 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const pointwise = isPointwise(g, attrs);
-  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
+  if (!isPointwise(g, attrs)) {
+    const { chunks, chunk } = chunking(g.n);
+    const colsBytes = Math.ceil(rows * pixels / 4) * 16;
+    const cols = alloc(colsBytes * chunks);
+    parallelFor(g.n, 'convBackpropInputImages', [dyp, wp, dxp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
+    return copyOut(dxp, inputShape);
+  }
   for (let image = 0; image < g.n; image++) {
     for (let group = 0; group < attrs.groups; group++) {
-      const target = pointwise ? dxp + (image * g.c + group * g.cg) * pixels * 4 : cols;
-      if (!pointwise) f32(cols, rows * pixels).fill(0);
+      // Wᵀ read through strides: element (r, o) of Wᵀ is W[o, r]; a 1×1 conv writes straight into dx.
+      const target = dxp + (image * g.c + group * g.cg) * pixels * 4;
       const weights = wp + group * g.og * rows * 4;
       const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
-      // Wᵀ read through strides: element (r, o) of Wᵀ is W[o, r].
       parallelFor(rows, 'gemm', [rows, pixels, g.og, weights, 1, rows, grad, target], rows * pixels * g.og);
-      if (!pointwise) wasm.col2im(cols, group * g.cg, g.cg, ...convArgs(g, attrs), dxp + image * g.c * g.h * g.w * 4);
     }
   }
   return copyOut(dxp, inputShape);

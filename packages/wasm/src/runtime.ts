@@ -8,7 +8,7 @@ import { ParcnetError, type Tensor } from '@parcnet/tensor';
  * after every kernel, so nothing accumulates between calls.
  */
 
-export interface KernelExports extends ActivationExports, BatchNormExports {
+export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
   gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
@@ -78,6 +78,19 @@ export function zerosIn(length: number): number {
   const at = alloc(Math.ceil(length / 4) * 16);
   f32(at, length).fill(0);
   return at;
+}
+
+export interface ConvImagesExports {
+  convImages(
+    x: number, w: number, y: number, cols: number, colsBytes: number, chunk: number, c: number, o: number, groups: number,
+    h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
+    imageStart: number, imageEnd: number,
+  ): void;
+  convBackpropInputImages(
+    dy: number, w: number, dx: number, cols: number, colsBytes: number, chunk: number, c: number, o: number, groups: number,
+    h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
+    imageStart: number, imageEnd: number,
+  ): void;
 }
 
 export interface BatchNormExports {

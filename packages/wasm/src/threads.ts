@@ -16,7 +16,7 @@ type ExportName = keyof KernelExports;
 /** Exports a worker may be asked to run, by index (the index travels through shared memory). */
 const callable: ExportName[] = [
   'gemm', 'depthwise', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
-  'bnStats', 'bnApply', 'bnBackward',
+  'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages',
 ];
 
 const MAX_ARGS = 24;
@@ -61,6 +61,12 @@ let minParallelCost = 50_000;
 export function setParallelThreshold(units: number, cost: number): void {
   minParallelUnits = units;
   minParallelCost = cost;
+}
+
+/** How many chunks parallelFor cuts `total` into, and their size (kernels with per-chunk scratch need both). */
+export function chunking(total: number): { chunks: number; chunk: number } {
+  const chunks = Math.max(1, Math.min(numThreads, total));
+  return { chunks, chunk: Math.ceil(total / chunks) };
 }
 
 export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
