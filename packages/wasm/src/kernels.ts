@@ -15,10 +15,9 @@ function register<K extends KernelName>(name: K, fn: Parameters<typeof registerK
   registerKernel({ name, backend: WASM, priority: PRIORITY, fn, guard: ((...args: unknown[]) => allFloat32(...args)) as never });
 }
 
+/** A tensor holding a copy of `size(shape)` floats at `pointer` (one pass: no zero-fill first). */
 function copyOut(pointer: number, shape: readonly number[]): Tensor {
-  const out = Tensor.empty(shape, 'float32');
-  out.storage.set(f32(pointer, out.size));
-  return out;
+  return new Tensor(f32(pointer, shape.reduce((a, b) => a * b, 1)).slice(), shape);
 }
 
 // a: [Ba, M, K] (or [Ba, K, M] if transposeA), b: [Bb, K, N] (or [Bb, N, K]) → [B, M, N].
@@ -68,8 +67,10 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const g = geometry(x.shape, w.shape, attrs);
   const xp = copyIn(x);
   const wp = copyIn(w);
-  const yp = zerosIn(g.n * g.o * g.ho * g.wo);
-  if (isDepthwise(g, attrs)) {
+  const depthwise = isDepthwise(g, attrs);
+  // The depthwise kernel writes every output; the GEMM paths accumulate into zeros.
+  const yp = depthwise ? alloc(g.n * g.o * g.ho * g.wo * 4) : zerosIn(g.n * g.o * g.ho * g.wo);
+  if (depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
   }
