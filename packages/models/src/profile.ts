@@ -1,6 +1,6 @@
 import { noGrad } from '@parcnet/autograd';
 import { Linear, Module } from '@parcnet/nn';
-import { observeKernels, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
+import { conv2dGeometry, observeKernels, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
 
 export interface ModuleProfile {
   name: string;
@@ -57,10 +57,8 @@ export function profile(model: Module, inputShape: readonly number[]): Profile {
   const stopObserving = observeKernels((name, args) => {
     if (name === 'Conv2D') {
       const [x, w, attrs] = args as [Tensor, Tensor, Conv2DAttrs];
-      const [o, cg, kh, kw] = w.shape;
-      const ho = Math.floor((x.shape[2] + 2 * attrs.padding[0] - attrs.dilation[0] * (kh - 1) - 1) / attrs.stride[0]) + 1;
-      const wo = Math.floor((x.shape[3] + 2 * attrs.padding[1] - attrs.dilation[1] * (kw - 1) - 1) / attrs.stride[1]) + 1;
-      const macs = o * cg * kh * kw * ho * wo * x.shape[0];
+      const g = conv2dGeometry(x.shape, w.shape, attrs);
+      const macs = g.o * g.cg * g.kh * g.kw * g.ho * g.wo * g.n;
       totals.conv += macs;
       charge(macs);
     } else if (name === 'ParcConv') {

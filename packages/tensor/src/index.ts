@@ -13,6 +13,7 @@ export {
   type KernelName, type KernelRegistration,
 } from './registry';
 export * from './kernel-names';
+export { conv2dGeometry, convOutputSize, channelGeometry, type Conv2DGeometry } from './kernel-geometry';
 export { recordOp, isGradEnabled, withGradMode, installBackwardEngine, type GradNode, type BackwardEngine } from './tape';
 export { toNdarray, fromNdarray } from './ndarray';
 export * from './creation';

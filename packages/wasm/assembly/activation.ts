@@ -26,25 +26,46 @@
   return f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
 }
 
+// The activations and their derivatives on one vector; the array kernels below and the fused
+// batch norm (batchnorm.ts) both use these.
+
+@inline export function siluv(x: v128): v128 {
+  return f32x4.mul(x, sigmoidv(x));
+}
+
+/** d silu / dx = s · (1 + x · (1 − s)), s = sigmoid(x). */
+@inline export function siluGradv(x: v128): v128 {
+  const one = f32x4.splat(1);
+  const s = sigmoidv(x);
+  return f32x4.mul(s, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, s))));
+}
+
+/** x · relu6(x + 3) / 6. */
+@inline export function hardswishv(x: v128): v128 {
+  const r = f32x4.min(f32x4.max(f32x4.add(x, f32x4.splat(3)), f32x4.splat(0)), f32x4.splat(6));
+  return f32x4.mul(f32x4.mul(x, r), f32x4.splat(1.0 / 6.0));
+}
+
+/** PyTorch's rule: 0 below −3, x/3 + 1/2 on [−3, 3], 1 above. */
+@inline export function hardswishGradv(x: v128): v128 {
+  const middle = f32x4.add(f32x4.mul(x, f32x4.splat(1.0 / 3.0)), f32x4.splat(0.5));
+  const d = v128.bitselect(f32x4.splat(0), middle, f32x4.lt(x, f32x4.splat(-3)));
+  return v128.bitselect(f32x4.splat(1), d, f32x4.gt(x, f32x4.splat(3)));
+}
+
 // Each function handles `count` elements in blocks of 4; callers pad buffers to a multiple of 4.
 
 export function silu(x: usize, y: usize, count: i32): void {
   for (let i = 0; i < count; i += 4) {
     const at = <usize>i << 2;
-    const v = v128.load(x + at);
-    v128.store(y + at, f32x4.mul(v, sigmoidv(v)));
+    v128.store(y + at, siluv(v128.load(x + at)));
   }
 }
 
-/** d silu / dx = s · (1 + x · (1 − s)), s = sigmoid(x). */
 export function siluGrad(x: usize, g: usize, dx: usize, count: i32): void {
-  const one = f32x4.splat(1);
   for (let i = 0; i < count; i += 4) {
     const at = <usize>i << 2;
-    const v = v128.load(x + at);
-    const s = sigmoidv(v);
-    const d = f32x4.mul(s, f32x4.add(one, f32x4.mul(v, f32x4.sub(one, s))));
-    v128.store(dx + at, f32x4.mul(v128.load(g + at), d));
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), siluGradv(v128.load(x + at))));
   }
 }
 
@@ -65,35 +86,17 @@ export function sigmoidGrad(y: usize, g: usize, dx: usize, count: i32): void {
   }
 }
 
-/** x · relu6(x + 3) / 6. */
 export function hardswish(x: usize, y: usize, count: i32): void {
-  const three = f32x4.splat(3);
-  const six = f32x4.splat(6);
-  const zero = f32x4.splat(0);
-  const sixth = f32x4.splat(1.0 / 6.0);
   for (let i = 0; i < count; i += 4) {
     const at = <usize>i << 2;
-    const v = v128.load(x + at);
-    const r = f32x4.min(f32x4.max(f32x4.add(v, three), zero), six);
-    v128.store(y + at, f32x4.mul(f32x4.mul(v, r), sixth));
+    v128.store(y + at, hardswishv(v128.load(x + at)));
   }
 }
 
-/** PyTorch's rule: 0 below −3, x/3 + 1/2 on [−3, 3], 1 above. */
 export function hardswishGrad(x: usize, g: usize, dx: usize, count: i32): void {
-  const three = f32x4.splat(3);
-  const minusThree = f32x4.splat(-3);
-  const third = f32x4.splat(1.0 / 3.0);
-  const half = f32x4.splat(0.5);
-  const one = f32x4.splat(1);
-  const zero = f32x4.splat(0);
   for (let i = 0; i < count; i += 4) {
     const at = <usize>i << 2;
-    const v = v128.load(x + at);
-    const middle = f32x4.add(f32x4.mul(v, third), half);
-    let d = v128.bitselect(zero, middle, f32x4.lt(v, minusThree));
-    d = v128.bitselect(one, d, f32x4.gt(v, three));
-    v128.store(dx + at, f32x4.mul(v128.load(g + at), d));
+    v128.store(dx + at, f32x4.mul(v128.load(g + at), hardswishGradv(v128.load(x + at))));
   }
 }
 

@@ -1,7 +1,7 @@
 // Batch norm over [N, C, S] float32 (S = H·W), with an optional fused activation (1 = SiLU,
 // 2 = Hardswish). Per-channel sums accumulate in float64 lanes (f64x2) for precision; each call
 // handles whole channels, so results do not depend on how channels are split between threads.
-import { sigmoidv } from './activation';
+import { hardswishGradv, hardswishv, siluGradv, siluv } from './activation';
 
 @inline function plane(base: usize, img: i32, ch: i32, c: i32, s: i32): usize {
   return base + ((<usize>(img * c + ch) * <usize>s) << 2);
@@ -50,25 +50,15 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
 }
 
 @inline function activate(z: v128, act: i32): v128 {
-  if (act == 1) return f32x4.mul(z, sigmoidv(z));
-  if (act == 2) {
-    const r = f32x4.min(f32x4.max(f32x4.add(z, f32x4.splat(3)), f32x4.splat(0)), f32x4.splat(6));
-    return f32x4.mul(f32x4.mul(z, r), f32x4.splat(1.0 / 6.0));
-  }
+  if (act == 1) return siluv(z);
+  if (act == 2) return hardswishv(z);
   return z;
 }
 
 @inline function activationGrad(z: v128, act: i32): v128 {
-  const one = f32x4.splat(1);
-  if (act == 1) {
-    const s = sigmoidv(z);
-    return f32x4.mul(s, f32x4.add(one, f32x4.mul(z, f32x4.sub(one, s))));
-  }
-  if (act == 2) {
-    let d = v128.bitselect(f32x4.splat(0), f32x4.add(f32x4.mul(z, f32x4.splat(1.0 / 3.0)), f32x4.splat(0.5)), f32x4.lt(z, f32x4.splat(-3)));
-    return v128.bitselect(one, d, f32x4.gt(z, f32x4.splat(3)));
-  }
-  return one;
+  if (act == 1) return siluGradv(z);
+  if (act == 2) return hardswishGradv(z);
+  return f32x4.splat(1);
 }
 
 /** y = act(x · scale[c] + shift[c]) for channels [chStart, chEnd); planes padded to 4 elements are not assumed. */

@@ -1,4 +1,6 @@
-import { registerKernel, Tensor, type Conv2DAttrs, type KernelName, type NormActivation } from '@parcnet/tensor';
+import {
+  channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type KernelName, type NormActivation,
+} from '@parcnet/tensor';
 import '@parcnet/parc';
 import { alloc, copyIn, f32, f64, scoped, wasm, zerosIn } from './runtime';
 import { chunking, parallelFor } from './threads';
@@ -46,28 +48,15 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   return copyOut(cp, [batch, m, n]);
 }));
 
-interface ConvGeometry { n: number; c: number; h: number; w: number; o: number; kh: number; kw: number; ho: number; wo: number; cg: number; og: number }
-
-function geometry(inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2DAttrs): ConvGeometry {
-  const [n, c, h, w] = inputShape;
-  const [o, , kh, kw] = weightShape;
-  const size = (s: number, k: number, i: 0 | 1): number => Math.floor((s + 2 * attrs.padding[i] - attrs.dilation[i] * (k - 1) - 1) / attrs.stride[i]) + 1;
-  return { n, c, h, w, o, kh, kw, ho: size(h, kh, 0), wo: size(w, kw, 1), cg: c / attrs.groups, og: o / attrs.groups };
-}
-
-const isDepthwise = (g: ConvGeometry, attrs: Conv2DAttrs): boolean => attrs.groups === g.c && g.cg === 1 && g.og === 1 && g.c > 1;
-const isPointwise = (g: ConvGeometry, attrs: Conv2DAttrs): boolean =>
-  g.kh === 1 && g.kw === 1 && attrs.stride[0] === 1 && attrs.stride[1] === 1 && attrs.padding[0] === 0 && attrs.padding[1] === 0;
-
 /** The geometry arguments the AssemblyScript conv kernels take after the channel count. */
-const convArgs = (g: ConvGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
+const convArgs = (g: Conv2DGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
   [g.h, g.w, g.kh, g.kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1], g.ho, g.wo];
 
 register('Conv2D', (x, w, attrs) => scoped(() => {
-  const g = geometry(x.shape, w.shape, attrs);
+  const g = conv2dGeometry(x.shape, w.shape, attrs);
   const xp = copyIn(x);
   const wp = copyIn(w);
-  const depthwise = isDepthwise(g, attrs);
+  const depthwise = g.depthwise;
   // The depthwise kernel writes every output; the GEMM paths accumulate into zeros.
   const yp = depthwise ? alloc(g.n * g.o * g.ho * g.wo * 4) : zerosIn(g.n * g.o * g.ho * g.wo);
   if (depthwise) {
@@ -76,7 +65,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  if (!isPointwise(g, attrs)) {
+  if (!g.pointwise) {
     // Threads split the batch; each chunk of images has its own column buffer.
     const { chunks, chunk } = chunking(g.n);
     const colsBytes = Math.ceil(rows * pixels / 4) * 16;
@@ -97,17 +86,17 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
 
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
 register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {
-  const g = geometry(inputShape, w.shape, attrs);
+  const g = conv2dGeometry(inputShape, w.shape, attrs);
   const dyp = copyIn(gradOutput);
   const wp = copyIn(w);
   const dxp = zerosIn(g.n * g.c * g.h * g.w);
-  if (isDepthwise(g, attrs)) {
+  if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwiseBackpropInput', [dyp, wp, dxp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(dxp, inputShape);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  if (!isPointwise(g, attrs)) {
+  if (!g.pointwise) {
     const { chunks, chunk } = chunking(g.n);
     const colsBytes = Math.ceil(rows * pixels / 4) * 16;
     const cols = alloc(colsBytes * chunks);
@@ -128,17 +117,17 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
 
 // dW[group] += dy · colsᵀ, with colsᵀ packed row-major so the GEMM reads it along rows.
 register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped(() => {
-  const g = geometry(x.shape, weightShape, attrs);
+  const g = conv2dGeometry(x.shape, weightShape, attrs);
   const xp = copyIn(x);
   const dyp = copyIn(gradOutput);
   const dwp = zerosIn(g.o * g.cg * g.kh * g.kw);
-  if (isDepthwise(g, attrs)) {
+  if (g.depthwise) {
     parallelFor(g.c, 'depthwiseBackpropFilter', [xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return copyOut(dwp, weightShape);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const pointwise = isPointwise(g, attrs);
+  const pointwise = g.pointwise;
   const cols = pointwise ? 0 : alloc(rows * pixels * 4);
   const colsT = alloc(rows * pixels * 4);
   for (let image = 0; image < g.n; image++) {
@@ -154,23 +143,20 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   return copyOut(dwp, weightShape);
 }));
 
-register('ParcConv', (x, kernel, axis) => scoped(() => {
-  const [n, c, h, w] = x.shape;
-  const xp = copyIn(x);
-  const kp = copyIn(kernel);
-  const yp = zerosIn(x.size);
-  parallelFor(n * c, 'parcConv', [xp, kp, yp, c, h, w, axis === 'H' ? 1 : 0], x.size * (axis === 'H' ? h : w));
-  return copyOut(yp, x.shape);
-}));
+/** The ParC forward and its transpose: a plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
+function parcPlanes(name: 'parcConv' | 'parcConvBackpropInput'): (source: Tensor, kernel: Tensor, axis: 'H' | 'W') => Tensor {
+  return (source, kernel, axis) => scoped(() => {
+    const [n, c, h, w] = source.shape;
+    const sp = copyIn(source);
+    const kp = copyIn(kernel);
+    const out = zerosIn(source.size);
+    parallelFor(n * c, name, [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0], source.size * (axis === 'H' ? h : w));
+    return copyOut(out, source.shape);
+  });
+}
 
-register('ParcConvBackpropInput', (gradOutput, kernel, axis) => scoped(() => {
-  const [n, c, h, w] = gradOutput.shape;
-  const gp = copyIn(gradOutput);
-  const kp = copyIn(kernel);
-  const dxp = zerosIn(gradOutput.size);
-  parallelFor(n * c, 'parcConvBackpropInput', [gp, kp, dxp, c, h, w, axis === 'H' ? 1 : 0], gradOutput.size * (axis === 'H' ? h : w));
-  return copyOut(dxp, gradOutput.shape);
-}));
+register('ParcConv', parcPlanes('parcConv'));
+register('ParcConvBackpropInput', parcPlanes('parcConvBackpropInput'));
 
 register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const [n, c, h, w] = x.shape;
@@ -216,7 +202,6 @@ register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));
 
 // Batch norm over [N, C, S…]: statistics, apply (with the fused activation) and backward, per channel.
 const activationCode = (a: NormActivation): number => (a === 'silu' ? 1 : a === 'hardswish' ? 2 : 0);
-const normGeometry = (shape: readonly number[]): [number, number, number] => [shape[0], shape[1], shape.slice(2).reduce((p, d) => p * d, 1)];
 
 function vectorIn(values: Float64Array): number {
   const at = alloc(Math.ceil(values.length / 4) * 16);
@@ -225,7 +210,7 @@ function vectorIn(values: Float64Array): number {
 }
 
 register('BatchNormStats', (x) => scoped(() => {
-  const [n, c, s] = normGeometry(x.shape);
+  const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
   const mean = alloc(c * 8);
   const variance = alloc(c * 8);
@@ -234,7 +219,7 @@ register('BatchNormStats', (x) => scoped(() => {
 }));
 
 register('BatchNormApply', (x, scale, shift, activation) => scoped(() => {
-  const [n, c, s] = normGeometry(x.shape);
+  const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
   const yp = alloc(x.size * 4);
   parallelFor(c, 'bnApply', [xp, yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
@@ -242,7 +227,7 @@ register('BatchNormApply', (x, scale, shift, activation) => scoped(() => {
 }));
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
-  const [n, c, s] = normGeometry(x.shape);
+  const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
   const gp = copyIn(gradOutput);
   const dxp = alloc(x.size * 4);

@@ -1,21 +1,17 @@
 import type { NormActivation } from '../../kernel-names';
+import { channelGeometry } from '../../kernel-geometry';
 import { registerKernel } from '../../registry';
 import { unaryMath } from './scalar-math';
 import { emptyLike, REFERENCE, rowMajorFloat } from './util';
 
 // x: [N, C, S…] row-major: channel c of image n is the run [(n·C + c)·S, (n·C + c + 1)·S).
 
-function geometry(shape: readonly number[]): { n: number; c: number; s: number } {
-  const s = shape.slice(2).reduce((a, b) => a * b, 1);
-  return { n: shape[0], c: shape[1], s };
-}
-
 registerKernel({
   name: 'BatchNormStats',
   backend: REFERENCE,
   priority: 0,
   fn: (x) => {
-    const { n, c, s } = geometry(x.shape);
+    const { n, c, s } = channelGeometry(x.shape);
     const data = rowMajorFloat('BatchNormStats', x);
     const mean = new Float64Array(c);
     const variance = new Float64Array(c);
@@ -48,7 +44,7 @@ registerKernel({
   backend: REFERENCE,
   priority: 0,
   fn: (x, scale, shift, activation) => {
-    const { n, c, s } = geometry(x.shape);
+    const { n, c, s } = channelGeometry(x.shape);
     const src = rowMajorFloat('BatchNormApply', x);
     const out = emptyLike(x);
     const dst = out.storage;
@@ -73,7 +69,7 @@ registerKernel({
   backend: REFERENCE,
   priority: 0,
   fn: (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => {
-    const { n, c, s } = geometry(x.shape);
+    const { n, c, s } = channelGeometry(x.shape);
     const xs = rowMajorFloat('BatchNormBackward', x);
     let g = rowMajorFloat('BatchNormBackward', gradOutput);
     if (activation) {

@@ -1,4 +1,5 @@
 import type { Conv2DAttrs } from '../../kernel-names';
+import { conv2dGeometry, type Conv2DGeometry as Geometry } from '../../kernel-geometry';
 import type { FloatArray } from '../../dtype';
 import { registerKernel } from '../../registry';
 import { Tensor } from '../../tensor';
@@ -11,29 +12,6 @@ import { emptyLike, REFERENCE, rowMajorFloat } from './util';
  * (input channel, kernel row, kernel column) and a column per output pixel:
  *   cols: [Cg·kH·kW, Ho·Wo],  weight of the group: [Og, Cg·kH·kW],  output: [Og, Ho·Wo].
  */
-
-interface Geometry {
-  n: number; c: number; h: number; w: number;
-  o: number; kh: number; kw: number;
-  ho: number; wo: number;
-  cg: number; og: number;
-}
-
-export function convOutputSize(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
-}
-
-function geometry(inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2DAttrs): Geometry {
-  const [n, c, h, w] = inputShape;
-  const [o, , kh, kw] = weightShape;
-  return {
-    n, c, h, w, o, kh, kw,
-    ho: convOutputSize(h, kh, attrs.stride[0], attrs.padding[0], attrs.dilation[0]),
-    wo: convOutputSize(w, kw, attrs.stride[1], attrs.padding[1], attrs.dilation[1]),
-    cg: c / attrs.groups,
-    og: o / attrs.groups,
-  };
-}
 
 /** Fills cols for channels [c0, c0 + g.cg) of image `image`. */
 function im2col(x: FloatArray, image: number, c0: number, g: Geometry, attrs: Conv2DAttrs, cols: FloatArray): void {
@@ -97,16 +75,6 @@ function newCols(x: Tensor, g: Geometry): FloatArray {
   return x.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-/** A 1×1 convolution with stride 1 and no padding reads the image itself as its column matrix. */
-function isPointwise(g: Geometry, attrs: Conv2DAttrs): boolean {
-  return g.kh === 1 && g.kw === 1 && attrs.stride[0] === 1 && attrs.stride[1] === 1 && attrs.padding[0] === 0 && attrs.padding[1] === 0;
-}
-
-/** Depthwise with one output per channel: a direct loop beats im2col + a GEMM with one row. */
-function isDepthwise(g: Geometry, attrs: Conv2DAttrs): boolean {
-  return attrs.groups === g.c && g.cg === 1 && g.og === 1 && g.c > 1;
-}
-
 /**
  * Visits every (plane, output pixel, tap) of a depthwise conv with the input index it reads:
  * visit(inputIndex, outputIndex, weightIndex). Taps falling in the padding are skipped.
@@ -142,18 +110,18 @@ registerKernel({
   backend: REFERENCE,
   priority: 0,
   fn: (x, w, attrs) => {
-    const g = geometry(x.shape, w.shape, attrs);
+    const g = conv2dGeometry(x.shape, w.shape, attrs);
     const xv = rowMajorFloat('Conv2D', x);
     const wv = rowMajorFloat('Conv2D', w);
     const out = emptyLike(x, [g.n, g.o, g.ho, g.wo]);
     const y = out.storage as FloatArray;
-    if (isDepthwise(g, attrs)) {
+    if (g.depthwise) {
       forEachDepthwiseTap(g, attrs, (i, o, k) => {
         y[o] += xv[i] * wv[k];
       });
       return out;
     }
-    const pointwise = isPointwise(g, attrs);
+    const pointwise = g.pointwise;
     const cols = pointwise ? xv : newCols(x, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;
@@ -174,18 +142,18 @@ registerKernel({
   backend: REFERENCE,
   priority: 0,
   fn: (gradOutput, w, inputShape, attrs) => {
-    const g = geometry(inputShape, w.shape, attrs);
+    const g = conv2dGeometry(inputShape, w.shape, attrs);
     const dy = rowMajorFloat('Conv2DBackpropInput', gradOutput);
     const wv = rowMajorFloat('Conv2DBackpropInput', w);
     const out = emptyLike(gradOutput, inputShape);
     const dx = out.storage as FloatArray;
-    if (isDepthwise(g, attrs)) {
+    if (g.depthwise) {
       forEachDepthwiseTap(g, attrs, (i, o, k) => {
         dx[i] += dy[o] * wv[k];
       });
       return out;
     }
-    const pointwise = isPointwise(g, attrs);
+    const pointwise = g.pointwise;
     const cols = pointwise ? dx : newCols(gradOutput, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;
@@ -208,18 +176,18 @@ registerKernel({
   backend: REFERENCE,
   priority: 0,
   fn: (x, gradOutput, weightShape, attrs) => {
-    const g = geometry(x.shape, weightShape, attrs);
+    const g = conv2dGeometry(x.shape, weightShape, attrs);
     const xv = rowMajorFloat('Conv2DBackpropFilter', x);
     const dy = rowMajorFloat('Conv2DBackpropFilter', gradOutput);
     const out = emptyLike(x, weightShape);
     const dw = out.storage as FloatArray;
-    if (isDepthwise(g, attrs)) {
+    if (g.depthwise) {
       forEachDepthwiseTap(g, attrs, (i, o, k) => {
         dw[k] += xv[i] * dy[o];
       });
       return out;
     }
-    const pointwise = isPointwise(g, attrs);
+    const pointwise = g.pointwise;
     const cols = pointwise ? xv : newCols(x, g);
     const rows = g.cg * g.kh * g.kw;
     const pixels = g.ho * g.wo;

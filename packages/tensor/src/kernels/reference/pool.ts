@@ -2,7 +2,7 @@ import type { Pool2DAttrs } from '../../kernel-names';
 import type { FloatArray } from '../../dtype';
 import { registerKernel } from '../../registry';
 import { Tensor } from '../../tensor';
-import { convOutputSize } from './conv2d';
+import { convOutputSize } from '../../kernel-geometry';
 import { emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
 
 // x: [N, C, H, W] → y: [N, C, Ho, Wo]; windows follow PyTorch (floor mode).
