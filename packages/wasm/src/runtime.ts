@@ -12,7 +12,6 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
-  col2im(cols: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, dx: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
