@@ -6,3 +6,4 @@ export { MobileNetV2, mobilenetV2, parcMobileNetV2, type MobileNetV2Options } fr
 export { ResNet50, resnet50, parcResnet50, type ResNetOptions } from './resnet';
 export { ConvNeXt, convnextXT, parcConvnextXT, type ConvNeXtOptions } from './convnext';
 export { MobileViT, mobilevitS, mobilevitXS, type MobileViTOptions } from './mobilevit';
+export { createModel, modelNames, type ModelOptions } from './zoo';

@@ -12,3 +12,4 @@ export { crossEntropy, nllLoss, mseLoss, smoothL1Loss, binaryCrossEntropyWithLog
 export { Optimizer, SGD, Adam, AdamW, type AdamHyper, type SgdHyper, type ParamGroup } from './optim';
 export { warmupCosine, stepLr, oneCycle, type LrSchedule, type WarmupCosineOptions } from './schedule';
 export { ModelEma } from './ema';
+export { clipGradNorm } from './clip';

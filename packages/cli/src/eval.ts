@@ -1,0 +1,32 @@
+import { availableParallelism } from 'node:os';
+import { FormatError } from '@parcnet/tensor';
+import { balancedSubset, DataLoader, loadCifar10, loadCifar100 } from '@parcnet/data';
+import { evaluateClassifier, loadWeights } from '@parcnet/train';
+import { setNumThreads } from '@parcnet/wasm';
+import { numberFlag, type Flags } from './main';
+import { buildFromWeights } from './weights';
+
+export async function evalCommand(flags: Flags): Promise<void> {
+  if (typeof flags.weights !== 'string') throw new FormatError('eval: --weights <file> is required');
+  setNumThreads(numberFlag(flags, 'threads', true) ?? availableParallelism());
+  const dataset = (flags.dataset as string | undefined) ?? 'cifar10';
+  if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new FormatError(`eval: --dataset must be cifar10 or cifar100, got ${dataset}`);
+  const weights = await loadWeights(flags.weights, { ema: flags.ema === true });
+  const load = dataset === 'cifar100' ? loadCifar100 : loadCifar10;
+  let test = await load({ split: 'test', data: flags.data as string | undefined });
+  const count = numberFlag(flags, 'val-images', true);
+  if (count !== undefined) test = balancedSubset(test, count);
+  const { model, info } = buildFromWeights(flags.weights, weights, test.classes.length);
+  if (info.classes.length > 0 && info.classes.join() !== test.classes.join()) {
+    throw new FormatError(`eval: ${flags.weights} was trained on classes [${info.classes.join(', ')}], ${dataset} has [${test.classes.join(', ')}]`);
+  }
+  const loader = new DataLoader(test, { batchSize: numberFlag(flags, 'batch-size', true) ?? 250, transforms: info.transforms });
+  try {
+    const result = await evaluateClassifier(model, loader);
+    const summary = { top1: result.top1, top5: result.top5, loss: result.loss, images: result.images, seconds: result.seconds, images_per_second: result.images / result.seconds };
+    if (flags.json) console.log(JSON.stringify(summary));
+    else console.log(`${test.name}: ${result.images} images, top-1 ${(100 * result.top1).toFixed(2)}%, top-5 ${(100 * result.top5).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${summary.images_per_second.toFixed(1)} img/s)`);
+  } finally {
+    await loader.close();
+  }
+}

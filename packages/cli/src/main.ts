@@ -1,0 +1,126 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FormatError, ParcnetError } from '@parcnet/tensor';
+import { evalCommand } from './eval';
+import { infoCommand } from './info';
+import { predictCommand } from './predict';
+import { trainCommand } from './train';
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run: (flags: Flags, positionals: string[]) => Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: 'train a classifier (CIFAR-10/100) with progress, log, plot and checkpoints',
+    usage: 'parcnet train [--config <yaml>] [--model parcnet-xs] [--cifar-stem] [--dataset cifar10] [--data <dir>] [--epochs n] [--batch-size n] [--lr x] [--seed n] [--threads n] [--out <dir>] [--resume <checkpoint>] [--max-steps n]',
+    options: {
+      config: { type: 'string' },
+      model: { type: 'string' },
+      'cifar-stem': { type: 'boolean' },
+      'no-cifar-stem': { type: 'boolean' },
+      dataset: { type: 'string' },
+      data: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      'max-steps': { type: 'string' },
+      workers: { type: 'string' },
+      'train-images': { type: 'string' },
+      'val-images': { type: 'string' },
+      'no-progress': { type: 'boolean' },
+    },
+    run: trainCommand,
+  },
+  eval: {
+    summary: 'evaluate weights on a test set (top-1, top-5, loss)',
+    usage: 'parcnet eval --weights <file> [--dataset cifar10] [--data <dir>] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
+    options: {
+      weights: { type: 'string' },
+      dataset: { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'boolean' },
+      ema: { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      threads: { type: 'string' },
+      'val-images': { type: 'string' },
+    },
+    run: evalCommand,
+  },
+  predict: {
+    summary: 'classify one image and print the top-5 classes',
+    usage: 'parcnet predict <image> --weights <file> [--top n] [--json] [--ema]',
+    options: { weights: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ema: { type: 'boolean' } },
+    run: predictCommand,
+  },
+  info: {
+    summary: 'list the tensors of a weights file (keys, shapes, dtypes, parameter count)',
+    usage: 'parcnet info <file> [--json]',
+    options: { json: { type: 'boolean' } },
+    run: infoCommand,
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'parcnet: ParC-Net in TypeScript',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'parcnet <command> --help shows its options.',
+  ].join('\n');
+}
+
+/** Runs the command line `argv` (without node and the script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(help());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`parcnet: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${command.usage}`);
+    return 0;
+  }
+  let parsed: { values: Flags; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true }) as { values: Flags; positionals: string[] };
+  } catch (e) {
+    console.error(`parcnet ${name}: ${(e as Error).message}\nusage: ${command.usage}`);
+    return 2;
+  }
+  try {
+    await command.run(parsed.values, parsed.positionals);
+    return 0;
+  } catch (e) {
+    // Our own errors are the user's to fix: print the message only. Anything else is a bug: the stack.
+    if (e instanceof ParcnetError) console.error(`parcnet ${name}: ${e.message}`);
+    else console.error(e);
+    return 1;
+  }
+}
+
+/** A flag that must be a number (integer when asked), or undefined when absent. */
+export function numberFlag(flags: Flags, name: string, integer = false): number | undefined {
+  const raw = flags[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new FormatError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const sample = join(root, 'examples', 'cifar10', 'sample');
+
+/** Runs the installed `parcnet` bin, as `npx parcnet` does. */
+function parcnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(join(root, 'node_modules', '.bin', 'parcnet'), args, { cwd: root, encoding: 'utf8', env: { ...process.env, PARCNET_CACHE: cacheDir } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+const cacheDir = mkdtempSync(join(tmpdir(), 'parcnet-cli-cache-'));
+
+describe('the parcnet command', () => {
+  it('trains from the example config with flag overrides, then evaluates (--json) and predicts with the weights', () => {
+    const out = mkdtempSync(join(tmpdir(), 'parcnet-cli-'));
+    const train = parcnet(
+      'train', '--config', 'examples/cifar10/fast.yaml', '--epochs', '1', '--train-images', '64', '--val-images', '20',
+      '--batch-size', '32', '--threads', '2', '--seed', '3', '--out', out, '--no-progress',
+    );
+    expect(train.stderr).toBe('');
+    expect(train.status).toBe(0);
+    expect(train.stdout).toMatch(/parcnet-xs: 1,550,794 parameters; 64 training and 20 test images; 2 steps per epoch/);
+    expect(train.stdout).toMatch(/done: 1 epochs, 2 steps/);
+    expect(readdirSync(out).sort()).toEqual(['best.safetensors', 'checkpoint.safetensors', 'curves.png', 'events.jsonl', 'log.jsonl', 'model.safetensors']);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const line of log) for (const key of ['epoch', 'step', 'loss']) expect(typeof line[key]).toBe('number');
+    expect(typeof log.find((l) => l.type === 'eval')?.top1).toBe('number');
+
+    const evaluation = parcnet('eval', '--weights', join(out, 'model.safetensors'), '--dataset', 'cifar10', '--data', sample, '--json', '--val-images', '40');
+    expect(evaluation.status).toBe(0);
+    const result = JSON.parse(evaluation.stdout) as Record<string, number>;
+    for (const key of ['top1', 'top5', 'loss']) expect(typeof result[key]).toBe('number');
+    expect(result.images).toBe(40);
+    // A training checkpoint serves as weights too.
+    expect(parcnet('eval', '--weights', join(out, 'checkpoint.safetensors'), '--data', sample, '--json', '--val-images', '10').status).toBe(0);
+
+    const predict = parcnet('predict', join(sample, 'test', 'cat', '0000.jpg'), '--weights', join(out, 'model.safetensors'));
+    expect(predict.status).toBe(0);
+    const lines = predict.stdout.trim().split('\n');
+    expect(lines.length).toBe(5);
+    expect(lines[0]).toMatch(/^\s*\d+\.\d\d%\s+(airplane|automobile|bird|cat|deer|dog|frog|horse|ship|truck)$/);
+
+    const info = parcnet('info', join(out, 'model.safetensors'));
+    expect(info.stdout).toMatch(/487 tensors, 1,550,794 parameter values/);
+  }, 600_000);
+
+  it('resumes a run stopped by --max-steps', () => {
+    const out = mkdtempSync(join(tmpdir(), 'parcnet-cli-'));
+    const common = ['--config', 'examples/cifar10/fast.yaml', '--epochs', '1', '--train-images', '96', '--val-images', '10', '--batch-size', '32', '--out', out, '--no-progress'];
+    const first = parcnet('train', ...common, '--max-steps', '1');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/stopped after 1 steps \(max_steps\)/);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+    const second = parcnet('train', '--resume', join(out, 'checkpoint.safetensors'), '--no-progress');
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/resuming from .*: epoch 1, batch 1, step 1/);
+    expect(second.stdout).toMatch(/done: 1 epochs, 3 steps/);
+  }, 600_000);
+
+  it('bad flags and missing files exit non-zero with a message that names them', () => {
+    const unknown = parcnet('fly');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "fly"/);
+    const badFlag = parcnet('train', '--epochs', 'many');
+    expect(badFlag.status).toBe(1);
+    expect(badFlag.stderr).toMatch(/--epochs must be an integer, got "many"/);
+    const unknownFlag = parcnet('eval', '--wieghts', 'x');
+    expect(unknownFlag.status).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/Unknown option '--wieghts'/);
+    const missing = parcnet('eval', '--weights', '/no/such.safetensors', '--data', sample);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/\/no\/such\.safetensors: no such weights file/);
+    const badConfig = parcnet('train', '--config', '/no/such.yaml');
+    expect(badConfig.status).toBe(1);
+    expect(badConfig.stderr).toMatch(/\/no\/such\.yaml: not readable YAML/);
+  }, 120_000);
+});

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { FormatError } from '@parcnet/tensor';
+
+/** The parts of a COCO instances file (annotations/instances_*.json) that detection and segmentation use. */
+export interface CocoImage { id: number; file_name: string; width: number; height: number }
+export interface CocoCategory { id: number; name: string; supercategory?: string }
+export interface CocoAnnotation {
+  id: number;
+  image_id: number;
+  category_id: number;
+  /** [x, y, width, height] in pixels. */
+  bbox: [number, number, number, number];
+  area: number;
+  iscrowd: 0 | 1;
+  /** Polygons [[x0, y0, x1, y1, …], …], or run-length encoding for crowds. */
+  segmentation?: number[][] | { counts: number[] | string; size: [number, number] };
+}
+export interface CocoInstances {
+  images: CocoImage[];
+  annotations: CocoAnnotation[];
+  categories: CocoCategory[];
+}
+
+/** Boxes may overhang the image by rounding in the official files; more than this is an error. */
+const BOX_SLACK = 1;
+
+export function loadCocoInstances(file: string): CocoInstances {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FormatError(`${file}: not readable JSON (${(e as Error).message})`);
+  }
+  return parseCocoInstances(json, file);
+}
+
+/** Checks a parsed instances object; errors name the file and the image or annotation id. */
+export function parseCocoInstances(json: unknown, file = '<json>'): CocoInstances {
+  const root = json as Partial<CocoInstances> | null;
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (!root || !Array.isArray(root[key])) throw new FormatError(`${file}: missing the "${key}" list`);
+  }
+  const { images, annotations, categories } = root as CocoInstances;
+  const imageById = new Map<number, CocoImage>();
+  for (const image of images) {
+    for (const key of ['id', 'width', 'height'] as const) {
+      if (typeof image[key] !== 'number') throw new FormatError(`${file}: image ${JSON.stringify(image.id)} has no numeric "${key}"`);
+    }
+    if (typeof image.file_name !== 'string') throw new FormatError(`${file}: image ${image.id} has no "file_name"`);
+    imageById.set(image.id, image);
+  }
+  const categoryIds = new Set<number>();
+  for (const category of categories) {
+    if (typeof category.id !== 'number' || typeof category.name !== 'string') throw new FormatError(`${file}: category ${JSON.stringify(category)} needs a numeric id and a name`);
+    categoryIds.add(category.id);
+  }
+  for (const a of annotations) {
+    const at = `${file}: annotation ${JSON.stringify(a.id)}`;
+    for (const key of ['id', 'image_id', 'category_id'] as const) {
+      if (typeof a[key] !== 'number') throw new FormatError(`${at} has no numeric "${key}"`);
+    }
+    const image = imageById.get(a.image_id);
+    if (!image) throw new FormatError(`${at} refers to image ${a.image_id}, which is not in "images"`);
+    if (!categoryIds.has(a.category_id)) throw new FormatError(`${at} has category ${a.category_id}, which is not in "categories"`);
+    if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new FormatError(`${at} has bbox ${JSON.stringify(a.bbox)}, expected [x, y, width, height]`);
+    }
+    const [x, y, w, h] = a.bbox;
+    if (w < 0 || h < 0 || x < -BOX_SLACK || y < -BOX_SLACK || x + w > image.width + BOX_SLACK || y + h > image.height + BOX_SLACK) {
+      throw new FormatError(`${at}: bbox [${a.bbox.join(', ')}] lies outside image ${image.id} (${image.width}×${image.height})`);
+    }
+    if (a.iscrowd !== 0 && a.iscrowd !== 1) throw new FormatError(`${at} has iscrowd ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
+  }
+  return { images, annotations, categories };
+}

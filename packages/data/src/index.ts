@@ -1,0 +1,15 @@
+// @parcnet/data: datasets (CIFAR binary, image folders, COCO JSON), seeded transforms and a
+// DataLoader that makes batches in worker threads.
+export { decodeImage, encodePng, type RgbImage } from './image';
+export { allocateImageDataset, datasetImage, subsetDataset, balancedSubset, classCounts, type ImageDataset } from './dataset';
+export { defaultCacheDir, cacheKey, readCachedDataset, writeCachedDataset } from './cache';
+export { readCifarBinary, writeCifarBinary, findCifarBinary, type CifarVariant, type Split } from './cifar-binary';
+export { loadCifar10, loadCifar100, cifarLayout, type CifarOptions } from './cifar';
+export { listImageFolder, loadImageFolder, type ImageFolderListing, type ImageFolderOptions } from './image-folder';
+export {
+  applyTransforms, validateTransforms, toFloatImage, crop, flipHorizontal, randomResizedBox, resizeBilinear,
+  type TransformSpec, type TransformName, type FloatImage, type Size,
+} from './transforms';
+export { DataLoader, type DataLoaderOptions, type Batch } from './loader';
+export { sampleGenerator } from './batch';
+export { loadCocoInstances, parseCocoInstances, type CocoInstances, type CocoImage, type CocoAnnotation, type CocoCategory } from './coco';

@@ -1,0 +1,37 @@
+import { FormatError } from '@parcnet/tensor';
+import type { Module } from '@parcnet/nn';
+import { convnextXT, parcConvnextXT } from './convnext';
+import { mobilenetV2, parcMobileNetV2 } from './mobilenetv2';
+import { mobilevitS, mobilevitXS } from './mobilevit';
+import { parcnetH, parcnetS, parcnetXS, type ParcNetOptions } from './parcnet';
+import { parcResnet50, resnet50 } from './resnet';
+
+/** Options every model of the zoo understands; those a model has no use for are ignored. */
+export type ModelOptions = ParcNetOptions;
+
+/**
+ * The models by the names the CLI and the configs use. Only ParC-Net and MobileViT take a
+ * CIFAR stem and block dropout; the fixed-size ParC models run at 224×224 only (spec §11).
+ */
+const ZOO: Record<string, (options: ModelOptions) => Module> = {
+  'parcnet-xs': parcnetXS,
+  'parcnet-s': parcnetS,
+  'parcnet-h': parcnetH,
+  'mobilevit-xs': mobilevitXS,
+  'mobilevit-s': mobilevitS,
+  'mobilenetv2': mobilenetV2,
+  'parc-mobilenetv2': parcMobileNetV2,
+  'resnet50': resnet50,
+  'parc-resnet50': parcResnet50,
+  'convnext-xt': convnextXT,
+  'parc-convnext-xt': parcConvnextXT,
+};
+
+export const modelNames: readonly string[] = Object.keys(ZOO);
+
+export function createModel(name: string, options: ModelOptions = {}): Module {
+  const build = ZOO[name];
+  if (!build) throw new FormatError(`createModel: unknown model "${name}"; known: ${modelNames.join(', ')}`);
+  if (options.cifarStem && !name.startsWith('parcnet-')) throw new FormatError(`createModel: ${name} has no CIFAR stem (only parcnet-xs/s/h do)`);
+  return build(options);
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `parcnet` command. parcnet's packages are TypeScript sources: register tsx's loader, then run.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('@parcnet/cli');
+const code = await main(process.argv.slice(2));
+// Worker threads (WASM kernels, data loaders) are not waited for: exit once the command is done.
+process.exit(code);

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { FormatError, Tensor } from '@parcnet/tensor';
+import type { Module, Optimizer } from '@parcnet/nn';
+import { loadSafetensors, saveSafetensors } from '@parcnet/io';
+import type { TrainConfig } from './config';
+
+/**
+ * A training checkpoint is one safetensors file (written atomically: temp file + rename):
+ *   model.<key>                 the model's state dict (structural keys)
+ *   ema.<key>                   the EMA model's, when EMA is on
+ *   optimizer.<i>.<name>        float64 per-parameter optimiser state (i = parameter order)
+ * and in the metadata under "parcnet" a JSON object with the config, the loop position, the
+ * random-generator state and the optimiser's scalars. Together they make a resumed run equal to
+ * an uninterrupted one, bit for bit.
+ */
+export interface LoopState {
+  /** The epoch in progress (or the next to start when batchInEpoch is 0). */
+  epoch: number;
+  /** Batches of `epoch` already trained. */
+  batchInEpoch: number;
+  /** Optimiser steps so far. */
+  globalStep: number;
+  /** Running sums of the epoch's training loss and accuracy. */
+  epochStats: { lossSum: number; correct: number; seen: number; seconds: number };
+  /** State of the default generator (dropout). */
+  rng: number[];
+  /** Best evaluation top-1 so far and its epoch. */
+  best: { top1: number; epoch: number };
+  /** Training wall time so far (seconds). */
+  elapsedSeconds: number;
+}
+
+export interface Checkpoint {
+  config: TrainConfig;
+  classes: string[];
+  inputSize: [number, number];
+  loop: LoopState;
+  model: Record<string, Tensor>;
+  ema: Record<string, Tensor> | null;
+  optimizer: ReturnType<Optimizer<{ lr: number }>['stateDict']>;
+}
+
+const FORMAT = 'parcnet-checkpoint/1';
+
+export async function saveCheckpoint(
+  file: string,
+  parts: { config: TrainConfig; classes: readonly string[]; inputSize: [number, number]; loop: LoopState; model: Module; ema: Module | null; optimizer: Optimizer<{ lr: number }> },
+): Promise<void> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(parts.model.stateDict({ aliases: false }))) tensors[`model.${k}`] = t;
+  if (parts.ema) for (const [k, t] of Object.entries(parts.ema.stateDict({ aliases: false }))) tensors[`ema.${k}`] = t;
+  const optimizerState = parts.optimizer.stateDict();
+  const scalars = optimizerState.state.map((s, i) => {
+    if (!s) return null;
+    const kept: Record<string, number> = {};
+    for (const [name, value] of Object.entries(s)) {
+      if (typeof value === 'number') kept[name] = value;
+      else tensors[`optimizer.${i}.${name}`] = new Tensor(Float64Array.from(value), [value.length]);
+    }
+    return kept;
+  });
+  const meta = { format: FORMAT, config: parts.config, classes: parts.classes, inputSize: parts.inputSize, loop: parts.loop, optimizer: { groups: optimizerState.groups, scalars } };
+  await saveSafetensors(file, tensors, { metadata: { parcnet: JSON.stringify(meta) } });
+}
+
+export async function loadCheckpoint(file: string): Promise<Checkpoint> {
+  if (!existsSync(file)) throw new FormatError(`${file}: no such checkpoint`);
+  const { tensors, metadata } = await loadSafetensors(file);
+  let meta: { format: string; config: TrainConfig; classes: string[]; inputSize: [number, number]; loop: LoopState; optimizer: { groups: { lr: number }[]; scalars: (Record<string, number> | null)[] } };
+  try {
+    meta = JSON.parse(metadata.parcnet ?? 'null') as typeof meta;
+  } catch {
+    throw new FormatError(`${file}: the "parcnet" metadata is not JSON`);
+  }
+  if (meta?.format !== FORMAT) throw new FormatError(`${file}: not a parcnet training checkpoint (metadata format ${JSON.stringify(meta?.format)}, expected ${FORMAT})`);
+  const pick = (prefix: string): Record<string, Tensor> => {
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
+    return out;
+  };
+  const ema = pick('ema.');
+  const state = meta.optimizer.scalars.map((scalars, i) => {
+    if (!scalars) return null;
+    const entry: Record<string, number | number[]> = { ...scalars };
+    for (const [k, t] of Object.entries(pick(`optimizer.${i}.`))) entry[k] = Array.from(t.toTypedArray());
+    return entry;
+  });
+  return { config: meta.config, classes: meta.classes, inputSize: meta.inputSize, loop: meta.loop, model: pick('model.'), ema: Object.keys(ema).length > 0 ? ema : null, optimizer: { groups: meta.optimizer.groups, state } };
+}
+
+/** What a weights file needs to be evaluated or used for prediction on its own. */
+export interface WeightsInfo {
+  model: string;
+  num_classes: number;
+  cifar_stem: boolean;
+  classes: string[];
+  /** [height, width] of the training images; other images are resized to it before the transforms. */
+  input_size: [number, number];
+  /** The evaluation transforms the weights were trained with. */
+  transforms: TrainConfig['image_augmentation']['val'];
+}
+
+/** A plain weights file: the official key layout (aliases included) plus what built the model. */
+export async function saveWeights(file: string, model: Module, info: WeightsInfo): Promise<void> {
+  await saveSafetensors(file, model.stateDict(), { metadata: { parcnet_model: JSON.stringify(info) }, int64Keys: (k) => k.endsWith('num_batches_tracked') });
+}
+
+/**
+ * Reads weights from a weights file or from a training checkpoint (its model weights, or with
+ * `ema` its EMA weights), with the information needed to rebuild the model (null for a plain
+ * safetensors file that does not carry it).
+ */
+export async function loadWeights(file: string, options: { ema?: boolean } = {}): Promise<{ state: Record<string, Tensor>; info: WeightsInfo | null }> {
+  if (!existsSync(file)) throw new FormatError(`${file}: no such weights file`);
+  const { tensors, metadata } = await loadSafetensors(file);
+  if (metadata.parcnet_model) return { state: tensors, info: JSON.parse(metadata.parcnet_model) as WeightsInfo };
+  if (metadata.parcnet) {
+    const checkpoint = await loadCheckpoint(file);
+    const c = checkpoint.config;
+    if (options.ema && !checkpoint.ema) throw new FormatError(`${file}: the checkpoint holds no EMA weights`);
+    return {
+      state: options.ema ? checkpoint.ema! : checkpoint.model,
+      info: { model: c.model.name, num_classes: checkpoint.classes.length, cifar_stem: c.model.cifar_stem, classes: checkpoint.classes, input_size: checkpoint.inputSize, transforms: c.image_augmentation.val },
+    };
+  }
+  return { state: tensors, info: null };
+}

@@ -1,0 +1,60 @@
+import { noGrad } from '@parcnet/autograd';
+import { crossEntropy } from '@parcnet/nn';
+import type { Module } from '@parcnet/nn';
+import type { Tensor } from '@parcnet/tensor';
+import type { DataLoader } from '@parcnet/data';
+
+/** How many of the rows of logits [B, C] have the label among their k highest scores. */
+export function countTopK(logits: Tensor, labels: Tensor, k: number): number {
+  const [batch, classes] = logits.shape;
+  const scores = logits.toTypedArray();
+  const targets = labels.toTypedArray();
+  let hits = 0;
+  for (let i = 0; i < batch; i++) {
+    const row = i * classes;
+    const target = scores[row + targets[i]];
+    // Rank = classes scoring strictly higher, or equal with a lower index (argmax's tie rule).
+    let above = 0;
+    for (let c = 0; c < classes && above < k; c++) {
+      const s = scores[row + c];
+      if (s > target || (s === target && c < targets[i])) above++;
+    }
+    if (above < k) hits++;
+  }
+  return hits;
+}
+
+export interface EvalResult {
+  loss: number;
+  top1: number;
+  top5: number;
+  images: number;
+  seconds: number;
+}
+
+/** Plain cross-entropy, top-1 and top-5 over one pass of the loader, in eval mode, without gradients. */
+export async function evaluateClassifier(model: Module, loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<EvalResult> {
+  const wasTraining = model.training;
+  model.eval();
+  const started = performance.now();
+  let lossSum = 0;
+  let top1 = 0;
+  let top5 = 0;
+  let images = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const n = batch.labels.shape[0];
+      noGrad(() => {
+        const logits = model.forward(batch.images);
+        lossSum += crossEntropy(logits, batch.labels).item() * n;
+        top1 += countTopK(logits, batch.labels, 1);
+        top5 += countTopK(logits, batch.labels, Math.min(5, logits.shape[1]));
+      });
+      images += n;
+      onBatch?.(batch.index + 1, loader.batchesPerEpoch);
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return { loss: lossSum / images, top1: top1 / images, top5: top5 / images, images, seconds: (performance.now() - started) / 1000 };
+}

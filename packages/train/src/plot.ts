@@ -1,0 +1,49 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+interface Point { step: number; value: number; series: string; panel: string }
+
+/**
+ * Loss and accuracy curves from a training log (log.jsonl) as a PNG: vega-lite → vega → SVG →
+ * resvg. Training lines give the loss curve; evaluation lines give the per-epoch loss and top-1.
+ */
+export async function plotTrainingLog(logFile: string, pngFile: string, title = 'training'): Promise<void> {
+  const points: Point[] = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as Record<string, number | string>;
+    const step = Number(r.step);
+    if (r.type === 'train') points.push({ step, value: Number(r.loss), series: 'train loss (batch)', panel: 'loss' });
+    if (r.type === 'eval') {
+      points.push({ step, value: Number(r.loss), series: 'test loss', panel: 'loss' });
+      points.push({ step, value: Number(r.top1), series: 'test top-1', panel: 'accuracy' });
+      if (r.ema_top1 !== undefined) points.push({ step, value: Number(r.ema_top1), series: 'test top-1 (EMA)', panel: 'accuracy' });
+      if (r.train_top1 !== undefined) points.push({ step, value: Number(r.train_top1), series: 'train top-1', panel: 'accuracy' });
+    }
+  }
+  const spec: TopLevelSpec = {
+    title,
+    data: { values: points },
+    facet: { column: { field: 'panel', type: 'nominal', sort: ['loss', 'accuracy'], title: null } },
+    spec: {
+      width: 360,
+      height: 240,
+      mark: { type: 'line', point: false, clip: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'optimiser step' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 240 } },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } }).render().asPng();
+  const temporary = `${pngFile}.tmp-${process.pid}`;
+  writeFileSync(temporary, png);
+  renameSync(temporary, pngFile);
+}

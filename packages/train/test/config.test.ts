@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, loadTrainConfig, parseTrainConfig } from '../src/index';
+
+const examples = fileURLToPath(new URL('../../../examples/cifar10/', import.meta.url));
+
+describe('training configs', () => {
+  it('loads the CIFAR-10 example configs; a data folder in a file is relative to the file', () => {
+    const main = loadTrainConfig(join(examples, 'parcnet-xs.yaml'));
+    expect(main.model).toEqual({ name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0 });
+    expect(main.scheduler.max_epochs).toBe(20);
+    expect(main.optim.name).toBe('adamw');
+    expect(main.image_augmentation.train.map((t) => t.name)).toEqual(['randomCrop', 'horizontalFlip', 'bgr', 'toFloat']);
+    const fast = loadTrainConfig(join(examples, 'fast.yaml'));
+    expect(fast.dataset.data).toBe(join(examples, 'sample'));
+    expect(fast.ema.enable).toBe(false);
+  });
+
+  it('command-line overrides win over the file; unknown keys and bad values are refused with the key named', () => {
+    const c = parseTrainConfig({ scheduler: { max_epochs: 3 } }, 'x.yaml', { scheduler: { cosine: { max_lr: 0.01 } }, common: { seed: 5 } });
+    expect(c.scheduler.max_epochs).toBe(3);
+    expect(c.scheduler.cosine).toEqual({ max_lr: 0.01, min_lr: DEFAULT_CONFIG.scheduler.cosine.min_lr });
+    expect(c.common.seed).toBe(5);
+    expect(() => parseTrainConfig({ optim: { wieght_decay: 1 } }, 'x.yaml')).toThrowError(/x\.yaml: unknown key optim\.wieght_decay; known: name, weight_decay/);
+    expect(() => parseTrainConfig({ model: { name: 'parcnet-xxl' } }, 'x.yaml')).toThrowError(/model\.name "parcnet-xxl" is not one of parcnet-xs/);
+    expect(() => parseTrainConfig({ dataset: { train_batch_size: 0 } }, 'x.yaml')).toThrowError(/dataset\.train_batch_size must be a positive integer, got 0/);
+    expect(() => parseTrainConfig({ loss: { label_smoothing: 1.5 } }, 'x.yaml')).toThrowError(/label_smoothing must be in \[0, 1\)/);
+    expect(() => parseTrainConfig({ image_augmentation: { train: [{ name: 'blur' }] } }, 'x.yaml')).toThrowError(/image_augmentation\.train: transform 0 .*unknown name/);
+  });
+});
