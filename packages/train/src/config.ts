@@ -50,6 +50,8 @@ export interface TrainConfig {
     max_steps: number | null;
     /** Training log line every n steps. */
     log_every: number;
+    /** Also save the full checkpoint every n steps inside an epoch (a crash loses less); null = at epoch ends only. */
+    checkpoint_every: number | null;
   };
 }
 
@@ -68,7 +70,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   optim: { name: 'adamw', weight_decay: 0.05, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, sgd: { momentum: 0.9, nesterov: true }, grad_clip: null },
   scheduler: { max_epochs: 20, warmup_iterations: 500, warmup_init_lr: 0.0002, per: 'iteration', cosine: { max_lr: 0.002, min_lr: 0.00002 } },
   ema: { enable: true, momentum: 0.0005 },
-  common: { seed: 0, threads: null, out: 'runs/cifar10-parcnet-xs', max_steps: null, log_every: 10 },
+  common: { seed: 0, threads: null, out: 'runs/cifar10-parcnet-xs', max_steps: null, log_every: 10, checkpoint_every: 200 },
 };
 
 /** Deep-merges `overrides` into `base`, refusing keys the base does not have. */
@@ -123,6 +125,7 @@ function checkConfig(c: TrainConfig, where: string): void {
   positiveInteger(c.scheduler.max_epochs, 'scheduler.max_epochs');
   positiveInteger(c.common.log_every, 'common.log_every');
   if (c.common.max_steps !== null) positiveInteger(c.common.max_steps, 'common.max_steps');
+  if (c.common.checkpoint_every !== null) positiveInteger(c.common.checkpoint_every, 'common.checkpoint_every');
   if (c.common.threads !== null) positiveInteger(c.common.threads, 'common.threads');
   if (c.dataset.train_images !== null) positiveInteger(c.dataset.train_images, 'dataset.train_images');
   if (c.dataset.val_images !== null) positiveInteger(c.dataset.val_images, 'dataset.val_images');

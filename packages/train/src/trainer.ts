@@ -214,6 +214,8 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
           stoppedAtMaxSteps = true;
           break;
         }
+        const every = config.common.checkpoint_every;
+        if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsPerEpoch) await saveState();
       }
       progress.stop();
       if (loop.batchInEpoch < stepsPerEpoch) {

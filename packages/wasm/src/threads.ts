@@ -23,6 +23,12 @@ const MAX_ARGS = 24;
 const GENERATION = 0;
 const PENDING = 1;
 const SLOTS = 4;
+/** Per worker: the export index, the argument count, the generation it picked up, the generation it finished. */
+const PER_WORKER = 4;
+/** Waits are cut into slices of this many ms; each slice re-checks the counters (a lost wake-up costs one slice, not a hang). */
+const WAIT_SLICE_MS = 100;
+/** A job whose helper chunks are not done after this long is reported as an error instead of waiting forever. */
+const STALL_MS = 300_000;
 
 let numThreads = Math.max(1, availableParallelism());
 let workers: Worker[] = [];
@@ -41,12 +47,12 @@ export function getNumThreads(): number {
 function ensureWorkers(count: number): void {
   if (workers.length >= count) return;
   for (const w of workers) w.terminate();
-  control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 2 * count)));
+  control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + PER_WORKER * count)));
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
   workers = Array.from({ length: count }, (_, index) => {
     const worker = new Worker(script, {
-      workerData: { module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, generation: 0 },
+      workerData: { module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER, waitSliceMs: WAIT_SLICE_MS, generation: 0 },
     });
     worker.unref();
     return worker;
@@ -85,14 +91,27 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
   for (let w = 0; w < helpers; w++) {
     const start = Math.min(total, (w + 1) * chunk);
     const end = Math.min(total, (w + 2) * chunk);
-    control[SLOTS + 2 * w] = index;
-    control[SLOTS + 2 * w + 1] = prefix.length + 2;
+    control[SLOTS + PER_WORKER * w] = index;
+    control[SLOTS + PER_WORKER * w + 1] = prefix.length + 2;
     args.set([...prefix, start, end], w * MAX_ARGS);
   }
-  Atomics.add(control, GENERATION, 1);
+  const generation = Atomics.add(control, GENERATION, 1) + 1;
   Atomics.notify(control, GENERATION);
   fn(...prefix, 0, Math.min(total, chunk));
+  const started = Date.now();
   for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
-    Atomics.wait(control, PENDING, pending);
+    if (Atomics.wait(control, PENDING, pending, WAIT_SLICE_MS) === 'timed-out') {
+      // Wake the helpers again in case a notification was lost; they re-check the generation.
+      Atomics.notify(control, GENERATION);
+      if (Date.now() - started > STALL_MS) throw new Error(stallReport(name, generation, helpers));
+    }
   }
+}
+
+function stallReport(name: ExportName, generation: number, helpers: number): string {
+  const states = Array.from({ length: helpers }, (_, w) => {
+    const base = SLOTS + PER_WORKER * w;
+    return `worker ${w}: picked up generation ${Atomics.load(control, base + 2)}, finished ${Atomics.load(control, base + 3)}`;
+  });
+  return `parallelFor(${name}): helper threads have not finished generation ${generation} after ${STALL_MS / 1000} s (pending ${Atomics.load(control, PENDING)}; ${states.join('; ')})`;
 }
