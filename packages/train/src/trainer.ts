@@ -44,12 +44,20 @@ export const LOG_FILE = 'log.jsonl';
 export const EVENTS_FILE = 'events.jsonl';
 export const PLOT_FILE = 'curves.png';
 
-/** The datasets a config names, cut to its per-class limits. */
-export async function loadClassificationData(config: TrainConfig): Promise<{ train: ImageDataset; val: ImageDataset }> {
+/** The datasets a config names, cut to its size limits; a download (if one is needed) shows a progress bar. */
+export async function loadClassificationData(config: TrainConfig, progress = false): Promise<{ train: ImageDataset; val: ImageDataset }> {
   const load = config.dataset.name === 'cifar100' ? loadCifar100 : loadCifar10;
-  const common = { data: config.dataset.data ?? undefined, workers: Math.max(1, config.dataset.workers) };
+  const bar = new ProgressBar(progress);
+  let downloading = false;
+  const onDownload = (received: number, total: number): void => {
+    if (!downloading) bar.start(`downloading ${config.dataset.name}`, Math.ceil(total / 1e6));
+    downloading = true;
+    bar.update(Math.floor(received / 1e6), {});
+  };
+  const common = { data: config.dataset.data ?? undefined, workers: Math.max(1, config.dataset.workers), onDownload };
   let train = await load({ split: 'train', ...common });
   let val = await load({ split: 'test', ...common });
+  bar.stop();
   if (config.dataset.train_images !== null) train = balancedSubset(train, config.dataset.train_images);
   if (config.dataset.val_images !== null) val = balancedSubset(val, config.dataset.val_images);
   return { train, val };
@@ -83,7 +91,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
   const print = options.print ?? ((): void => undefined);
   const out = config.common.out;
   setNumThreads(config.common.threads ?? availableParallelism());
-  const { train, val } = await loadClassificationData(config);
+  const { train, val } = await loadClassificationData(config, options.progress ?? false);
   const classes = [...train.classes];
   const model = buildClassifier(config, classes.length);
   const emaModel = config.ema.enable ? buildClassifier(config, classes.length) : null;

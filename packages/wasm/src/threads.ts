@@ -75,6 +75,9 @@ export function chunking(total: number): { chunks: number; chunk: number } {
   return { chunks, chunk: Math.ceil(total / chunks) };
 }
 
+/** Jobs split across threads so far, and wait slices that ran out (each one re-notified the helpers). */
+export const poolStats = { jobs: 0, slowSlices: 0 };
+
 export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
   const fn = runtime.exports[name] as unknown as (...a: number[]) => void;
   const threads = Math.min(numThreads, total);
@@ -96,11 +99,13 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
     args.set([...prefix, start, end], w * MAX_ARGS);
   }
   const generation = Atomics.add(control, GENERATION, 1) + 1;
+  poolStats.jobs++;
   Atomics.notify(control, GENERATION);
   fn(...prefix, 0, Math.min(total, chunk));
   const started = Date.now();
   for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
     if (Atomics.wait(control, PENDING, pending, WAIT_SLICE_MS) === 'timed-out') {
+      poolStats.slowSlices++;
       // Wake the helpers again in case a notification was lost; they re-check the generation.
       Atomics.notify(control, GENERATION);
       if (Date.now() - started > STALL_MS) throw new Error(stallReport(name, generation, helpers));
