@@ -1,2 +1,3 @@
 // @parcnet/io: weights in and out.
 export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsFile, type SaveOptions } from './safetensors';
+export { loadTorch, parseTorch, saveTorch, serializeTorch } from './torch';

@@ -1,4 +1,5 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic';
 import { FormatError, Tensor, type DType } from '@parcnet/tensor';
 
 /**
@@ -161,13 +162,5 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, options: S
 /** Writes atomically: a temporary file next to `path`, then a rename, so no half-written file remains. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, options: SaveOptions = {}): Promise<void> {
   const bytes = serializeSafetensors(tensors, options);
-  // Written beside the target and renamed: a crash or a full disk never leaves half a file under `path`.
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
-  } catch (e) {
-    await rm(temporary, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, bytes);
 }

@@ -41,3 +41,22 @@ describe('safetensors', () => {
     expect(() => parseSafetensors(odd, 'y.safetensors')).toThrow(/y.safetensors: tensor w has unknown dtype "Q8"/);
   });
 });
+
+describe('safetensors under fuzzing', () => {
+  it('mutated or cut files only ever give a FormatError or tensors', async () => {
+    const fc = (await import('fast-check')).default;
+    const good = serializeSafetensors({ w: randn([3, 4], { seed: 5 }), b: randn([4], { dtype: 'float64', seed: 6 }), n: tensor(2, { dtype: 'int32' }) }, { metadata: { a: 'b' } });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.option(fc.nat(), { nil: undefined }), (edits, cut) => {
+        const bytes = Uint8Array.from(good);
+        for (const [at, value] of edits) bytes[at % bytes.length] = value;
+        try {
+          parseSafetensors(cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length), 'fuzz.safetensors');
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+        }
+      }),
+      { seed: 20261129, numRuns: 400 },
+    );
+  });
+});
