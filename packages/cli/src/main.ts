@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FormatError, ParcnetError } from '@parcnet/tensor';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { infoCommand } from './info';
 import { predictCommand } from './predict';
 import { trainCommand } from './train';
@@ -61,8 +62,21 @@ const COMMANDS: Record<string, Command> = {
     options: { weights: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ema: { type: 'boolean' } },
     run: predictCommand,
   },
+  export: {
+    summary: 'load weights into a zoo model and write them as safetensors or PyTorch .pt',
+    usage: 'parcnet export --model <name> --weights <file> --format safetensors|pt --out <file> [--num-classes n] [--cifar-stem]',
+    options: {
+      model: { type: 'string' },
+      weights: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'num-classes': { type: 'string' },
+      'cifar-stem': { type: 'boolean' },
+    },
+    run: exportCommand,
+  },
   info: {
-    summary: 'list the tensors of a weights file (keys, shapes, dtypes, parameter count)',
+    summary: 'list the tensors of a safetensors or .pt file (keys, shapes, dtypes, parameter count)',
     usage: 'parcnet info <file> [--json]',
     options: { json: { type: 'boolean' } },
     run: infoCommand,
@@ -108,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     // Our own errors are the user's to fix: print the message only. Anything else is a bug: the stack.
-    if (e instanceof ParcnetError) console.error(`parcnet ${name}: ${e.message}`);
+    if (e instanceof ParcnetError) console.error(`parcnet ${name}: ${e.message.replace(`${name}: `, '')}`);
     else console.error(e);
     return 1;
   }

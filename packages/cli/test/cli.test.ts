@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { goldenDir } from '@parcnet/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const sample = join(root, 'examples', 'cifar10', 'sample');
@@ -63,6 +64,26 @@ describe('the parcnet command', () => {
     expect(second.stdout).toMatch(/resuming from .*: epoch 1, batch 1, step 1/);
     expect(second.stdout).toMatch(/done: 1 epochs, 3 steps/);
   }, 600_000);
+
+  it('info reads .pt files; export moves official weights between .pt and safetensors through the model', () => {
+    const goldenPath = join(goldenDir, 'parcnet_xs_c10_state_dict.pt');
+    const info = parcnet('info', goldenPath);
+    expect(info.status).toBe(0);
+    expect(info.stdout).toMatch(/487 tensors, 1,550,794 parameter values/);
+    const out = mkdtempSync(join(tmpdir(), 'parcnet-cli-'));
+    const toSafetensors = parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPath, '--format', 'safetensors', '--out', join(out, 'xs.safetensors'));
+    expect(toSafetensors.stdout).toMatch(/parcnet-xs \(10 classes\): loaded 487 tensors \(18 aliases checked equal\), wrote 487/);
+    const toPt = parcnet('export', '--model', 'parcnet-xs', '--weights', join(out, 'xs.safetensors'), '--format', 'pt', '--out', join(out, 'xs.pt'));
+    expect(toPt.status).toBe(0);
+    const again = parcnet('info', join(out, 'xs.pt'), '--json');
+    const listed = JSON.parse(again.stdout) as { tensors: { key: string }[]; parameters: number };
+    expect(listed.tensors.length).toBe(487);
+    expect(listed.parameters).toBe(1550794);
+    const onnx = parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPath, '--format', 'onnx', '--out', join(out, 'xs.onnx'));
+    expect(onnx.status).toBe(1);
+    expect(onnx.stderr).toMatch(/ONNX export is not available yet/);
+    expect(readdirSync(out).sort()).toEqual(['xs.pt', 'xs.safetensors']);
+  }, 120_000);
 
   it('bad flags and missing files exit non-zero with a message that names them', () => {
     const unknown = parcnet('fly');

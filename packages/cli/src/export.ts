@@ -1,0 +1,48 @@
+import { saveSafetensors, saveTorch } from '@parcnet/io';
+import { createModel, modelNames } from '@parcnet/models';
+import { FormatError, type Tensor } from '@parcnet/tensor';
+import { loadWeights } from '@parcnet/train';
+import { readWeightsFile } from './info';
+import { numberFlag, type Flags } from './main';
+
+/** Keys whose first dimension is the number of classes, by model family. */
+const HEAD_KEYS = ['classifier.fc.weight', 'classifier.1.weight', 'fc.weight', 'head.weight'];
+
+/**
+ * Rebuilds a zoo model from weights (a parcnet weights file or checkpoint, an official .pt or a
+ * safetensors state dict), loads them strictly, and writes them in another format.
+ */
+export async function exportCommand(flags: Flags): Promise<void> {
+  const format = (flags.format as string | undefined) ?? 'safetensors';
+  if (typeof flags.weights !== 'string') throw new FormatError('export: --weights <file> is required');
+  if (typeof flags.out !== 'string') throw new FormatError('export: --out <file> is required');
+  if (format === 'onnx') throw new FormatError('export: ONNX export is not available yet; use --format safetensors or pt');
+  if (format !== 'safetensors' && format !== 'pt') throw new FormatError(`export: --format must be safetensors, pt or onnx, got ${format}`);
+
+  let state: Record<string, Tensor>;
+  let modelName = flags.model as string | undefined;
+  let cifarStem = flags['cifar-stem'] === true;
+  let numClasses = numberFlag(flags, 'num-classes', true);
+  const isParcnetFile = flags.weights.endsWith('.safetensors') ? await loadWeights(flags.weights).catch(() => null) : null;
+  if (isParcnetFile?.info) {
+    state = isParcnetFile.state;
+    modelName ??= isParcnetFile.info.model;
+    cifarStem ||= isParcnetFile.info.cifar_stem;
+    numClasses ??= isParcnetFile.info.num_classes;
+  } else {
+    state = (await readWeightsFile(flags.weights)).tensors;
+  }
+  if (!modelName) throw new FormatError(`export: ${flags.weights} does not say which model it is for; give --model (${modelNames.join(', ')})`);
+  numClasses ??= HEAD_KEYS.map((k) => state[k] ?? state[`module.${k}`]).find((t) => t !== undefined)?.shape[0];
+  if (!numClasses) throw new FormatError(`export: cannot tell the number of classes of ${flags.weights}; give --num-classes`);
+  const model = createModel(modelName, { numClasses, cifarStem });
+  const report = model.loadStateDict(state);
+  const out = flags.out;
+  if (format === 'pt') await saveTorch(out, model.stateDict());
+  else await saveSafetensors(out, model.stateDict(), { int64Keys: (k) => k.endsWith('num_batches_tracked') });
+  console.log(
+    `${modelName} (${numClasses} classes${cifarStem ? ', CIFAR stem' : ''}): loaded ${Object.keys(state).length} tensors` +
+      (report.aliasKeys.length > 0 ? ` (${report.aliasKeys.length} aliases checked equal)` : '') +
+      `, wrote ${Object.keys(model.stateDict()).length} to ${out} (${format})`,
+  );
+}
