@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic';
+import { bfloatToFloat, halfToFloat } from './half';
 import { FormatError, Tensor, type DType } from '@parcnet/tensor';
 
 /**
@@ -99,18 +100,6 @@ function decode(file: string, key: string, dtype: string, shape: number[], raw: 
   }
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
-function bfloatToFloat(b: number): number {
-  return new Float32Array(new Uint32Array([b << 16]).buffer)[0];
-}
 
 const DTYPE_NAME: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
 

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { zipSync } from 'fflate';
 import { writeFileAtomic } from './atomic';
+import { halfToFloat } from './half';
 import { readZip } from './zip';
 import { Parser } from 'pickleparser';
-import { FormatError, Tensor, formatShape, type DType } from '@parcnet/tensor';
+import { contiguousStrides, FormatError, Tensor, formatShape, type DType } from '@parcnet/tensor';
 
 /**
  * PyTorch checkpoints written by `torch.save` (the zip format of PyTorch ≥ 1.6): `<archive>/data.pkl`
@@ -15,19 +16,11 @@ import { FormatError, Tensor, formatShape, type DType } from '@parcnet/tensor';
 
 interface StorageType { storage: string; bytes: number; read: (view: DataView, count: number) => { data: Float32Array | Float64Array | Int32Array; dtype: DType } }
 
-const widenHalf = (h: number): number => {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-};
 
 const STORAGE_TYPES: Record<string, StorageType> = {
   FloatStorage: { storage: 'float32', bytes: 4, read: (v, n) => ({ dtype: 'float32', data: Float32Array.from({ length: n }, (_, i) => v.getFloat32(4 * i, true)) }) },
   DoubleStorage: { storage: 'float64', bytes: 8, read: (v, n) => ({ dtype: 'float64', data: Float64Array.from({ length: n }, (_, i) => v.getFloat64(8 * i, true)) }) },
-  HalfStorage: { storage: 'float16', bytes: 2, read: (v, n) => ({ dtype: 'float32', data: Float32Array.from({ length: n }, (_, i) => widenHalf(v.getUint16(2 * i, true))) }) },
+  HalfStorage: { storage: 'float16', bytes: 2, read: (v, n) => ({ dtype: 'float32', data: Float32Array.from({ length: n }, (_, i) => halfToFloat(v.getUint16(2 * i, true))) }) },
   BFloat16Storage: {
     storage: 'bfloat16',
     bytes: 2,
@@ -227,7 +220,7 @@ export function serializeTorch(tensors: Record<string, Tensor>): Uint8Array {
     pickle.op(MARK).unicode('storage').global('torch', storageName).unicode(storageKey).unicode('cpu').int(values.length).op(TUPLE).op(BINPERSID);
     pickle.int(0);
     pickle.tuple(tensor.shape.map((d) => () => pickle.int(d)));
-    const strides = contiguousStridesOf(tensor.shape);
+    const strides = contiguousStrides(tensor.shape);
     pickle.tuple(strides.map((s) => () => pickle.int(s)));
     pickle.op(NEWFALSE);
     pickle.global('collections', 'OrderedDict').op(EMPTY_TUPLE).op(REDUCE);
@@ -243,15 +236,6 @@ export function serializeTorch(tensors: Record<string, Tensor>): Uint8Array {
   return zipSync(files, { level: 0 });
 }
 
-function contiguousStridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
 
 // The pickle opcodes the writer uses (protocol 2).
 const MARK = 0x28;
