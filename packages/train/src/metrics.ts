@@ -52,6 +52,8 @@ export async function evaluateClassifier(model: Module, loader: DataLoader, onBa
       });
       images += n;
       onBatch?.(batch.index + 1, loader.batchesPerEpoch);
+      // Let the event loop turn (progress bar timers, worker messages): the forward is synchronous.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     model.train(wasTraining);

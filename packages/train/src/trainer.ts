@@ -233,8 +233,14 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
         break;
       }
 
-      last = await evaluateClassifier(model, valLoader);
-      lastEma = emaModel ? await evaluateClassifier(emaModel, valLoader) : null;
+      const evaluate = async (which: Module, label: string): Promise<EvalResult> => {
+        progress.start(`epoch ${epoch + 1}/${s.max_epochs} ${label}`, valLoader.batchesPerEpoch);
+        const result = await evaluateClassifier(which, valLoader, (done) => progress.update(done, {}));
+        progress.stop();
+        return result;
+      };
+      last = await evaluate(model, 'test');
+      lastEma = emaModel ? await evaluate(emaModel, 'test (EMA)') : null;
       evalImages += last.images + (lastEma?.images ?? 0);
       evalSeconds += last.seconds + (lastEma?.seconds ?? 0);
       const stats = loop.epochStats;
