@@ -1,5 +1,6 @@
 // parcnet: one import for the whole framework. Tensor ops and autograd at the top level (like
-// torch), the other packages as namespaces: nn, parc, models, io, data, train. Importing it also activates the
+// torch), the other packages as namespaces: nn, parc, models, io, data, train,
+// detection. Importing it also activates the
 // WASM SIMD kernels (float32) and their thread pool.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
@@ -10,3 +11,4 @@ export * as models from '@parcnet/models';
 export * as io from '@parcnet/io';
 export * as data from '@parcnet/data';
 export * as train from '@parcnet/train';
+export * as detection from '@parcnet/detection';

@@ -1,0 +1,214 @@
+import { FormatError } from '@parcnet/tensor';
+import { parseCocoInstances, type CocoAnnotation } from '@parcnet/data';
+
+/** One detection in COCO's results format. */
+export interface CocoDetection {
+  image_id: number;
+  category_id: number;
+  /** [x, y, width, height] in pixels. */
+  bbox: [number, number, number, number];
+  score: number;
+}
+
+/** The twelve numbers COCOeval.summarize prints, less the per-size recalls. */
+export interface CocoMetrics {
+  AP: number;
+  AP50: number;
+  AP75: number;
+  APs: number;
+  APm: number;
+  APl: number;
+  AR1: number;
+  AR10: number;
+  AR100: number;
+}
+
+/** numpy.linspace(start, stop, num), value for value (pycocotools builds its thresholds with it). */
+function linspace(start: number, stop: number, num: number): number[] {
+  const step = (stop - start) / (num - 1);
+  return Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * step + start));
+}
+
+const IOU_THRESHOLDS = linspace(0.5, 0.95, 10);
+const RECALL_THRESHOLDS = linspace(0, 1, 101);
+const MAX_DETS = [1, 10, 100];
+const AREA_RANGES: [number, number][] = [
+  [0, 1e10],
+  [0, 32 ** 2],
+  [32 ** 2, 96 ** 2],
+  [96 ** 2, 1e10],
+];
+
+interface Box { id: number; bbox: number[]; area: number; crowd: boolean; ignore: boolean; score: number }
+
+/** IoU of a detection with a ground-truth box; against a crowd region it is intersection / detection area. */
+function iou(d: number[], g: number[], crowd: boolean): number {
+  const w = Math.min(d[0] + d[2], g[0] + g[2]) - Math.max(d[0], g[0]);
+  const h = Math.min(d[1] + d[3], g[1] + g[3]) - Math.max(d[1], g[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  const union = crowd ? d[2] * d[3] : d[2] * d[3] + g[2] * g[3] - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+interface ImageResult {
+  dtScores: number[];
+  /** [threshold][detection]: matched (to a ground truth) or not. */
+  dtMatched: boolean[][];
+  dtIgnore: boolean[][];
+  gtIgnore: boolean[];
+}
+
+/** COCOeval.evaluateImg for one image, category and area range, keeping the best maxDets[-1] detections. */
+function evaluateImage(gts: Box[], dts: Box[], range: [number, number], maxDet: number): ImageResult | null {
+  if (gts.length === 0 && dts.length === 0) return null;
+  const outside = (area: number): boolean => area < range[0] || area > range[1];
+  // Ground truths to ignore (crowds, or outside the area range) go last, in a stable order.
+  const gt = gts.map((g) => ({ ...g, ignored: g.ignore || outside(g.area) })).sort((a, b) => Number(a.ignored) - Number(b.ignored));
+  const dt = [...dts].sort((a, b) => b.score - a.score).slice(0, maxDet);
+  const ious = dt.map((d) => gt.map((g) => iou(d.bbox, g.bbox, g.crowd)));
+  const dtMatched = IOU_THRESHOLDS.map(() => dt.map(() => false));
+  const dtIgnore = IOU_THRESHOLDS.map(() => dt.map(() => false));
+  IOU_THRESHOLDS.forEach((threshold, t) => {
+    const gtMatched = gt.map(() => false);
+    dt.forEach((_, di) => {
+      let best = Math.min(threshold, 1 - 1e-10);
+      let m = -1;
+      for (let gi = 0; gi < gt.length; gi++) {
+        // A ground truth matches once, except a crowd region, which absorbs any number of detections.
+        if (gtMatched[gi] && !gt[gi].crowd) continue;
+        // Once matched to a real ground truth, do not move on to the ignored ones (they sort last).
+        if (m > -1 && !gt[m].ignored && gt[gi].ignored) break;
+        if (ious[di][gi] < best) continue;
+        best = ious[di][gi];
+        m = gi;
+      }
+      if (m === -1) return;
+      dtIgnore[t][di] = gt[m].ignored;
+      dtMatched[t][di] = true;
+      gtMatched[m] = true;
+    });
+    // Unmatched detections outside the area range are ignored as well.
+    dt.forEach((d, di) => {
+      if (!dtMatched[t][di] && outside(d.area)) dtIgnore[t][di] = true;
+    });
+  });
+  return { dtScores: dt.map((d) => d.score), dtMatched, dtIgnore, gtIgnore: gt.map((g) => g.ignored) };
+}
+
+/**
+ * COCOeval for boxes ('bbox'), with pycocotools' semantics: IoU thresholds .50:.05:.95, 101-point
+ * interpolated precision, area ranges all/small/medium/large (by the annotation's `area`), crowd
+ * regions matched by intersection over the detection's area and then ignored, up to 1/10/100
+ * detections per image. Every image and category of the ground truth is evaluated; a metric with
+ * nothing to measure is −1, as pycocotools reports it.
+ */
+export function cocoEval(groundTruthJson: unknown, detections: readonly CocoDetection[]): CocoMetrics {
+  const gt = parseCocoInstances(groundTruthJson, 'cocoEval ground truth');
+  const imageIds = [...new Set(gt.images.map((i) => i.id))].sort((a, b) => a - b);
+  const categoryIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b);
+  const key = (image: number, category: number): string => `${image}/${category}`;
+  const gtBoxes = new Map<string, Box[]>();
+  const dtBoxes = new Map<string, Box[]>();
+  const push = (map: Map<string, Box[]>, k: string, box: Box): void => {
+    const list = map.get(k);
+    if (list) list.push(box);
+    else map.set(k, [box]);
+  };
+  gt.annotations.forEach((a: CocoAnnotation & { ignore?: number }) => {
+    push(gtBoxes, key(a.image_id, a.category_id), { id: a.id, bbox: a.bbox, area: a.area, crowd: a.iscrowd === 1, ignore: a.iscrowd === 1 || a.ignore === 1, score: 0 });
+  });
+  const knownImages = new Set(imageIds);
+  detections.forEach((d, i) => {
+    if (!knownImages.has(d.image_id)) throw new FormatError(`cocoEval: detection ${i} is for image ${d.image_id}, which the ground truth does not have`);
+    if (!Array.isArray(d.bbox) || d.bbox.length !== 4 || typeof d.score !== 'number') throw new FormatError(`cocoEval: detection ${i} needs bbox [x, y, w, h] and a score`);
+    push(dtBoxes, key(d.image_id, d.category_id), { id: i + 1, bbox: d.bbox, area: d.bbox[2] * d.bbox[3], crowd: false, ignore: false, score: d.score });
+  });
+
+  // precision[t][r][k][a][m] and recall[t][k][a][m], −1 where a category has no ground truth.
+  const T = IOU_THRESHOLDS.length;
+  const precision = new Map<string, number[]>(); // key t/k/a/m → 101 values
+  const recall = new Map<string, number>();
+  categoryIds.forEach((category, k) => {
+    AREA_RANGES.forEach((range, a) => {
+      const perImage = imageIds.map((image) => evaluateImage(gtBoxes.get(key(image, category)) ?? [], dtBoxes.get(key(image, category)) ?? [], range, MAX_DETS[MAX_DETS.length - 1]));
+      MAX_DETS.forEach((maxDet, m) => {
+        const results = perImage.filter((r): r is ImageResult => r !== null);
+        const scores: number[] = [];
+        const matched: boolean[][] = IOU_THRESHOLDS.map(() => []);
+        const ignored: boolean[][] = IOU_THRESHOLDS.map(() => []);
+        let positives = 0;
+        for (const r of results) {
+          const n = Math.min(maxDet, r.dtScores.length);
+          scores.push(...r.dtScores.slice(0, n));
+          for (let t = 0; t < T; t++) {
+            matched[t].push(...r.dtMatched[t].slice(0, n));
+            ignored[t].push(...r.dtIgnore[t].slice(0, n));
+          }
+          positives += r.gtIgnore.filter((g) => !g).length;
+        }
+        if (positives === 0) return;
+        // All detections of the category, best score first (a stable sort, like numpy's mergesort).
+        const order = scores.map((_, i) => i).sort((i, j) => scores[j] - scores[i]);
+        for (let t = 0; t < T; t++) {
+          let tp = 0;
+          let fp = 0;
+          const rc: number[] = [];
+          const pr: number[] = [];
+          for (const i of order) {
+            if (ignored[t][i]) continue;
+            if (matched[t][i]) tp++;
+            else fp++;
+            rc.push(tp / positives);
+            pr.push(tp / (tp + fp + Number.EPSILON));
+          }
+          recall.set(`${t}/${k}/${a}/${m}`, rc.length > 0 ? rc[rc.length - 1] : 0);
+          for (let i = pr.length - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          const q = RECALL_THRESHOLDS.map((threshold) => {
+            // The first recall ≥ threshold (numpy searchsorted, side 'left').
+            let lo = 0;
+            let hi = rc.length;
+            while (lo < hi) {
+              const mid = (lo + hi) >> 1;
+              if (rc[mid] < threshold) lo = mid + 1;
+              else hi = mid;
+            }
+            return lo < pr.length ? pr[lo] : 0;
+          });
+          precision.set(`${t}/${k}/${a}/${m}`, q);
+        }
+      });
+    });
+  });
+
+  const average = (values: number[]): number => (values.length === 0 ? -1 : values.reduce((s, v) => s + v, 0) / values.length);
+  const ap = (threshold: number | null, area: number, maxDet: number): number => {
+    const m = MAX_DETS.indexOf(maxDet);
+    const values: number[] = [];
+    for (let t = 0; t < T; t++) {
+      if (threshold !== null && Math.abs(IOU_THRESHOLDS[t] - threshold) > 1e-9) continue;
+      categoryIds.forEach((_, k) => values.push(...(precision.get(`${t}/${k}/${area}/${m}`) ?? [])));
+    }
+    return average(values);
+  };
+  const ar = (area: number, maxDet: number): number => {
+    const m = MAX_DETS.indexOf(maxDet);
+    const values: number[] = [];
+    for (let t = 0; t < T; t++) categoryIds.forEach((_, k) => {
+      const v = recall.get(`${t}/${k}/${area}/${m}`);
+      if (v !== undefined) values.push(v);
+    });
+    return average(values);
+  };
+  return {
+    AP: ap(null, 0, 100),
+    AP50: ap(0.5, 0, 100),
+    AP75: ap(0.75, 0, 100),
+    APs: ap(null, 1, 100),
+    APm: ap(null, 2, 100),
+    APl: ap(null, 3, 100),
+    AR1: ar(0, 1),
+    AR10: ar(0, 10),
+    AR100: ar(0, 100),
+  };
+}
