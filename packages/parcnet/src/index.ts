@@ -1,7 +1,6 @@
 // parcnet: one import for the whole framework. Tensor ops and autograd at the top level (like
-// torch), the other packages as namespaces: nn, parc, models, io, data, train,
-// detection. Importing it also activates the
-// WASM SIMD kernels (float32) and their thread pool.
+// torch), the other packages as namespaces: nn, parc, models, io, data, train, detection.
+// Importing it also activates the WASM SIMD kernels (float32) and their thread pool.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
 export { setNumThreads, getNumThreads } from '@parcnet/wasm';
