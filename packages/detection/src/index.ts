@@ -1,2 +1,7 @@
-// @parcnet/detection: object detection. Today: COCO evaluation with COCOeval's semantics.
+// @parcnet/detection: object detection. COCO evaluation with COCOeval's semantics; SSD anchors, box
+// coding, matching and NMS (spec §8).
 export { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval';
+export { ssdAnchors, ssdFeatureSizes, type AnchorOptions } from './anchors';
+export {
+  centerToCorners, cornersToCenter, encodeBoxes, decodeBoxes, boxIou, nms, batchedNms, matchAnchors, CENTER_VARIANCE, SIZE_VARIANCE,
+} from './boxes';
