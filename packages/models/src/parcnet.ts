@@ -2,12 +2,12 @@ import {
   BatchNorm2d, Conv2d, Dropout, kaimingNormal_, kaimingUniform_, LayerNorm, Linear, Module, normal_, ones_, Sequential, truncNormal_, zeros_,
 } from '@parcnet/nn';
 import { ConvLayer, InvertedResidual, ParcBlock, ParcStage } from '@parcnet/parc';
-import { Generator, type Tensor } from '@parcnet/tensor';
+import { Generator, ShapeError, type Tensor } from '@parcnet/tensor';
 import { GlobalPool } from './common';
 
 interface StageScale { channels: number; spatial: number; ffn: number; blocks: number; metaKernel: number }
 
-interface ParcNetScale {
+export interface ParcNetScale {
   stem: { channels: number; kernel: number };
   layer1: number;
   layer2: number;
@@ -53,6 +53,13 @@ export interface ParcNetOptions {
   blockDropout?: number;
   /** Seed of the initialisation (spec §6). */
   seed?: number;
+  /**
+   * 32 (classification), or 16: `layer_5`'s down-sampling block keeps stride 1 (DeepLabV3, spec §9;
+   * its dilation has no effect there, §4).
+   */
+  outputStride?: 16 | 32;
+  /** Without `conv_1x1_exp` and `classifier`: the backbone of SSDLite and DeepLabV3 (spec §8, §9). */
+  encoderOnly?: boolean;
 }
 
 /** The stage outputs `forwardStages` reports, in order. */
@@ -73,8 +80,9 @@ export class ParcNet extends Module {
   readonly layer3: Sequential;
   readonly layer4: Sequential;
   readonly layer5: Sequential;
-  readonly conv1x1Exp: ConvLayer;
-  readonly classifier: Sequential;
+  /** null in an encoder (options.encoderOnly). */
+  readonly conv1x1Exp: ConvLayer | null;
+  readonly classifier: Sequential | null;
 
   constructor(readonly scale: ParcNetScale, options: ParcNetOptions = {}) {
     super();
@@ -85,8 +93,8 @@ export class ParcNet extends Module {
     const layer1 = new Sequential(mv2(scale.stem.channels, scale.layer1, 1));
     const layer2 = new Sequential(mv2(scale.layer1, scale.layer2, 2), mv2(scale.layer2, scale.layer2, 1), mv2(scale.layer2, scale.layer2, 1));
     let previous = scale.layer2;
-    const stages = scale.stages.map((s) => {
-      const down = mv2(previous, s.channels, 2);
+    const stages = scale.stages.map((s, i) => {
+      const down = mv2(previous, s.channels, i === 2 && options.outputStride === 16 ? 1 : 2);
       previous = s.channels;
       return new Sequential(down, new ParcStage(s.channels, {
         spatialChannels: s.spatial, ffnChannels: s.ffn, blocks: s.blocks, metaKernelSize: s.metaKernel,
@@ -102,28 +110,37 @@ export class ParcNet extends Module {
     this.layer3 = this.child('layer_3', stages[0]);
     this.layer4 = this.child('layer_4', stages[1]);
     this.layer5 = this.child('layer_5', stages[2]);
-    this.conv1x1Exp = this.child('conv_1x1_exp', new ConvLayer(previous, expanded, 1));
-    this.classifier = this.child('classifier', Sequential.named([
-      ['global_pool', new GlobalPool()],
-      ['dropout', new Dropout(options.classifierDropout ?? 0.2)],
-      ['fc', new Linear(expanded, numClasses)],
-    ]));
+    this.conv1x1Exp = options.encoderOnly ? null : this.child('conv_1x1_exp', new ConvLayer(previous, expanded, 1));
+    this.classifier = options.encoderOnly
+      ? null
+      : this.child('classifier', Sequential.named([
+          ['global_pool', new GlobalPool()],
+          ['dropout', new Dropout(options.classifierDropout ?? 0.2)],
+          ['fc', new Linear(expanded, numClasses)],
+        ]));
     initializeWeights(this, new Generator(options.seed ?? 0));
   }
 
   /** The output of each of conv_1, layer_1 … layer_5, conv_1x1_exp (the official end points). */
   forwardStages(x: Tensor): Record<(typeof parcnetStageNames)[number], Tensor> {
+    const stages = this.forwardEncoder(x);
+    if (!this.conv1x1Exp) throw new ShapeError('ParcNet.forwardStages: an encoder has no conv_1x1_exp; use forwardEncoder');
+    return { ...stages, conv_1x1_exp: this.conv1x1Exp.forward(stages.layer_5) };
+  }
+
+  /** The outputs of conv_1 and layer_1 … layer_5 (what detection and segmentation heads read). */
+  forwardEncoder(x: Tensor): Record<Exclude<(typeof parcnetStageNames)[number], 'conv_1x1_exp'>, Tensor> {
     const conv1 = this.conv1.forward(x);
     const layer1 = this.layer1.forward(conv1);
     const layer2 = this.layer2.forward(layer1);
     const layer3 = this.layer3.forward(layer2);
     const layer4 = this.layer4.forward(layer3);
     const layer5 = this.layer5.forward(layer4);
-    const exp = this.conv1x1Exp.forward(layer5);
-    return { conv_1: conv1, layer_1: layer1, layer_2: layer2, layer_3: layer3, layer_4: layer4, layer_5: layer5, conv_1x1_exp: exp };
+    return { conv_1: conv1, layer_1: layer1, layer_2: layer2, layer_3: layer3, layer_4: layer4, layer_5: layer5 };
   }
 
   forward(x: Tensor): Tensor {
+    if (!this.classifier) throw new ShapeError('ParcNet.forward: an encoder (encoderOnly) has no classifier; use forwardEncoder');
     return this.classifier.forward(this.forwardStages(x).conv_1x1_exp);
   }
 }

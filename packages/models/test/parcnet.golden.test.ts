@@ -44,7 +44,7 @@ describe('ParC-Net-XS against the official model', () => {
       for (const name of parcnetStageNames) {
         expect(note(`${c.mode} stages`, relativeError(stages[name], g[`stage.${name}`])), `stage ${name}`).toBeLessThan(c.forward);
       }
-      const y = model.classifier.forward(stages.conv_1x1_exp);
+      const y = model.classifier!.forward(stages.conv_1x1_exp);
       expect(note(`${c.mode} logits`, relativeError(y, g.y))).toBeLessThan(c.forward);
       sum(mul(y, g.gy)).backward();
       expect(note(`${c.mode} grad.x`, relativeError(x.grad!, g['grad.x']))).toBeLessThan(c.gradient);

@@ -14,7 +14,7 @@ describe('a tiny ParC-Net under gradcheck', () => {
     expect(gradcheck((x) => model.forward(x), [x])).toBe(true);
     const block = model.layer3.at(1).namedModules().find(([n]) => n === 'spatial_global_rep.0')![1];
     const params = block.parameters().filter((p) => p.shape.length === 4 && p.size <= 64).slice(0, 4);
-    params.push(model.classifier.at(2).parameters()[1]);
+    params.push(model.classifier!.at(2).parameters()[1]);
     expect(gradcheck(() => model.forward(x.detach()), params)).toBe(true);
   });
 });

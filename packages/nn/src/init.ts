@@ -63,3 +63,10 @@ export function truncNormal_(t: Tensor, options: { mean?: number; std?: number; 
     }
   });
 }
+
+/** torch.nn.init.xavier_uniform_: U(±gain·√(6 / (fan_in + fan_out))). */
+export function xavierUniform_(t: Tensor, gain = 1, generator: Generator = defaultGenerator): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -bound, bound, generator);
+}
