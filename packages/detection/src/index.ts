@@ -5,3 +5,4 @@ export { ssdAnchors, ssdFeatureSizes, type AnchorOptions } from './anchors';
 export {
   centerToCorners, cornersToCenter, encodeBoxes, decodeBoxes, boxIou, nms, batchedNms, matchAnchors, CENTER_VARIANCE, SIZE_VARIANCE,
 } from './boxes';
+export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
