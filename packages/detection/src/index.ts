@@ -6,3 +6,4 @@ export {
   centerToCorners, cornersToCenter, encodeBoxes, decodeBoxes, boxIou, nms, batchedNms, matchAnchors, CENTER_VARIANCE, SIZE_VARIANCE,
 } from './boxes';
 export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
+export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, type DetectionSample } from './transforms';

@@ -1,0 +1,110 @@
+import type { Generator } from '@parcnet/tensor';
+import { crop, flipHorizontal, resizeBilinear, type FloatImage } from '@parcnet/data';
+
+/**
+ * SSD training transforms (spec §10, detection): random crop with a minimum IoU, photometric
+ * distortion, horizontal flip and resize, with the boxes following the image. Boxes are corner form
+ * (x0, y0, x1, y1) in pixels, flat, four numbers a box.
+ */
+export interface DetectionSample {
+  image: FloatImage;
+  boxes: Float32Array;
+  labels: Int32Array;
+}
+
+const MIN_IOU_MODES: (number | null)[] = [null, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
+
+function iouWithWindow(boxes: Float32Array, i: number, x0: number, y0: number, x1: number, y1: number): number {
+  const w = Math.min(boxes[4 * i + 2], x1) - Math.max(boxes[4 * i], x0);
+  const h = Math.min(boxes[4 * i + 3], y1) - Math.max(boxes[4 * i + 1], y0);
+  const inter = w > 0 && h > 0 ? w * h : 0;
+  const area = (boxes[4 * i + 2] - boxes[4 * i]) * (boxes[4 * i + 3] - boxes[4 * i + 1]);
+  return inter / (area + (x1 - x0) * (y1 - y0) - inter);
+}
+
+/**
+ * The SSD random crop: a mode (no crop, or a minimum IoU 0.1 … 1.0), then up to 40 windows with
+ * sides 0.3–1 of the image and aspect 0.5–2; a window is accepted when some box overlaps it by at
+ * least the minimum IoU and some box centre lies inside; those boxes are kept, clipped to it.
+ */
+export function ssdRandomCrop(sample: DetectionSample, rng: Generator): DetectionSample {
+  const mode = MIN_IOU_MODES[rng.integer(0, MIN_IOU_MODES.length)];
+  const count = sample.labels.length;
+  if (mode === null || count === 0) return sample;
+  const { height, width } = sample.image;
+  for (let trial = 0; trial < 40; trial++) {
+    const w = Math.max(1, Math.floor((0.3 + 0.7 * rng.uniform()) * width));
+    const h = Math.max(1, Math.floor((0.3 + 0.7 * rng.uniform()) * height));
+    if (h / w < 0.5 || h / w > 2) continue;
+    const left = rng.integer(0, width - w + 1);
+    const top = rng.integer(0, height - h + 1);
+    const right = left + w;
+    const bottom = top + h;
+    let best = 0;
+    for (let i = 0; i < count; i++) best = Math.max(best, iouWithWindow(sample.boxes, i, left, top, right, bottom));
+    if (best < mode) continue;
+    const keep: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const cx = (sample.boxes[4 * i] + sample.boxes[4 * i + 2]) / 2;
+      const cy = (sample.boxes[4 * i + 1] + sample.boxes[4 * i + 3]) / 2;
+      if (cx > left && cx < right && cy > top && cy < bottom) keep.push(i);
+    }
+    if (keep.length === 0) continue;
+    const boxes = new Float32Array(keep.length * 4);
+    keep.forEach((i, k) => {
+      boxes[4 * k] = Math.max(sample.boxes[4 * i], left) - left;
+      boxes[4 * k + 1] = Math.max(sample.boxes[4 * i + 1], top) - top;
+      boxes[4 * k + 2] = Math.min(sample.boxes[4 * i + 2], right) - left;
+      boxes[4 * k + 3] = Math.min(sample.boxes[4 * i + 3], bottom) - top;
+    });
+    return { image: crop(sample.image, top, left, h, w, 0), boxes, labels: Int32Array.from(keep, (i) => sample.labels[i]) };
+  }
+  return sample;
+}
+
+/** Mirror image and boxes left–right. */
+export function flipDetection(sample: DetectionSample): DetectionSample {
+  const width = sample.image.width;
+  const boxes = new Float32Array(sample.boxes.length);
+  for (let i = 0; i < boxes.length; i += 4) {
+    boxes[i] = width - sample.boxes[i + 2];
+    boxes[i + 1] = sample.boxes[i + 1];
+    boxes[i + 2] = width - sample.boxes[i];
+    boxes[i + 3] = sample.boxes[i + 3];
+  }
+  return { image: flipHorizontal(sample.image), boxes, labels: sample.labels };
+}
+
+/** Resize to height × width (ignoring aspect, as the SSD recipe does), boxes scaled with it. */
+export function resizeDetection(sample: DetectionSample, height: number, width: number): DetectionSample {
+  const sy = height / sample.image.height;
+  const sx = width / sample.image.width;
+  const boxes = sample.boxes.map((v, i) => (i % 2 === 0 ? v * sx : v * sy));
+  return { image: resizeBilinear(sample.image, height, width), boxes, labels: sample.labels };
+}
+
+/**
+ * Photometric distortion on 0…255 pixels (each part with probability 0.5): brightness + U(−32, 32),
+ * contrast × U(0.5, 1.5), saturation × U(0.5, 1.5) (towards the grey value), then clamped to 0…255.
+ */
+export function photometricDistort(image: FloatImage, rng: Generator): FloatImage {
+  const data = Float32Array.from(image.data);
+  const plane = image.height * image.width;
+  if (rng.uniform() < 0.5) {
+    const delta = (rng.uniform() * 2 - 1) * 32;
+    for (let i = 0; i < data.length; i++) data[i] += delta;
+  }
+  if (rng.uniform() < 0.5) {
+    const factor = 0.5 + rng.uniform();
+    for (let i = 0; i < data.length; i++) data[i] *= factor;
+  }
+  if (rng.uniform() < 0.5) {
+    const factor = 0.5 + rng.uniform();
+    for (let p = 0; p < plane; p++) {
+      const grey = 0.299 * data[p] + 0.587 * data[plane + p] + 0.114 * data[2 * plane + p];
+      for (let c = 0; c < 3; c++) data[c * plane + p] = grey + (data[c * plane + p] - grey) * factor;
+    }
+  }
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(255, Math.max(0, data[i]));
+  return { ...image, data };
+}
