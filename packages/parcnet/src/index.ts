@@ -1,5 +1,6 @@
 // parcnet: one import for the whole framework. Tensor ops and autograd at the top level (like
-// torch), the other packages as namespaces: nn, parc, models, io, data, train, detection.
+// torch), the other packages as namespaces: nn, parc, models, io, data, train, detection,
+// segmentation.
 // Importing it also activates the WASM SIMD kernels (float32) and their thread pool.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
@@ -11,3 +12,4 @@ export * as io from '@parcnet/io';
 export * as data from '@parcnet/data';
 export * as train from '@parcnet/train';
 export * as detection from '@parcnet/detection';
+export * as segmentation from '@parcnet/segmentation';
