@@ -7,3 +7,4 @@ export {
 } from './boxes';
 export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
 export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, type DetectionSample } from './transforms';
+export { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection as CocoDetectionSplit } from './coco-dataset';

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AdamW } from '@parcnet/nn';
+import { ssdliteParcnetXS } from '@parcnet/models';
+import { Tensor } from '@parcnet/tensor';
+import { dataDir } from '@parcnet/testing';
+import { loadCocoDetection, loadDetectionSample, multiboxLoss, resizeDetection, ssdAnchors, ssdTargets } from '../src/index';
+
+const coco = join(dataDir, 'coco-tiny');
+
+describe('SSDLite training on coco-tiny', () => {
+  it('loads the training split (images with boxes only; crowds and degenerate boxes dropped), and a few steps lower the multibox loss', () => {
+    const split = loadCocoDetection(join(coco, 'annotations', 'instances_train2017.json'), join(coco, 'train2017'), { training: true });
+    expect(split.categoryIds.length).toBe(80);
+    expect(split.imageIds.length).toBeGreaterThan(70);
+    const size = 64;
+    const anchors = ssdAnchors(size);
+    const samples = [0, 1, 2, 3].map((i) => resizeDetection(loadDetectionSample(split, i), size, size));
+    for (const s of samples) for (const l of s.labels) expect(l >= 1 && l <= 80).toBe(true);
+    const images = new Float32Array(4 * 3 * size * size);
+    samples.forEach((s, b) => images.set(s.image.data.map((v) => v / 255), b * 3 * size * size));
+    const targets = samples.map((s) => ssdTargets(s, anchors));
+    expect(targets.every((t) => t.labels.some((l) => l > 0))).toBe(true); // every image has a positive anchor
+    const labels = new Tensor(Int32Array.from(targets.flatMap((t) => Array.from(t.labels))), [4, anchors.length / 4]);
+    const boxTargets = new Tensor(Float32Array.from(targets.flatMap((t) => Array.from(t.targets))), [4, anchors.length / 4, 4]);
+    const x = new Tensor(images, [4, 3, size, size]);
+
+    const model = ssdliteParcnetXS({ numClasses: 81, seed: 1 });
+    const optimizer = new AdamW(model.parameters(), { lr: 2e-3, weightDecay: 0 });
+    const losses: number[] = [];
+    for (let step = 0; step < 12; step++) {
+      const { confidences, locations } = model.forwardDetections(x);
+      const { loss } = multiboxLoss(confidences, locations, labels, boxTargets);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+      losses.push(loss.item());
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]);
+  }, 300_000);
+});
