@@ -8,3 +8,4 @@ export {
 export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
 export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, type DetectionSample } from './transforms';
 export { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
+export { ssdPredict, evaluateSsd, type Detection, type PredictOptions } from './predict';

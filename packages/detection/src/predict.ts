@@ -1,0 +1,65 @@
+import { noGrad } from '@parcnet/autograd';
+import type { SsdLite } from '@parcnet/models';
+import { softmax, Tensor } from '@parcnet/tensor';
+import { resizeBilinear, type FloatImage } from '@parcnet/data';
+import { batchedNms, centerToCorners, decodeBoxes } from './boxes';
+import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval';
+import { loadDetectionSample, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
+
+export interface Detection {
+  /** [x0, y0, x1, y1] in pixels of the original image. */
+  box: [number, number, number, number];
+  /** Class index (1 … C−1). */
+  label: number;
+  score: number;
+}
+
+export interface PredictOptions {
+  /** The network input size (square; default 320). */
+  size?: number;
+  scoreThreshold?: number;
+  iouThreshold?: number;
+  topK?: number;
+}
+
+/**
+ * SSD inference on one image (0…255, planar RGB): resize to size × size, BGR in [0, 1], softmax,
+ * decode against the anchors, per-class NMS (spec §8: score > 0.05, IoU 0.5, top 200 per class),
+ * boxes scaled back to the image and clipped.
+ */
+export function ssdPredict(model: SsdLite, image: FloatImage, anchors: Float32Array, options: PredictOptions = {}): Detection[] {
+  const size = options.size ?? 320;
+  const resized = resizeBilinear(image, size, size);
+  const plane = size * size;
+  const input = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) input.set(resized.data.subarray((2 - c) * plane, (3 - c) * plane).map((v) => v / 255), c * plane);
+  const { confidences, locations } = noGrad(() => model.eval().forwardDetections(new Tensor(input, [1, 3, size, size])));
+  const scores = noGrad(() => softmax(confidences, 2)).toTypedArray();
+  const boxes = centerToCorners(decodeBoxes(locations.toTypedArray(), anchors));
+  const found = batchedNms(boxes, scores, model.numClasses, options);
+  const clip = (v: number, max: number): number => Math.min(max, Math.max(0, v));
+  return found.map((d) => ({
+    box: [clip(d.box[0] * image.width, image.width), clip(d.box[1] * image.height, image.height), clip(d.box[2] * image.width, image.width), clip(d.box[3] * image.height, image.height)],
+    label: d.label,
+    score: d.score,
+  }));
+}
+
+/** Runs ssdPredict over a split and scores it with cocoEval (COCO's results format in between). */
+export function evaluateSsd(model: SsdLite, split: CocoDetectionSplit, anchors: Float32Array, options: PredictOptions = {}): { metrics: CocoMetrics; detections: CocoDetection[] } {
+  const detections: CocoDetection[] = [];
+  split.imageIds.forEach((_, index) => {
+    const sample = loadDetectionSample(split, index);
+    for (const d of ssdPredict(model, sample.image, anchors, options)) {
+      detections.push({
+        image_id: sample.imageId,
+        category_id: split.categoryIds[d.label - 1],
+        bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
+        score: d.score,
+      });
+    }
+  });
+  const groundTruth = { ...split.instances, images: split.instances.images.filter((i) => split.imageIds.includes(i.id)) };
+  groundTruth.annotations = split.instances.annotations.filter((a) => split.imageIds.includes(a.image_id));
+  return { metrics: cocoEval(groundTruth, detections), detections };
+}
