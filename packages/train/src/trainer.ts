@@ -184,6 +184,8 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
       const epoch = loop.epoch;
       model.train();
       progress.start(`epoch ${epoch + 1}/${s.max_epochs}`, stepsPerEpoch, loop.batchInEpoch);
+      const waitAtEpochStart = trainLoader.stats.waitMs;
+      const epochStarted = performance.now();
       let stepStarted = performance.now();
       for await (const batch of trainLoader.epoch(epoch, loop.batchInEpoch)) {
         const lr = schedule.lrAt(loop.globalStep, epoch);
@@ -255,6 +257,8 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
         train_loss: stats.lossSum / stats.seen,
         train_top1: stats.correct / stats.seen,
         train_images_per_second: stats.seen / stats.seconds,
+        // Share of this run's part of the epoch spent waiting for the data loader.
+        data_wait_fraction: (trainLoader.stats.waitMs - waitAtEpochStart) / Math.max(1, performance.now() - epochStarted),
         eval_images_per_second: last.images / last.seconds,
         elapsed_seconds: loop.elapsedSeconds,
       });
