@@ -228,6 +228,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
         if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsPerEpoch) await saveState();
       }
       progress.stop();
+      const dataWaitFraction = (trainLoader.stats.waitMs - waitAtEpochStart) / Math.max(1, performance.now() - epochStarted);
       if (loop.batchInEpoch < stepsPerEpoch) {
         // Stopped inside an epoch (max_steps): keep the exact position so --resume continues it.
         await saveState();
@@ -258,7 +259,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
         train_top1: stats.correct / stats.seen,
         train_images_per_second: stats.seen / stats.seconds,
         // Share of this run's part of the epoch spent waiting for the data loader.
-        data_wait_fraction: (trainLoader.stats.waitMs - waitAtEpochStart) / Math.max(1, performance.now() - epochStarted),
+        data_wait_fraction: dataWaitFraction,
         eval_images_per_second: last.images / last.seconds,
         elapsed_seconds: loop.elapsedSeconds,
       });
