@@ -23,12 +23,13 @@ export async function exportCommand(flags: Flags): Promise<void> {
   let modelName = flags.model as string | undefined;
   let cifarStem = flags['cifar-stem'] === true;
   let numClasses = numberFlag(flags, 'num-classes', true);
-  const isParcnetFile = flags.weights.endsWith('.safetensors') ? await loadWeights(flags.weights).catch(() => null) : null;
-  if (isParcnetFile?.info) {
-    state = isParcnetFile.state;
-    modelName ??= isParcnetFile.info.model;
-    cifarStem ||= isParcnetFile.info.cifar_stem;
-    numClasses ??= isParcnetFile.info.num_classes;
+  // A parcnet weights file or checkpoint says which model it is for; other files need --model.
+  const described = flags.weights.endsWith('.safetensors') ? await loadWeights(flags.weights).catch(() => null) : null;
+  if (described?.info) {
+    state = described.state;
+    modelName ??= described.info.model;
+    cifarStem ||= described.info.cifar_stem;
+    numClasses ??= described.info.num_classes;
   } else {
     state = (await readWeightsFile(flags.weights)).tensors;
   }
