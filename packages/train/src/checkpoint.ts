@@ -66,6 +66,11 @@ export async function saveCheckpoint(
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   if (!existsSync(file)) throw new FormatError(`${file}: no such checkpoint`);
   const { tensors, metadata } = await loadSafetensors(file);
+  return checkpointFrom(tensors, metadata, file);
+}
+
+/** The checkpoint held by an already-read safetensors file. */
+function checkpointFrom(tensors: Record<string, Tensor>, metadata: Record<string, string>, file: string): Checkpoint {
   let meta: { format: string; config: TrainConfig; classes: string[]; inputSize: [number, number]; loop: LoopState; optimizer: { groups: { lr: number }[]; scalars: (Record<string, number> | null)[] } };
   try {
     meta = JSON.parse(metadata.parcnet ?? 'null') as typeof meta;
@@ -115,7 +120,7 @@ export async function loadWeights(file: string, options: { ema?: boolean } = {})
   const { tensors, metadata } = await loadSafetensors(file);
   if (metadata.parcnet_model) return { state: tensors, info: JSON.parse(metadata.parcnet_model) as WeightsInfo };
   if (metadata.parcnet) {
-    const checkpoint = await loadCheckpoint(file);
+    const checkpoint = checkpointFrom(tensors, metadata, file);
     const c = checkpoint.config;
     if (options.ema && !checkpoint.ema) throw new FormatError(`${file}: the checkpoint holds no EMA weights`);
     return {
