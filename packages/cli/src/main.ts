@@ -17,7 +17,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   train: {
-    summary: 'train a classifier (CIFAR-10/100) with progress, log, plot and checkpoints',
+    summary: 'train a classifier (CIFAR-10/100), an SSDLite detector or a DeepLabV3 segmenter (COCO format) from a config, with progress, log, plot and checkpoints',
     usage: 'parcnet train [--config <yaml>] [--model parcnet-xs] [--cifar-stem] [--dataset cifar10] [--data <dir>] [--epochs n] [--batch-size n] [--lr x] [--seed n] [--threads n] [--out <dir>] [--resume <checkpoint>] [--max-steps n]',
     options: {
       config: { type: 'string' },
@@ -57,9 +57,17 @@ const COMMANDS: Record<string, Command> = {
     run: evalCommand,
   },
   predict: {
-    summary: 'classify one image and print the top-5 classes',
-    usage: 'parcnet predict <image> --weights <file> [--top n] [--json] [--ema]',
-    options: { weights: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ema: { type: 'boolean' } },
+    summary: 'classify one image (top-5), or detect / segment it and draw the result as a PNG',
+    usage: 'parcnet predict <image> --weights <file> [--task classify|detect|segment] [--out <png>] [--threshold 0.3] [--top n] [--json] [--ema]',
+    options: {
+      weights: { type: 'string' },
+      task: { type: 'string' },
+      out: { type: 'string' },
+      threshold: { type: 'string' },
+      top: { type: 'string' },
+      json: { type: 'boolean' },
+      ema: { type: 'boolean' },
+    },
     run: predictCommand,
   },
   export: {

@@ -1,10 +1,19 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { noGrad } from '@parcnet/autograd';
 import { FormatError, Generator, softmax, Tensor } from '@parcnet/tensor';
-import { applyTransforms, decodeImage, resizeBilinear } from '@parcnet/data';
-import { loadWeights } from '@parcnet/train';
+import { applyTransforms, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
+import { loadWeights, type WeightsInfo } from '@parcnet/train';
+import { ssdAnchors, ssdPredict } from '@parcnet/detection';
+import { resizeMask, segmentationInput } from '@parcnet/segmentation';
+import type { SsdLite } from '@parcnet/models';
+import type { Module } from '@parcnet/nn';
+import { writeFileAtomic } from '@parcnet/io';
+import { drawDetections, drawSegmentation } from './draw';
 import { numberFlag, type Flags } from './main';
 import { buildFromWeights } from './weights';
+
+const TASKS = ['classify', 'detect', 'segment'] as const;
+type Task = (typeof TASKS)[number];
 
 export async function predictCommand(flags: Flags, positionals: string[]): Promise<void> {
   const [file] = positionals;
@@ -12,7 +21,51 @@ export async function predictCommand(flags: Flags, positionals: string[]): Promi
   if (typeof flags.weights !== 'string') throw new FormatError('predict: --weights <file> is required');
   if (!existsSync(file)) throw new FormatError(`predict: ${file}: no such file`);
   const { model, info } = buildFromWeights(flags.weights, await loadWeights(flags.weights, { ema: flags.ema === true }));
-  let image = decodeImage(new Uint8Array(readFileSync(file)), file);
+  const task = (flags.task ?? info.task ?? 'classify') as Task;
+  if (!TASKS.includes(task)) throw new FormatError(`predict: --task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(flags.task)}`);
+  const weightsTask = info.task ?? 'classify';
+  if (task !== weightsTask) throw new FormatError(`predict: ${flags.weights} holds a ${info.model} for the task "${weightsTask}", not "${task}"`);
+  const image = decodeImage(new Uint8Array(readFileSync(file)), file);
+  if (task === 'classify') return classify(flags, file, model, info, image);
+  const out = typeof flags.out === 'string' ? flags.out : file.replace(/\.[^./]+$/, '') + (task === 'detect' ? '.detections.png' : '.segmentation.png');
+  if (out === file) throw new FormatError(`predict: --out ${out} would overwrite the input image`);
+  if (task === 'detect') {
+    const [size] = info.input_size;
+    const threshold = numberFlag(flags, 'threshold') ?? 0.3;
+    const found = ssdPredict(model as SsdLite, toFloatImage(image), ssdAnchors(size), { size, scoreThreshold: threshold });
+    await writeFileAtomic(out, drawDetections(image, found, info.classes));
+    if (flags.json) console.log(JSON.stringify({ image: file, out, detections: found.map((d) => ({ ...d, class: info.classes[d.label] })) }));
+    else {
+      for (const d of found) console.log(`${d.score.toFixed(3)}  ${(info.classes[d.label] ?? String(d.label)).padEnd(16)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`);
+      console.log(`${found.length} detections with score ≥ ${threshold}; drawn in ${out}`);
+    }
+    return;
+  }
+  const [height, width] = info.input_size;
+  const input = resizeBilinear(toFloatImage(image), height, width);
+  const logits = noGrad(() => model.forward(segmentationInput([input]))).contiguous().toTypedArray();
+  const classes = info.num_classes;
+  const plane = height * width;
+  const labels = new Uint8Array(plane);
+  for (let p = 0; p < plane; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[c * plane + p] > logits[best * plane + p]) best = c;
+    labels[p] = best;
+  }
+  const full = resizeMask(labels, height, width, image.height, image.width);
+  await writeFileAtomic(out, drawSegmentation(image, full, info.classes));
+  const counts = new Map<number, number>();
+  for (const c of full) if (c !== 0) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const shares = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([c, n]) => ({ class: info.classes[c], share: n / full.length }));
+  if (flags.json) console.log(JSON.stringify({ image: file, out, classes: shares }));
+  else {
+    for (const s of shares) console.log(`${(100 * s.share).toFixed(1).padStart(5)}%  ${s.class}`);
+    console.log(`drawn in ${out}`);
+  }
+}
+
+function classify(flags: Flags, file: string, model: Module, info: WeightsInfo, decoded: RgbImage): void {
+  let image = decoded;
   const [height, width] = info.input_size;
   if (image.height !== height || image.width !== width) image = resizeBilinear(image, height, width);
   const input = applyTransforms(image, info.transforms, new Generator(0));

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, loadCheckpoint, loadTrainConfig, parseTrainConfig, PLOT_FILE, trainClassifier, type TrainConfig } from '@parcnet/train';
+import { DEFAULT_CONFIG, loadCheckpoint, parseTrainConfig, PLOT_FILE, readConfigFile, trainClassifier, type TaskName, type TaskTrainResult, type TrainConfig } from '@parcnet/train';
+import { parseDetectionConfig, trainDetector } from '@parcnet/detection';
+import { parseSegmentationConfig, trainSegmenter } from '@parcnet/segmentation';
 import { numberFlag, type Flags } from './main';
 
 /** The config overrides the command-line flags ask for, in the config's nested shape. */
@@ -27,16 +29,40 @@ function overridesFrom(flags: Flags): Record<string, Record<string, unknown>> {
   return o;
 }
 
+/** Runs a detection or segmentation config (raw, from a file or a checkpoint) and prints the summary. */
+async function trainOtherTask(task: 'detection' | 'segmentation', raw: unknown, where: string, flags: Flags): Promise<void> {
+  const options = { resume: typeof flags.resume === 'string' ? flags.resume : undefined, progress: !flags['no-progress'], print: (m: string): void => console.log(m) };
+  const overrides = overridesFrom(flags);
+  let result: TaskTrainResult;
+  if (task === 'detection') result = await trainDetector(parseDetectionConfig(raw, where, overrides), options);
+  else result = await trainSegmenter(parseSegmentationConfig(raw, where, overrides), options);
+  const metrics = result.last ? Object.entries(result.last).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : 'no evaluation yet';
+  console.log(
+    [
+      `done: ${result.epochs} epochs, ${result.steps} steps in ${(result.seconds / 60).toFixed(1)} min this run (${(result.evalSeconds / 60).toFixed(1)} min of it evaluating)`,
+      metrics,
+      `training ${result.trainImagesPerSecond.toFixed(2)} img/s`,
+      `log, checkpoints and ${PLOT_FILE} in ${join(result.out)}`,
+    ].join('\n'),
+  );
+}
+
 export async function trainCommand(flags: Flags): Promise<void> {
   const overrides = overridesFrom(flags);
   let config: TrainConfig;
-  if (typeof flags.config === 'string') config = loadTrainConfig(flags.config, overrides);
-  else if (typeof flags.resume === 'string') {
+  if (typeof flags.config === 'string') {
+    const { raw, task } = readConfigFile(flags.config);
+    if (task !== 'classification') return trainOtherTask(task, raw, flags.config, flags);
+    config = parseTrainConfig(raw, flags.config, overrides);
+  } else if (typeof flags.resume === 'string') {
     // The run continues as it was configured, except for a step limit that ended the last part.
-    const saved = (await loadCheckpoint(flags.resume)).config;
-    config = parseTrainConfig({ ...saved, common: { ...saved.common, max_steps: null } }, flags.resume, overrides);
-  }
-  else config = parseTrainConfig(DEFAULT_CONFIG, 'defaults', overrides);
+    const checkpoint = await loadCheckpoint(flags.resume);
+    const saved = checkpoint.config;
+    const unlimited = { ...saved, common: { ...saved.common, max_steps: null } };
+    const task: TaskName = checkpoint.weightsInfo?.task === 'detect' ? 'detection' : checkpoint.weightsInfo?.task === 'segment' ? 'segmentation' : 'classification';
+    if (task !== 'classification') return trainOtherTask(task, unlimited, flags.resume, flags);
+    config = parseTrainConfig(unlimited, flags.resume, overrides);
+  } else config = parseTrainConfig(DEFAULT_CONFIG, 'defaults', overrides);
   const result = await trainClassifier(config, {
     resume: typeof flags.resume === 'string' ? flags.resume : undefined,
     progress: !flags['no-progress'],

@@ -9,3 +9,4 @@ export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
 export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, type DetectionSample } from './transforms';
 export { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
 export { ssdPredict, evaluateSsd, type Detection, type PredictOptions } from './predict';
+export { trainDetector, parseDetectionConfig, augmentDetection, cocoSplit, DEFAULT_DETECTION_CONFIG, type DetectionTrainConfig } from './train';

@@ -46,9 +46,15 @@ export function ssdPredict(model: SsdLite, image: FloatImage, anchors: Float32Ar
 }
 
 /** Runs ssdPredict over a split and scores it with cocoEval (COCO's results format in between). */
-export function evaluateSsd(model: SsdLite, split: CocoDetectionSplit, anchors: Float32Array, options: PredictOptions = {}): { metrics: CocoMetrics; detections: CocoDetection[] } {
+export function evaluateSsd(
+  model: SsdLite,
+  split: CocoDetectionSplit,
+  anchors: Float32Array,
+  options: PredictOptions & { onImage?: (done: number, total: number) => void } = {},
+): { metrics: CocoMetrics; detections: CocoDetection[] } {
   const detections: CocoDetection[] = [];
   split.imageIds.forEach((_, index) => {
+    options.onImage?.(index, split.imageIds.length);
     const sample = loadDetectionSample(split, index);
     for (const d of ssdPredict(model, sample.image, anchors, options)) {
       detections.push({

@@ -1,3 +1,4 @@
 // @parcnet/io: weights in and out.
 export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsFile, type SaveOptions } from './safetensors';
 export { loadTorch, parseTorch, saveTorch, serializeTorch } from './torch';
+export { writeFileAtomic } from './atomic';

@@ -5,6 +5,8 @@ import { mobilenetV2, parcMobileNetV2 } from './mobilenetv2';
 import { mobilevitS, mobilevitXS } from './mobilevit';
 import { parcnetH, parcnetS, parcnetXS, type ParcNetOptions } from './parcnet';
 import { parcResnet50, resnet50 } from './resnet';
+import { ssdliteParcnetS, ssdliteParcnetXS } from './ssdlite';
+import { deeplabv3ParcnetS } from './deeplabv3';
 
 /** Options every model of the zoo understands; those a model has no use for are ignored. */
 export type ModelOptions = ParcNetOptions;
@@ -25,6 +27,10 @@ const ZOO: Record<string, (options: ModelOptions) => Module> = {
   'parc-resnet50': parcResnet50,
   'convnext-xt': convnextXT,
   'parc-convnext-xt': parcConvnextXT,
+  // Detection and segmentation (spec §8, §9): numClasses counts the background.
+  'ssdlite-parcnet-xs': ssdliteParcnetXS,
+  'ssdlite-parcnet-s': ssdliteParcnetS,
+  'deeplabv3-parcnet-s': deeplabv3ParcnetS,
 };
 
 export const modelNames: readonly string[] = Object.keys(ZOO);

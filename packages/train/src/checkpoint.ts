@@ -38,13 +38,15 @@ export interface Checkpoint {
   model: Record<string, Tensor>;
   ema: Record<string, Tensor> | null;
   optimizer: ReturnType<Optimizer<{ lr: number }>['stateDict']>;
+  /** What rebuilds the model, for checkpoints of tasks other than classification (null otherwise). */
+  weightsInfo: WeightsInfo | null;
 }
 
 const FORMAT = 'parcnet-checkpoint/1';
 
 export async function saveCheckpoint(
   file: string,
-  parts: { config: TrainConfig; classes: readonly string[]; inputSize: [number, number]; loop: LoopState; model: Module; ema: Module | null; optimizer: Optimizer<{ lr: number }> },
+  parts: { config: TrainConfig; classes: readonly string[]; inputSize: [number, number]; loop: LoopState; model: Module; ema: Module | null; optimizer: Optimizer<{ lr: number }>; weightsInfo?: WeightsInfo },
 ): Promise<void> {
   const tensors: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(parts.model.stateDict({ aliases: false }))) tensors[`model.${k}`] = t;
@@ -59,7 +61,7 @@ export async function saveCheckpoint(
     }
     return kept;
   });
-  const meta = { format: FORMAT, config: parts.config, classes: parts.classes, inputSize: parts.inputSize, loop: parts.loop, optimizer: { groups: optimizerState.groups, scalars } };
+  const meta = { format: FORMAT, config: parts.config, classes: parts.classes, inputSize: parts.inputSize, loop: parts.loop, optimizer: { groups: optimizerState.groups, scalars }, ...(parts.weightsInfo ? { weightsInfo: parts.weightsInfo } : {}) };
   await saveSafetensors(file, tensors, { metadata: { parcnet: JSON.stringify(meta) } });
 }
 
@@ -71,7 +73,7 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
 
 /** The checkpoint held by an already-read safetensors file. */
 function checkpointFrom(tensors: Record<string, Tensor>, metadata: Record<string, string>, file: string): Checkpoint {
-  let meta: { format: string; config: TrainConfig; classes: string[]; inputSize: [number, number]; loop: LoopState; optimizer: { groups: { lr: number }[]; scalars: (Record<string, number> | null)[] } };
+  let meta: { format: string; config: TrainConfig; classes: string[]; inputSize: [number, number]; loop: LoopState; optimizer: { groups: { lr: number }[]; scalars: (Record<string, number> | null)[] }; weightsInfo?: WeightsInfo };
   try {
     meta = JSON.parse(metadata.parcnet ?? 'null') as typeof meta;
   } catch {
@@ -90,7 +92,7 @@ function checkpointFrom(tensors: Record<string, Tensor>, metadata: Record<string
     for (const [k, t] of Object.entries(pick(`optimizer.${i}.`))) entry[k] = Array.from(t.toTypedArray());
     return entry;
   });
-  return { config: meta.config, classes: meta.classes, inputSize: meta.inputSize, loop: meta.loop, model: pick('model.'), ema: Object.keys(ema).length > 0 ? ema : null, optimizer: { groups: meta.optimizer.groups, state } };
+  return { config: meta.config, classes: meta.classes, inputSize: meta.inputSize, loop: meta.loop, model: pick('model.'), ema: Object.keys(ema).length > 0 ? ema : null, optimizer: { groups: meta.optimizer.groups, state }, weightsInfo: meta.weightsInfo ?? null };
 }
 
 /** What a weights file needs to be evaluated or used for prediction on its own. */
@@ -103,6 +105,8 @@ export interface WeightsInfo {
   input_size: [number, number];
   /** The evaluation transforms the weights were trained with. */
   transforms: TrainConfig['image_augmentation']['val'];
+  /** What the model does: classify (the default when absent), detect or segment. */
+  task?: 'classify' | 'detect' | 'segment';
 }
 
 /** A plain weights file: the official key layout (aliases included) plus what built the model. */
@@ -123,6 +127,7 @@ export async function loadWeights(file: string, options: { ema?: boolean } = {})
     const checkpoint = checkpointFrom(tensors, metadata, file);
     const c = checkpoint.config;
     if (options.ema && !checkpoint.ema) throw new FormatError(`${file}: the checkpoint holds no EMA weights`);
+    if (checkpoint.weightsInfo) return { state: checkpoint.model, info: checkpoint.weightsInfo };
     return {
       state: options.ema ? checkpoint.ema! : checkpoint.model,
       info: { model: c.model.name, num_classes: checkpoint.classes.length, cifar_stem: c.model.cifar_stem, classes: checkpoint.classes, input_size: checkpoint.inputSize, transforms: c.image_augmentation.val },

@@ -5,11 +5,22 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 interface Point { step: number; value: number; series: string; panel: string }
 
+/** One curve drawn from the evaluation lines: a field of theirs, its legend label and its panel. */
+export interface PlotSeries { field: string; label: string; panel: 'loss' | 'accuracy' }
+
+const CLASSIFICATION_SERIES: PlotSeries[] = [
+  { field: 'loss', label: 'test loss', panel: 'loss' },
+  { field: 'top1', label: 'test top-1', panel: 'accuracy' },
+  { field: 'ema_top1', label: 'test top-1 (EMA)', panel: 'accuracy' },
+  { field: 'train_top1', label: 'train top-1', panel: 'accuracy' },
+];
+
 /**
  * Loss and accuracy curves from a training log (log.jsonl) as a PNG: vega-lite → vega → SVG →
  * resvg. Training lines give the loss curve; evaluation lines give the per-epoch loss and top-1.
  */
-export async function plotTrainingLog(logFile: string, pngFile: string, title = 'training'): Promise<void> {
+export async function plotTrainingLog(logFile: string, pngFile: string, title = 'training', options: { evalSeries?: PlotSeries[] } = {}): Promise<void> {
+  const evalSeries = options.evalSeries ?? CLASSIFICATION_SERIES;
   const points: Point[] = [];
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -17,10 +28,7 @@ export async function plotTrainingLog(logFile: string, pngFile: string, title = 
     const step = Number(r.step);
     if (r.type === 'train') points.push({ step, value: Number(r.loss), series: 'train loss (batch)', panel: 'loss' });
     if (r.type === 'eval') {
-      points.push({ step, value: Number(r.loss), series: 'test loss', panel: 'loss' });
-      points.push({ step, value: Number(r.top1), series: 'test top-1', panel: 'accuracy' });
-      if (r.ema_top1 !== undefined) points.push({ step, value: Number(r.ema_top1), series: 'test top-1 (EMA)', panel: 'accuracy' });
-      if (r.train_top1 !== undefined) points.push({ step, value: Number(r.train_top1), series: 'train top-1', panel: 'accuracy' });
+      for (const s of evalSeries) if (r[s.field] !== undefined) points.push({ step, value: Number(r[s.field]), series: s.label, panel: s.panel });
     }
   }
   const spec: TopLevelSpec = {

@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError, Tensor } from '@parcnet/tensor';
+import { createModel, type SsdLite } from '@parcnet/models';
+import {
+  checkNonNegative, checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
+  type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
+} from '@parcnet/train';
+import { ssdAnchors } from './anchors';
+import { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection } from './coco-dataset';
+import { multiboxLoss } from './multibox-loss';
+import { evaluateSsd } from './predict';
+import { flipDetection, photometricDistort, resizeDetection, ssdRandomCrop, type DetectionSample } from './transforms';
+
+/**
+ * An SSDLite run on a COCO-format folder (`annotations/instances_<split>.json` + `<split>/`), in the
+ * shape of the official detection recipe (spec §10); shared sections as in classification.
+ */
+export interface DetectionTrainConfig extends TaskLoopConfig {
+  model: { name: string };
+  dataset: {
+    /** Folder holding annotations/ and the image folders; null = $PARCNET_DATA/coco-tiny. */
+    data: string | null;
+    train_split: string;
+    /** Splits evaluated after training epochs (metrics logged as <split>_AP, <split>_AP50, …). */
+    eval_splits: string[];
+    image_size: number;
+    train_batch_size: number;
+    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all. */
+    max_images: number | null;
+  };
+  augmentation: { random_crop: boolean; photometric: boolean; flip: boolean };
+  loss: { neg_pos_ratio: number; iou_threshold: number };
+  evaluation: { every_epochs: number; score_threshold: number; best_metric: string };
+}
+
+export const DEFAULT_DETECTION_CONFIG: DetectionTrainConfig = {
+  model: { name: 'ssdlite-parcnet-xs' },
+  dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], image_size: 320, train_batch_size: 8, max_images: null },
+  augmentation: { random_crop: true, photometric: true, flip: true },
+  loss: { neg_pos_ratio: 3, iou_threshold: 0.5 },
+  optim: { ...DEFAULT_CONFIG.optim, weight_decay: 0.02 },
+  scheduler: { max_epochs: 200, warmup_iterations: 500, warmup_init_lr: 9e-5, per: 'epoch', cosine: { max_lr: 9e-4, min_lr: 1e-6 } },
+  evaluation: { every_epochs: 10, score_threshold: 0.05, best_metric: 'val2017_AP' },
+  common: { ...DEFAULT_CONFIG.common, out: 'runs/coco-tiny-ssdlite', log_every: 5, checkpoint_every: null },
+};
+
+export function parseDetectionConfig(raw: unknown, where = 'config', overrides: unknown = {}): DetectionTrainConfig {
+  const c = mergeConfig(mergeConfig(DEFAULT_DETECTION_CONFIG, raw ?? {}, '', where), overrides, '', 'command line') as DetectionTrainConfig;
+  checkSharedConfig(c, where);
+  if (!c.model.name.startsWith('ssdlite-')) configError(where, `model.name must be an SSDLite model (ssdlite-parcnet-xs, ssdlite-parcnet-s), got ${JSON.stringify(c.model.name)}`);
+  checkPositiveInteger(c.dataset.image_size, 'dataset.image_size', where);
+  checkPositiveInteger(c.dataset.train_batch_size, 'dataset.train_batch_size', where);
+  checkPositiveInteger(c.evaluation.every_epochs, 'evaluation.every_epochs', where);
+  if (c.dataset.max_images !== null) checkPositiveInteger(c.dataset.max_images, 'dataset.max_images', where);
+  checkNonNegative(c.loss.neg_pos_ratio, 'loss.neg_pos_ratio', where);
+  checkNonNegative(c.evaluation.score_threshold, 'evaluation.score_threshold', where);
+  if (!Array.isArray(c.dataset.eval_splits) || c.dataset.eval_splits.length === 0) configError(where, 'dataset.eval_splits must list at least one split');
+  if (!(c.loss.iou_threshold > 0 && c.loss.iou_threshold <= 1)) configError(where, 'loss.iou_threshold must be in (0, 1]');
+  return c;
+}
+
+/** The COCO-format folder a config names, checked to hold a split's annotations and images. */
+export function cocoSplit(root: string | null, split: string, training: boolean, maxImages: number | null = null): CocoDetection {
+  const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
+  if (!folder) throw new FormatError('detection: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/');
+  const annotations = join(folder, 'annotations', `instances_${split}.json`);
+  if (!existsSync(annotations)) throw new FormatError(`detection: ${annotations}: no such annotation file for split ${split}`);
+  const loaded = loadCocoDetection(annotations, join(folder, split), { training });
+  return maxImages === null ? loaded : { ...loaded, imageIds: loaded.imageIds.slice(0, maxImages) };
+}
+
+/** Network input for samples already at size × size: BGR, /255 (spec §7), NCHW. */
+function inputBatch(samples: DetectionSample[], size: number): Tensor {
+  const plane = size * size;
+  const data = new Float32Array(samples.length * 3 * plane);
+  samples.forEach((s, b) => {
+    for (let c = 0; c < 3; c++) {
+      const from = s.image.data.subarray((2 - c) * plane, (3 - c) * plane);
+      const at = (b * 3 + c) * plane;
+      for (let p = 0; p < plane; p++) data[at + p] = from[p] / 255;
+    }
+  });
+  return new Tensor(data, [samples.length, 3, size, size]);
+}
+
+/** The config's training augmentation of one sample, drawn from (seed, epoch, position). */
+export function augmentDetection(sample: DetectionSample, config: DetectionTrainConfig, epoch: number, position: number): DetectionSample {
+  const rng = epochGenerator(config.common.seed, epoch, position);
+  let s = sample;
+  if (config.augmentation.photometric) s = { ...s, image: photometricDistort(s.image, rng) };
+  if (config.augmentation.random_crop) s = ssdRandomCrop(s, rng);
+  if (config.augmentation.flip && rng.uniform() < 0.5) s = flipDetection(s);
+  const size = config.dataset.image_size;
+  return resizeDetection(s, size, size);
+}
+
+/**
+ * Trains SSDLite as the config says and evaluates it with cocoEval on the evaluation splits; the
+ * CLI's `parcnet train --config <detection yaml>`.
+ */
+export async function trainDetector(config: DetectionTrainConfig, options: TrainOptions = {}): Promise<TaskTrainResult> {
+  const { data, max_images: maxImages } = config.dataset;
+  const train = cocoSplit(data, config.dataset.train_split, true, maxImages);
+  const evalSplits = config.dataset.eval_splits.map((name) => ({ name, split: cocoSplit(data, name, false, maxImages) }));
+  const numClasses = train.categoryIds.length + 1;
+  const model = createModel(config.model.name, { numClasses, seed: config.common.seed }) as SsdLite;
+  const size = config.dataset.image_size;
+  const anchors = ssdAnchors(size);
+  const numAnchors = anchors.length / 4;
+  // The decoded training images stay in memory: the augmentation draws new crops from them each epoch.
+  const samples = train.imageIds.map((_, i) => loadDetectionSample(train, i));
+  const batchSize = config.dataset.train_batch_size;
+  const names = new Map(train.instances.categories.map((c) => [c.id, c.name]));
+  const task: TrainingTask = {
+    title: `${config.model.name} on ${config.dataset.train_split} (${samples.length} images)`,
+    model,
+    stepsPerEpoch: Math.floor(samples.length / batchSize),
+    batchLoss(epoch, index) {
+      const order = epochOrder(samples.length, config.common.seed, epoch);
+      const batch = Array.from({ length: batchSize }, (_, k) => augmentDetection(samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
+      const targets = batch.map((s) => ssdTargets(s, anchors, config.loss.iou_threshold));
+      const labels = new Int32Array(batchSize * numAnchors);
+      const boxes = new Float32Array(batchSize * numAnchors * 4);
+      targets.forEach((t, b) => {
+        labels.set(t.labels, b * numAnchors);
+        boxes.set(t.targets, b * numAnchors * 4);
+      });
+      const { confidences, locations } = model.forwardDetections(inputBatch(batch, size));
+      const { loss } = multiboxLoss(confidences, locations, new Tensor(labels, [batchSize, numAnchors]), new Tensor(boxes, [batchSize, numAnchors, 4]), config.loss.neg_pos_ratio);
+      return { loss, images: batchSize };
+    },
+    evaluate(_epoch, progress) {
+      const metrics: Record<string, number> = {};
+      for (const { name, split } of evalSplits) {
+        const { metrics: m } = evaluateSsd(model, split, anchors, { size, scoreThreshold: config.evaluation.score_threshold, onImage: (done, total) => progress(done, total, name) });
+        for (const key of ['AP', 'AP50', 'AP75', 'AR100'] as const) metrics[`${name}_${key}`] = m[key];
+      }
+      return metrics;
+    },
+    bestMetric: config.evaluation.best_metric,
+    weightsInfo: {
+      model: config.model.name,
+      num_classes: numClasses,
+      cifar_stem: false,
+      classes: ['background', ...train.categoryIds.map((id) => names.get(id) ?? String(id))],
+      input_size: [size, size],
+      transforms: [],
+      task: 'detect',
+    },
+    plotSeries: [
+      { field: 'loss', label: 'train loss (epoch)', panel: 'loss' },
+      ...evalSplits.flatMap(({ name }): PlotSeries[] => [
+        { field: `${name}_AP50`, label: `${name} AP50`, panel: 'accuracy' },
+        { field: `${name}_AP`, label: `${name} AP`, panel: 'accuracy' },
+      ]),
+    ],
+  };
+  if (task.stepsPerEpoch === 0) throw new FormatError(`detection: ${samples.length} training images make no full batch of ${batchSize}`);
+  return trainTask(config, task, options);
+}

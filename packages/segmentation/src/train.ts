@@ -1,0 +1,192 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { noGrad } from '@parcnet/autograd';
+import { FormatError, Tensor } from '@parcnet/tensor';
+import { crossEntropy, type Module } from '@parcnet/nn';
+import { createModel } from '@parcnet/models';
+import { decodeImage, loadCocoInstances, toFloatImage, type CocoInstances, type FloatImage } from '@parcnet/data';
+import {
+  checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
+  type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
+} from '@parcnet/train';
+import { IGNORE_INDEX, semanticMask } from './masks';
+import { ConfusionMatrix } from './metrics';
+import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, resizeSegmentation, type SegmentationSample } from './transforms';
+
+/**
+ * A DeepLabV3 run on COCO-format masks (80 thing classes + background, crowds ignored), in the
+ * shape of the official segmentation recipe (spec §10) scaled to a CPU: smaller crops.
+ */
+export interface SegmentationTrainConfig extends TaskLoopConfig {
+  model: { name: string };
+  dataset: {
+    /** Folder holding annotations/ and the image folders; null = $PARCNET_DATA/coco-tiny. */
+    data: string | null;
+    train_split: string;
+    eval_splits: string[];
+    train_batch_size: number;
+    /** Evaluation resizes every image to eval_size × eval_size (the mask by nearest neighbour). */
+    eval_size: number;
+    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all. */
+    max_images: number | null;
+  };
+  augmentation: { min_short_side: number; max_short_side: number; crop_size: number; flip: boolean };
+  evaluation: { every_epochs: number; best_metric: string };
+}
+
+export const DEFAULT_SEGMENTATION_CONFIG: SegmentationTrainConfig = {
+  model: { name: 'deeplabv3-parcnet-s' },
+  dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], train_batch_size: 4, eval_size: 256, max_images: null },
+  augmentation: { min_short_side: 192, max_short_side: 384, crop_size: 256, flip: true },
+  optim: { ...DEFAULT_CONFIG.optim, weight_decay: 0.01 },
+  scheduler: { max_epochs: 50, warmup_iterations: 500, warmup_init_lr: 9e-5, per: 'epoch', cosine: { max_lr: 9e-4, min_lr: 1e-6 } },
+  evaluation: { every_epochs: 5, best_metric: 'val2017_mIoU' },
+  common: { ...DEFAULT_CONFIG.common, out: 'runs/coco-tiny-deeplabv3', log_every: 5, checkpoint_every: null },
+};
+
+export function parseSegmentationConfig(raw: unknown, where = 'config', overrides: unknown = {}): SegmentationTrainConfig {
+  const c = mergeConfig(mergeConfig(DEFAULT_SEGMENTATION_CONFIG, raw ?? {}, '', where), overrides, '', 'command line') as SegmentationTrainConfig;
+  checkSharedConfig(c, where);
+  if (!c.model.name.startsWith('deeplabv3-')) configError(where, `model.name must be a DeepLabV3 model (deeplabv3-parcnet-s), got ${JSON.stringify(c.model.name)}`);
+  checkPositiveInteger(c.dataset.train_batch_size, 'dataset.train_batch_size', where);
+  checkPositiveInteger(c.dataset.eval_size, 'dataset.eval_size', where);
+  checkPositiveInteger(c.augmentation.crop_size, 'augmentation.crop_size', where);
+  checkPositiveInteger(c.augmentation.min_short_side, 'augmentation.min_short_side', where);
+  checkPositiveInteger(c.evaluation.every_epochs, 'evaluation.every_epochs', where);
+  if (c.dataset.max_images !== null) checkPositiveInteger(c.dataset.max_images, 'dataset.max_images', where);
+  if (!(c.augmentation.max_short_side >= c.augmentation.min_short_side)) configError(where, 'augmentation.max_short_side must be ≥ min_short_side');
+  if (!Array.isArray(c.dataset.eval_splits) || c.dataset.eval_splits.length === 0) configError(where, 'dataset.eval_splits must list at least one split');
+  return c;
+}
+
+/** A split's images and masks, decoded (the tiny COCO subset fits in memory). */
+export interface SegmentationSplit {
+  name: string;
+  instances: CocoInstances;
+  samples: (SegmentationSample & { imageId: number })[];
+}
+
+export function loadSegmentationSplit(root: string | null, split: string, maxImages: number | null = null): SegmentationSplit {
+  const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
+  if (!folder) throw new FormatError('segmentation: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/');
+  const annotations = join(folder, 'annotations', `instances_${split}.json`);
+  if (!existsSync(annotations)) throw new FormatError(`segmentation: ${annotations}: no such annotation file for split ${split}`);
+  const instances = loadCocoInstances(annotations);
+  const samples = [...instances.images]
+    .sort((a, b) => a.id - b.id)
+    .slice(0, maxImages ?? undefined)
+    .map((info) => {
+      const file = join(folder, split, info.file_name);
+      if (!existsSync(file)) throw new FormatError(`segmentation: ${file}: image ${info.id} of ${annotations} is missing`);
+      const image = toFloatImage(decodeImage(new Uint8Array(readFileSync(file)), file));
+      const { mask } = semanticMask(instances, info.id);
+      if (image.height !== info.height || image.width !== info.width) throw new FormatError(`segmentation: ${file} is ${image.height}×${image.width}, ${annotations} says ${info.height}×${info.width}`);
+      return { imageId: info.id, image, mask };
+    });
+  return { name: split, instances, samples };
+}
+
+/** Network input: BGR, /255 (spec §7), NCHW, from images all of one size. */
+export function segmentationInput(images: FloatImage[]): Tensor {
+  const { height, width } = images[0];
+  const plane = height * width;
+  const data = new Float32Array(images.length * 3 * plane);
+  images.forEach((image, b) => {
+    for (let c = 0; c < 3; c++) {
+      const from = image.data.subarray((2 - c) * plane, (3 - c) * plane);
+      const at = (b * 3 + c) * plane;
+      for (let p = 0; p < plane; p++) data[at + p] = from[p] / 255;
+    }
+  });
+  return new Tensor(data, [images.length, 3, height, width]);
+}
+
+/** Per-pixel argmax of logits [1, C, H, W]. */
+function argmaxClasses(logits: Tensor): Int32Array {
+  const [, classes, height, width] = logits.shape;
+  const plane = height * width;
+  const scores = logits.contiguous().toTypedArray();
+  const out = new Int32Array(plane);
+  for (let p = 0; p < plane; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[c * plane + p] > scores[best * plane + p]) best = c;
+    out[p] = best;
+  }
+  return out;
+}
+
+/** mIoU, mAcc and aAcc of a model over a split, each image resized to size × size. */
+export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): { mIoU: number; mAcc: number; aAcc: number } {
+  const matrix = new ConfusionMatrix(numClasses);
+  split.samples.forEach((sample, i) => {
+    onImage?.(i, split.samples.length);
+    const resized = resizeSegmentation(sample, size, size);
+    const logits = noGrad(() => model.forward(segmentationInput([resized.image])));
+    matrix.add(resized.mask, argmaxClasses(logits));
+  });
+  const { mIoU, mAcc, aAcc } = matrix.metrics();
+  return { mIoU, mAcc, aAcc };
+}
+
+export function augmentSegmentation(sample: SegmentationSample, config: SegmentationTrainConfig, epoch: number, position: number): SegmentationSample {
+  const rng = epochGenerator(config.common.seed, epoch, position);
+  const a = config.augmentation;
+  let s = randomResizeSegmentation(sample, rng, a.min_short_side, a.max_short_side);
+  s = randomCropSegmentation(s, rng, a.crop_size);
+  if (a.flip && rng.uniform() < 0.5) s = flipSegmentation(s);
+  return s;
+}
+
+/** Trains DeepLabV3 as the config says; the CLI's `parcnet train --config <segmentation yaml>`. */
+export async function trainSegmenter(config: SegmentationTrainConfig, options: TrainOptions = {}): Promise<TaskTrainResult> {
+  const { data, max_images: maxImages } = config.dataset;
+  const train = loadSegmentationSplit(data, config.dataset.train_split, maxImages);
+  const evalSplits = config.dataset.eval_splits.map((name) => (name === train.name ? train : loadSegmentationSplit(data, name, maxImages)));
+  const numClasses = train.instances.categories.length + 1;
+  const model = createModel(config.model.name, { numClasses, seed: config.common.seed });
+  const batchSize = config.dataset.train_batch_size;
+  const crop = config.augmentation.crop_size;
+  const task: TrainingTask = {
+    title: `${config.model.name} on ${train.name} (${train.samples.length} images)`,
+    model,
+    stepsPerEpoch: Math.floor(train.samples.length / batchSize),
+    batchLoss(epoch, index) {
+      const order = epochOrder(train.samples.length, config.common.seed, epoch);
+      const batch = Array.from({ length: batchSize }, (_, k) => augmentSegmentation(train.samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
+      const labels = new Int32Array(batchSize * crop * crop);
+      batch.forEach((s, b) => labels.set(s.mask, b * crop * crop));
+      const logits = model.forward(segmentationInput(batch.map((s) => s.image)));
+      const loss = crossEntropy(logits, new Tensor(labels, [batchSize, crop, crop]), { ignoreIndex: IGNORE_INDEX });
+      return { loss, images: batchSize };
+    },
+    evaluate(_epoch, progress) {
+      const metrics: Record<string, number> = {};
+      for (const split of evalSplits) {
+        const m = evaluateSegmentation(model, split, numClasses, config.dataset.eval_size, (done, total) => progress(done, total, split.name));
+        metrics[`${split.name}_mIoU`] = m.mIoU;
+        metrics[`${split.name}_mAcc`] = m.mAcc;
+        metrics[`${split.name}_aAcc`] = m.aAcc;
+      }
+      return metrics;
+    },
+    bestMetric: config.evaluation.best_metric,
+    weightsInfo: {
+      model: config.model.name,
+      num_classes: numClasses,
+      cifar_stem: false,
+      classes: ['background', ...train.instances.categories.map((c) => c.name)],
+      input_size: [config.dataset.eval_size, config.dataset.eval_size],
+      transforms: [],
+      task: 'segment',
+    },
+    plotSeries: [
+      { field: 'loss', label: 'train loss (epoch)', panel: 'loss' },
+      ...evalSplits.flatMap(({ name }): PlotSeries[] => [
+        { field: `${name}_mIoU`, label: `${name} mIoU`, panel: 'accuracy' },
+        { field: `${name}_aAcc`, label: `${name} pixel accuracy`, panel: 'accuracy' },
+      ]),
+    ],
+  };
+  if (task.stepsPerEpoch === 0) throw new FormatError(`segmentation: ${train.samples.length} training images make no full batch of ${batchSize}`);
+  return trainTask(config, task, options);
+}
