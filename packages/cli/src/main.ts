@@ -71,8 +71,8 @@ const COMMANDS: Record<string, Command> = {
     run: predictCommand,
   },
   export: {
-    summary: 'load weights into a zoo model and write them as safetensors or PyTorch .pt',
-    usage: 'parcnet export --model <name> --weights <file> --format safetensors|pt --out <file> [--num-classes n] [--cifar-stem]',
+    summary: 'load weights into a zoo model and write them as safetensors, PyTorch .pt or an ONNX graph',
+    usage: 'parcnet export --model <name> --weights <file> --format safetensors|pt|onnx --out <file> [--num-classes n] [--cifar-stem] [--input-size N|HxW] [--batch n] [--opset 17]',
     options: {
       model: { type: 'string' },
       weights: { type: 'string' },
@@ -80,6 +80,9 @@ const COMMANDS: Record<string, Command> = {
       out: { type: 'string' },
       'num-classes': { type: 'string' },
       'cifar-stem': { type: 'boolean' },
+      'input-size': { type: 'string' },
+      batch: { type: 'string' },
+      opset: { type: 'string' },
     },
     run: exportCommand,
   },

@@ -79,10 +79,12 @@ describe('the parcnet command', () => {
     const listed = JSON.parse(again.stdout) as { tensors: { key: string }[]; parameters: number };
     expect(listed.tensors.length).toBe(487);
     expect(listed.parameters).toBe(1550794);
-    const onnx = parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPath, '--format', 'onnx', '--out', join(out, 'xs.onnx'));
-    expect(onnx.status).toBe(1);
-    expect(onnx.stderr).toMatch(/ONNX export is not available yet/);
-    expect(readdirSync(out).sort()).toEqual(['xs.pt', 'xs.safetensors']);
+    const onnx = parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPath, '--format', 'onnx', '--input-size', '64', '--batch', '2', '--out', join(out, 'xs.onnx'));
+    expect(onnx.stderr).toBe('');
+    expect(onnx.stdout).toMatch(/wrote .*xs\.onnx \(ONNX opset 17, input \[2, 3, 64, 64\] → output \[2, 10\], \d+ nodes, [\d.]+ MB\)/);
+    const badSize = parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPath, '--format', 'onnx', '--input-size', '64x', '--out', join(out, 'bad.onnx'));
+    expect(badSize.stderr).toMatch(/--input-size must be N or HxW in pixels, got "64x"/);
+    expect(readdirSync(out).sort()).toEqual(['xs.onnx', 'xs.pt', 'xs.safetensors']);
   }, 120_000);
 
   it('bad flags and missing files exit non-zero with a message that names them', () => {

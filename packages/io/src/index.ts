@@ -2,3 +2,4 @@
 export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsFile, type SaveOptions } from './safetensors';
 export { loadTorch, parseTorch, saveTorch, serializeTorch } from './torch';
 export { writeFileAtomic } from './atomic';
+export { exportOnnx, serializeOnnx, type OnnxExportable, type OnnxExportOptions, type OnnxExportInfo } from './onnx/export';

@@ -14,7 +14,7 @@ export {
 } from './registry';
 export * from './kernel-names';
 export { conv2dGeometry, convOutputSize, channelGeometry, type Conv2DGeometry } from './kernel-geometry';
-export { recordOp, isGradEnabled, withGradMode, installBackwardEngine, type GradNode, type BackwardEngine } from './tape';
+export { recordOp, isGradEnabled, withGradMode, installBackwardEngine, traceOps, type GradNode, type BackwardEngine, type OpAttrs, type TracedOp } from './tape';
 export { toNdarray, fromNdarray } from './ndarray';
 export * from './creation';
 

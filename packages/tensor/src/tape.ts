@@ -42,7 +42,9 @@ export function recordOp(
   output: Tensor,
   inputs: readonly Tensor[],
   backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | undefined,
+  attrs?: OpAttrs,
 ): Tensor {
+  if (tracer) tracer({ opName, output, inputs, attrs: attrs ?? {} });
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.gradFn = { opName, inputs: inputs.map((t) => (t.requiresGrad ? t : null)), backward, freed: false };
   return output;
@@ -59,4 +61,31 @@ export function installBackwardEngine(fn: BackwardEngine): void {
 
 export function backwardEngine(): BackwardEngine | null {
   return engine;
+}
+
+/** What an op says about itself beyond its inputs: the settings an exporter needs to redo it. */
+export type OpAttrs = object;
+
+/** One op as a tracer sees it: its name, inputs, output and settings. */
+export interface TracedOp {
+  opName: string;
+  output: Tensor;
+  inputs: readonly Tensor[];
+  attrs: OpAttrs;
+}
+
+let tracer: ((op: TracedOp) => void) | null = null;
+
+/**
+ * Runs `fn` with every op reported to `onOp` as it runs, in order, whether or not gradients are
+ * recorded (the ONNX exporter builds its graph from this). Tracing does not nest.
+ */
+export function traceOps<T>(fn: () => T, onOp: (op: TracedOp) => void): T {
+  if (tracer) throw new Error('traceOps: already tracing');
+  tracer = onOp;
+  try {
+    return fn();
+  } finally {
+    tracer = null;
+  }
 }

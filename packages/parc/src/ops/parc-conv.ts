@@ -59,9 +59,11 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
   resampleRows(metaKernel.contiguous().toTypedArray() as FloatArray, c, taps, kernel.storage as FloatArray);
 
   let shifted = x;
+  let peAtSize: Tensor | null = null;
   if (metaPE) {
-    const pe = resampleRows(metaPE.contiguous().toTypedArray() as FloatArray, c, taps, Tensor.empty([c, n], dtype).storage as FloatArray);
-    shifted = addAlongAxis(x, pe, axis);
+    peAtSize = Tensor.empty([c, n], dtype);
+    resampleRows(metaPE.contiguous().toTypedArray() as FloatArray, c, taps, peAtSize.storage as FloatArray);
+    shifted = addAlongAxis(x, peAtSize.storage as FloatArray, axis);
   }
   let y = runKernel('ParcConv', shifted, kernel, axis);
   if (bias) y = addAlongAxis(y, bias.contiguous().toTypedArray() as FloatArray, 'C');
@@ -80,7 +82,7 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
     }
     if (bias) grads.push(bias.requiresGrad ? sum(g, [0, 2, 3]) : null);
     return grads;
-  });
+  }, { axis, kernel, pe: peAtSize, bias }); // the kernel and PE at this input's size: what an exporter bakes in
 }
 
 function adjoint(grad: FloatArray, rows: number, taps: ReturnType<typeof resampleTaps>, shape: readonly number[], dtype: FloatDType): Tensor {

@@ -78,7 +78,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
     if (hasWeight) grads.push(vector(dweight, dtype));
     if (hasBias) grads.push(vector(dbias, dtype));
     return grads;
-  });
+  }, { scale, shift, activation });
 }
 
 function vector(values: Float64Array, dtype: Tensor['dtype']): Tensor {

@@ -12,7 +12,7 @@ export function cast(x: Tensor, dtype: DType, copy = false): Tensor {
   const out = runKernel('Cast', x, dtype);
   if (!isFloatDType(dtype)) return out;
   const inputDType = x.dtype;
-  return recordOp('cast', out, [x], (g) => [cast(g, inputDType)]);
+  return recordOp('cast', out, [x], (g) => [cast(g, inputDType)], { dtype });
 }
 
 /** `x` if already row-major contiguous, else a contiguous copy. */

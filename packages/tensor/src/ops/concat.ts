@@ -26,7 +26,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   return recordOp('concat', out, inputs, (g) => {
     let at = 0;
     return sizes.map((size) => slice(g, axis, at, (at += size)));
-  });
+  }, { axis });
 }
 
 /** torch.stack: joins along a new dim. */

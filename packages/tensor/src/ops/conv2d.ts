@@ -74,7 +74,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const y = recordOp('conv2d', out, [x, w], (g) => [
     x.requiresGrad ? runKernel('Conv2DBackpropInput', g, w, inputShape, attrs) : null,
     w.requiresGrad ? runKernel('Conv2DBackpropFilter', x, g, weightShape, attrs) : null,
-  ]);
+  ], attrs);
   const bias = options.bias;
   if (!bias) return y;
   if (bias.ndim !== 1 || bias.shape[0] !== o) {

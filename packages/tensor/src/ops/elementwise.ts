@@ -122,5 +122,5 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   const out = runKernel('Clamp', x, min, max);
   if (!isFloatDType(x.dtype)) return out;
-  return recordOp('clamp', out, [x], (g) => [runKernel('ClampGrad', x, g, min, max)]);
+  return recordOp('clamp', out, [x], (g) => [runKernel('ClampGrad', x, g, min, max)], { min, max });
 }

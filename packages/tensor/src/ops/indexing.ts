@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor';
 export function selectAlongAxis(op: string, x: Tensor, axis: number, positions: Int32Array, fill = 0): Tensor {
   const size = x.shape[axis];
   const out = runKernel('IndexSelect', x, axis, positions, fill);
-  return recordOp(op, out, [x], (g) => [runKernel('IndexAdd', g, axis, positions, size)]);
+  return recordOp(op, out, [x], (g) => [runKernel('IndexAdd', g, axis, positions, size)], { axis, positions, fill });
 }
 
 function toIndexArray(op: string, index: Tensor | readonly number[] | Int32Array): Int32Array {

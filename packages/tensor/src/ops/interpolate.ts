@@ -46,8 +46,8 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   const inputShape = x.shape;
   if (mode === 'bilinear') {
     const out = runKernel('ResizeBilinear', x, attrs);
-    return recordOp('interpolate', out, [x], (g) => [runKernel('ResizeBilinearGrad', g, inputShape, attrs)]);
+    return recordOp('interpolate', out, [x], (g) => [runKernel('ResizeBilinearGrad', g, inputShape, attrs)], { mode, ...attrs });
   }
   const out = runKernel('ResizeNearest', x, attrs);
-  return recordOp('interpolate', out, [x], (g) => [runKernel('ResizeNearestGrad', g, inputShape, attrs)]);
+  return recordOp('interpolate', out, [x], (g) => [runKernel('ResizeNearestGrad', g, inputShape, attrs)], { mode, ...attrs });
 }

@@ -39,7 +39,7 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = 
   const attrs = poolAttrs('avgPool2d', x, kernelSize, options);
   const inputShape = x.shape;
   const out = runKernel('AvgPool2D', x, attrs);
-  return recordOp('avgPool2d', out, [x], (g) => [runKernel('AvgPool2DGrad', g, inputShape, attrs)]);
+  return recordOp('avgPool2d', out, [x], (g) => [runKernel('AvgPool2DGrad', g, inputShape, attrs)], attrs);
 }
 
 /** Max pooling, NCHW, floor mode; the gradient goes to the first maximum of each window. */
@@ -47,7 +47,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptio
   const attrs = poolAttrs('maxPool2d', x, kernelSize, options);
   const inputShape = x.shape;
   const { output, indices } = runKernel('MaxPool2D', x, attrs);
-  return recordOp('maxPool2d', output, [x], (g) => [runKernel('MaxPool2DGrad', g, indices, inputShape)]);
+  return recordOp('maxPool2d', output, [x], (g) => [runKernel('MaxPool2DGrad', g, indices, inputShape)], attrs);
 }
 
 /** Average pooling to a fixed output size with PyTorch's bins [⌊i·H/Ho⌋, ⌈(i+1)·H/Ho⌉). */
@@ -57,5 +57,5 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const size = pair('adaptiveAvgPool2d', 'outputSize', outputSize, 1);
   const inputShape = x.shape;
   const out = runKernel('AdaptiveAvgPool2D', x, size);
-  return recordOp('adaptiveAvgPool2d', out, [x], (g) => [runKernel('AdaptiveAvgPool2DGrad', g, inputShape)]);
+  return recordOp('adaptiveAvgPool2d', out, [x], (g) => [runKernel('AdaptiveAvgPool2DGrad', g, inputShape)], { outputSize: size });
 }

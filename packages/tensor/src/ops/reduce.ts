@@ -33,7 +33,7 @@ export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   const list = normalizeAxes('sum', axes, x.ndim);
   const kept = runKernel('Sum', x, list);
   const inputShape = x.shape;
-  const out = recordOp('sum', kept, [x], (g) => [expand(g, inputShape)]);
+  const out = recordOp('sum', kept, [x], (g) => [expand(g, inputShape)], { axes: list });
   return dropAxes(x, list, keepdim, out);
 }
 
@@ -73,7 +73,7 @@ function extreme(op: string, kernel: ReduceKernelName, x: Tensor, axes: Axes, ke
     const mask = cast(eq(x, kept), g.dtype);
     const ties = runKernel('Sum', mask, list);
     return [mul(mask, div(g, ties))];
-  });
+  }, { axes: list });
   return dropAxes(x, list, keepdim, out);
 }
 

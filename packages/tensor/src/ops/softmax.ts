@@ -9,7 +9,7 @@ export function softmax(x: Tensor, axis: number): Tensor {
   assertFloat('softmax', x.dtype);
   const a = normalizeAxis('softmax', axis, x.ndim);
   const y = runKernel('Softmax', x, a);
-  return recordOp('softmax', y, [x], (g) => [runKernel('SoftmaxGrad', y, g, a)]);
+  return recordOp('softmax', y, [x], (g) => [runKernel('SoftmaxGrad', y, g, a)], { axis: a });
 }
 
 /** log-softmax along `axis`; backward: dx = g − exp(y) · Σ g (kernel LogSoftmaxGrad). */
@@ -17,5 +17,5 @@ export function logSoftmax(x: Tensor, axis: number): Tensor {
   assertFloat('logSoftmax', x.dtype);
   const a = normalizeAxis('logSoftmax', axis, x.ndim);
   const y = runKernel('LogSoftmax', x, a);
-  return recordOp('logSoftmax', y, [x], (g) => [runKernel('LogSoftmaxGrad', y, g, a)]);
+  return recordOp('logSoftmax', y, [x], (g) => [runKernel('LogSoftmaxGrad', y, g, a)], { axis: a });
 }

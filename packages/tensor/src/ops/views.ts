@@ -12,10 +12,10 @@ import { sumToShape } from './reduce';
 
 function view(
   opName: string, x: Tensor, shape: Shape, strides: readonly number[], offset: number,
-  backward: (g: Tensor) => Tensor,
+  backward: (g: Tensor) => Tensor, attrs?: Record<string, unknown>,
 ): Tensor {
   const out = new Tensor(x.storage, shape, strides, offset);
-  return recordOp(opName, out, [x], (g) => [backward(g)]);
+  return recordOp(opName, out, [x], (g) => [backward(g)], attrs);
 }
 
 /**
@@ -87,7 +87,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   }
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  return view('permute', x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset, (g) => permute(g, inverse));
+  return view('permute', x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset, (g) => permute(g, inverse), { perm: order });
 }
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
@@ -149,7 +149,7 @@ export function flip(x: Tensor, dims: readonly number[]): Tensor {
     if (x.shape[i] > 0) offset += (x.shape[i] - 1) * s;
     return -s;
   });
-  return view('flip', x, x.shape, strides, offset, (g) => flip(g, axes));
+  return view('flip', x, x.shape, strides, offset, (g) => flip(g, axes), { axes });
 }
 
 interface SliceRange { start: number; length: number; step: number }
@@ -179,7 +179,7 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
     const full = Tensor.empty(inputShape, g.dtype);
     runKernel('Assign', sliceView(full, axis, range), g);
     return [full];
-  });
+  }, { axis, start: range.start, length: range.length, step: range.step });
 }
 
 /** x[..., index, ...] along `dim`, dropping that dim. */
