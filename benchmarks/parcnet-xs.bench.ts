@@ -1,9 +1,11 @@
 // ParC-Net-XS with the CIFAR stem, batch 64, 32×32, float32: training and evaluation images per
 // second with the WASM kernels on 1 and 2 threads and with the reference kernels alone, in one run.
-// The bar (docs/performance.md): PyTorch 1.13 CPU trains at 27–31 and evaluates at 530–740 images/s.
+// The bar (docs/performance.md): PyTorch 1.13 CPU trains at 27–31 and evaluates at 530–740 images/s;
+// onnxruntime-node evaluates the same model (exported by io.serializeOnnx) in this run, on 2 threads.
 // Run: npx tsx benchmarks/parcnet-xs.bench.ts [rounds]
+import ort from 'onnxruntime-node';
 import { AdamW, crossEntropy } from '@parcnet/nn';
-import { models, noGrad, randint, randn, setBackendEnabled, setNumThreads } from 'parcnet';
+import { io, models, noGrad, randint, randn, setBackendEnabled, setNumThreads } from 'parcnet';
 
 const batch = 64;
 const rounds = Number(process.argv[2] ?? 3);
@@ -50,3 +52,18 @@ const reference = measure('reference only', 1);
 setBackendEnabled('wasm', true);
 console.log(`2-thread speed-up: train ${(two.train / one.train).toFixed(2)}×, eval ${(two.eval / one.eval).toFixed(2)}×`);
 console.log(`against the reference kernels: train ${(two.train / reference.train).toFixed(1)}×, eval ${(two.eval / reference.eval).toFixed(1)}×`);
+
+// onnxruntime-node (native, 2 intra-op threads) on our ONNX export of the same model and batch.
+const { bytes } = io.serializeOnnx(model, x);
+const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+const feeds = { input: new ort.Tensor('float32', Float32Array.from(x.toTypedArray()), [batch, 3, 32, 32]) };
+await session.run(feeds);
+const ortTimes: number[] = [];
+for (let r = 0; r < Math.max(rounds, 5); r++) {
+  const t = performance.now();
+  await session.run(feeds);
+  ortTimes.push((performance.now() - t) / 1000);
+}
+const ortEval = batch / median(ortTimes);
+console.log(`${'onnxruntime-node'.padEnd(22)} ${' '.repeat(22)} eval ${ortEval.toFixed(1).padStart(7)} images/s`);
+console.log(`evaluation against onnxruntime-node: ${(two.eval / ortEval).toFixed(2)}× its speed (goal: ≥ 0.5×)`);
