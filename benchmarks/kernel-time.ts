@@ -1,7 +1,9 @@
 import '@parcnet/wasm';
-// Where the time goes: wraps every reference kernel with a timer for one ParC-Net-XS training step.
+// Where the time goes: wraps every kernel with a timer for one ParC-Net-XS training step, or with
+// `eval` as the second argument for one evaluation forward.
+// Run: npx tsx benchmarks/kernel-time.ts [batch] [train|eval]
 import { crossEntropy, AdamW } from '@parcnet/nn';
-import { getKernel, listKernels, models, randint, randn, registerKernel, Tensor, type KernelName } from 'parcnet';
+import { getKernel, listKernels, models, noGrad, randint, randn, registerKernel, Tensor, type KernelName } from 'parcnet';
 
 const time = new Map<string, { ms: number; calls: number }>();
 for (const name of Object.keys(listKernels()) as KernelName[]) {
@@ -25,10 +27,18 @@ const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
 const opt = new AdamW(model.parameters());
 const x = randn([batch, 3, 32, 32], { seed: 1 });
 const y = randint(0, 10, [batch], { seed: 2 });
+const evaluate = process.argv[3] === 'eval';
+if (evaluate) model.eval();
+model.forward(x); // warm-up: compilation and worker start-up
+time.clear();
 const t0 = performance.now();
-opt.zeroGrad();
-crossEntropy(model.forward(x), y).backward();
-opt.step();
+if (evaluate) {
+  noGrad(() => model.forward(x));
+} else {
+  opt.zeroGrad();
+  crossEntropy(model.forward(x), y).backward();
+  opt.step();
+}
 const total = performance.now() - t0;
 const kernelTotal = [...time.values()].reduce((a, b) => a + b.ms, 0);
 console.log(`step ${total.toFixed(0)} ms, in kernels ${kernelTotal.toFixed(0)} ms`);

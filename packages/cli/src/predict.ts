@@ -1,10 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { noGrad } from '@parcnet/autograd';
 import { FormatError, Generator, softmax, Tensor } from '@parcnet/tensor';
-import { applyTransforms, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
+import { applyTransforms, bgrBatch, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
 import { loadWeights, type WeightsInfo } from '@parcnet/train';
 import { ssdAnchors, ssdPredict } from '@parcnet/detection';
-import { resizeMask, segmentationInput } from '@parcnet/segmentation';
+import { resizeMask } from '@parcnet/segmentation';
 import type { SsdLite } from '@parcnet/models';
 import type { Module } from '@parcnet/nn';
 import { writeFileAtomic } from '@parcnet/io';
@@ -43,7 +43,7 @@ export async function predictCommand(flags: Flags, positionals: string[]): Promi
   }
   const [height, width] = info.input_size;
   const input = resizeBilinear(toFloatImage(image), height, width);
-  const logits = noGrad(() => model.forward(segmentationInput([input]))).contiguous().toTypedArray();
+  const logits = noGrad(() => model.forward(bgrBatch([input]))).contiguous().toTypedArray();
   const classes = info.num_classes;
   const plane = height * width;
   const labels = new Uint8Array(plane);

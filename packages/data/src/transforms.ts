@@ -1,4 +1,4 @@
-import { FormatError, type Generator } from '@parcnet/tensor';
+import { FormatError, ShapeError, Tensor, type Generator } from '@parcnet/tensor';
 import type { RgbImage } from './image';
 
 /**
@@ -219,4 +219,23 @@ export function resizeBilinear<I extends FloatImage | RgbImage>(image: I, outHei
     }
   }
   return { ...image, data, height: outHeight, width: outWidth };
+}
+
+/**
+ * A batch of same-size 0…255 RGB images as the official models take them (spec §7): BGR channel
+ * order, divided by 255, no normalisation, NCHW float32.
+ */
+export function bgrBatch(images: readonly FloatImage[]): Tensor {
+  const { height, width } = images[0];
+  const plane = height * width;
+  const data = new Float32Array(images.length * 3 * plane);
+  images.forEach((image, b) => {
+    if (image.height !== height || image.width !== width) throw new ShapeError(`bgrBatch: image ${b} is ${image.height}×${image.width}, image 0 is ${height}×${width}`);
+    for (let c = 0; c < 3; c++) {
+      const from = image.data.subarray((2 - c) * plane, (3 - c) * plane);
+      const at = (b * 3 + c) * plane;
+      for (let p = 0; p < plane; p++) data[at + p] = from[p] / 255;
+    }
+  });
+  return new Tensor(data, [images.length, 3, height, width]);
 }

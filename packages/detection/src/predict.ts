@@ -1,7 +1,7 @@
 import { noGrad } from '@parcnet/autograd';
 import type { SsdLite } from '@parcnet/models';
-import { softmax, Tensor } from '@parcnet/tensor';
-import { resizeBilinear, type FloatImage } from '@parcnet/data';
+import { softmax } from '@parcnet/tensor';
+import { bgrBatch, resizeBilinear, type FloatImage } from '@parcnet/data';
 import { batchedNms, centerToCorners, decodeBoxes } from './boxes';
 import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval';
 import { loadDetectionSample, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
@@ -29,11 +29,8 @@ export interface PredictOptions {
  */
 export function ssdPredict(model: SsdLite, image: FloatImage, anchors: Float32Array, options: PredictOptions = {}): Detection[] {
   const size = options.size ?? 320;
-  const resized = resizeBilinear(image, size, size);
-  const plane = size * size;
-  const input = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) input.set(resized.data.subarray((2 - c) * plane, (3 - c) * plane).map((v) => v / 255), c * plane);
-  const { confidences, locations } = noGrad(() => model.eval().forwardDetections(new Tensor(input, [1, 3, size, size])));
+  const input = bgrBatch([resizeBilinear(image, size, size)]);
+  const { confidences, locations } = noGrad(() => model.eval().forwardDetections(input));
   const scores = noGrad(() => softmax(confidences, 2)).toTypedArray();
   const boxes = centerToCorners(decodeBoxes(locations.toTypedArray(), anchors));
   const found = batchedNms(boxes, scores, model.numClasses, options);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, Tensor } from '@parcnet/tensor';
+import { bgrBatch } from '@parcnet/data';
 import { createModel, type SsdLite } from '@parcnet/models';
 import {
   checkNonNegative, checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
@@ -70,20 +71,6 @@ export function cocoSplit(root: string | null, split: string, training: boolean,
   return maxImages === null ? loaded : { ...loaded, imageIds: loaded.imageIds.slice(0, maxImages) };
 }
 
-/** Network input for samples already at size × size: BGR, /255 (spec §7), NCHW. */
-function inputBatch(samples: DetectionSample[], size: number): Tensor {
-  const plane = size * size;
-  const data = new Float32Array(samples.length * 3 * plane);
-  samples.forEach((s, b) => {
-    for (let c = 0; c < 3; c++) {
-      const from = s.image.data.subarray((2 - c) * plane, (3 - c) * plane);
-      const at = (b * 3 + c) * plane;
-      for (let p = 0; p < plane; p++) data[at + p] = from[p] / 255;
-    }
-  });
-  return new Tensor(data, [samples.length, 3, size, size]);
-}
-
 /** The config's training augmentation of one sample, drawn from (seed, epoch, position). */
 export function augmentDetection(sample: DetectionSample, config: DetectionTrainConfig, epoch: number, position: number): DetectionSample {
   const rng = epochGenerator(config.common.seed, epoch, position);
@@ -126,7 +113,7 @@ export async function trainDetector(config: DetectionTrainConfig, options: Train
         labels.set(t.labels, b * numAnchors);
         boxes.set(t.targets, b * numAnchors * 4);
       });
-      const { confidences, locations } = model.forwardDetections(inputBatch(batch, size));
+      const { confidences, locations } = model.forwardDetections(bgrBatch(batch.map((b) => b.image)));
       const { loss } = multiboxLoss(confidences, locations, new Tensor(labels, [batchSize, numAnchors]), new Tensor(boxes, [batchSize, numAnchors, 4]), config.loss.neg_pos_ratio);
       return { loss, images: batchSize };
     },

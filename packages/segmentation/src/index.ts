@@ -4,6 +4,6 @@ export { fillPolygon, decodeRle, semanticMask, IGNORE_INDEX } from './masks';
 export { ConfusionMatrix } from './metrics';
 export { resizeMask, resizeSegmentation, randomResizeSegmentation, randomCropSegmentation, flipSegmentation, type SegmentationSample } from './transforms';
 export {
-  trainSegmenter, parseSegmentationConfig, loadSegmentationSplit, evaluateSegmentation, augmentSegmentation, segmentationInput, DEFAULT_SEGMENTATION_CONFIG,
+  trainSegmenter, parseSegmentationConfig, loadSegmentationSplit, evaluateSegmentation, augmentSegmentation, DEFAULT_SEGMENTATION_CONFIG,
   type SegmentationTrainConfig, type SegmentationSplit,
 } from './train';

@@ -4,7 +4,7 @@ import { noGrad } from '@parcnet/autograd';
 import { FormatError, Tensor } from '@parcnet/tensor';
 import { crossEntropy, type Module } from '@parcnet/nn';
 import { createModel } from '@parcnet/models';
-import { decodeImage, loadCocoInstances, toFloatImage, type CocoInstances, type FloatImage } from '@parcnet/data';
+import { bgrBatch, decodeImage, loadCocoInstances, toFloatImage, type CocoInstances } from '@parcnet/data';
 import {
   checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
   type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
@@ -86,21 +86,6 @@ export function loadSegmentationSplit(root: string | null, split: string, maxIma
   return { name: split, instances, samples };
 }
 
-/** Network input: BGR, /255 (spec §7), NCHW, from images all of one size. */
-export function segmentationInput(images: FloatImage[]): Tensor {
-  const { height, width } = images[0];
-  const plane = height * width;
-  const data = new Float32Array(images.length * 3 * plane);
-  images.forEach((image, b) => {
-    for (let c = 0; c < 3; c++) {
-      const from = image.data.subarray((2 - c) * plane, (3 - c) * plane);
-      const at = (b * 3 + c) * plane;
-      for (let p = 0; p < plane; p++) data[at + p] = from[p] / 255;
-    }
-  });
-  return new Tensor(data, [images.length, 3, height, width]);
-}
-
 /** Per-pixel argmax of logits [1, C, H, W]. */
 function argmaxClasses(logits: Tensor): Int32Array {
   const [, classes, height, width] = logits.shape;
@@ -121,7 +106,7 @@ export function evaluateSegmentation(model: Module, split: SegmentationSplit, nu
   split.samples.forEach((sample, i) => {
     onImage?.(i, split.samples.length);
     const resized = resizeSegmentation(sample, size, size);
-    const logits = noGrad(() => model.forward(segmentationInput([resized.image])));
+    const logits = noGrad(() => model.forward(bgrBatch([resized.image])));
     matrix.add(resized.mask, argmaxClasses(logits));
   });
   const { mIoU, mAcc, aAcc } = matrix.metrics();
@@ -155,7 +140,7 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
       const batch = Array.from({ length: batchSize }, (_, k) => augmentSegmentation(train.samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
       const labels = new Int32Array(batchSize * crop * crop);
       batch.forEach((s, b) => labels.set(s.mask, b * crop * crop));
-      const logits = model.forward(segmentationInput(batch.map((s) => s.image)));
+      const logits = model.forward(bgrBatch(batch.map((s) => s.image)));
       const loss = crossEntropy(logits, new Tensor(labels, [batchSize, crop, crop]), { ignoreIndex: IGNORE_INDEX });
       return { loss, images: batchSize };
     },

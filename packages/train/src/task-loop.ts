@@ -2,13 +2,13 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, type Tensor } from '@parcnet/tensor';
-import { AdamW, clipGradNorm, SGD, warmupCosine, type Module, type Optimizer } from '@parcnet/nn';
+import { clipGradNorm, type Module } from '@parcnet/nn';
 import { setNumThreads } from '@parcnet/wasm';
 import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint';
 import type { TrainConfig } from './config';
 import { plotTrainingLog, type PlotSeries } from './plot';
 import { ProgressBar } from './progress';
-import { CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, PLOT_FILE, type TrainOptions } from './trainer';
+import { buildOptimizer, buildSchedule, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, PLOT_FILE, type TrainOptions } from './trainer';
 
 /**
  * The parts of a run's config every task shares with the classification trainer (same keys, same
@@ -55,12 +55,6 @@ export interface TaskTrainResult {
   evalSeconds: number;
 }
 
-function buildOptimizer(config: TaskLoopConfig, model: Module): Optimizer<{ lr: number }> {
-  const o = config.optim;
-  const lr = config.scheduler.cosine.max_lr;
-  if (o.name === 'sgd') return new SGD(model.parameters(), { lr, momentum: o.sgd.momentum, nesterov: o.sgd.nesterov, weightDecay: o.weight_decay });
-  return new AdamW(model.parameters(), { lr, betas: [o.adamw.beta1, o.adamw.beta2], eps: o.adamw.eps, weightDecay: o.weight_decay });
-}
 
 /** A generator for data choices that depends only on the run's seed, the epoch and a position. */
 export function epochGenerator(seed: number, epoch: number, position: number): Generator {
@@ -93,15 +87,7 @@ export async function trainTask(config: TaskLoopConfig, task: TrainingTask, opti
   if (stepsPerEpoch === 0) throw new FormatError(`train: the training split makes no full batch`);
   const optimizer = buildOptimizer(config, model);
   const s = config.scheduler;
-  const schedule = warmupCosine({
-    maxLr: s.cosine.max_lr,
-    minLr: s.cosine.min_lr,
-    warmupIterations: s.warmup_iterations,
-    warmupInitLr: s.warmup_init_lr,
-    maxEpochs: s.max_epochs,
-    per: s.per,
-    iterationsPerEpoch: stepsPerEpoch,
-  });
+  const schedule = buildSchedule(s, stepsPerEpoch);
   manualSeed(config.common.seed);
   let loop: LoopState = {
     epoch: 0,

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defaultGenerator, FormatError, manualSeed } from '@parcnet/tensor';
-import { AdamW, clipGradNorm, crossEntropy, ModelEma, SGD, warmupCosine, type Module, type Optimizer } from '@parcnet/nn';
+import { AdamW, clipGradNorm, crossEntropy, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { createModel } from '@parcnet/models';
 import { balancedSubset, DataLoader, loadCifar10, loadCifar100, type ImageDataset } from '@parcnet/data';
 import { setNumThreads } from '@parcnet/wasm';
@@ -73,12 +73,25 @@ export function buildClassifier(config: TrainConfig, numClasses: number): Module
   });
 }
 
-function buildOptimizer(config: TrainConfig, model: Module): Optimizer<{ lr: number }> {
+/** The optimiser a config names, over every parameter (spec §10: weight decay on all of them, one group). */
+export function buildOptimizer(config: Pick<TrainConfig, 'optim' | 'scheduler'>, model: Module): Optimizer<{ lr: number }> {
   const params = model.parameters();
   const o = config.optim;
-  // spec §10: weight decay on every parameter (no_decay_bn_filter_bias: false), one group.
   if (o.name === 'sgd') return new SGD(params, { lr: config.scheduler.cosine.max_lr, momentum: o.sgd.momentum, nesterov: o.sgd.nesterov, weightDecay: o.weight_decay });
   return new AdamW(params, { lr: config.scheduler.cosine.max_lr, betas: [o.adamw.beta1, o.adamw.beta2], eps: o.adamw.eps, weightDecay: o.weight_decay });
+}
+
+/** The warm-up + cosine schedule a config's scheduler section describes. */
+export function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number): LrSchedule {
+  return warmupCosine({
+    maxLr: s.cosine.max_lr,
+    minLr: s.cosine.min_lr,
+    warmupIterations: s.warmup_iterations,
+    warmupInitLr: s.warmup_init_lr,
+    maxEpochs: s.max_epochs,
+    per: s.per,
+    iterationsPerEpoch: stepsPerEpoch,
+  });
 }
 
 /**
@@ -109,15 +122,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
   const stepsPerEpoch = trainLoader.batchesPerEpoch;
   if (stepsPerEpoch === 0) throw new FormatError(`train: ${train.length} training images make no full batch of ${config.dataset.train_batch_size}`);
   const s = config.scheduler;
-  const schedule = warmupCosine({
-    maxLr: s.cosine.max_lr,
-    minLr: s.cosine.min_lr,
-    warmupIterations: s.warmup_iterations,
-    warmupInitLr: s.warmup_init_lr,
-    maxEpochs: s.max_epochs,
-    per: s.per,
-    iterationsPerEpoch: stepsPerEpoch,
-  });
+  const schedule = buildSchedule(s, stepsPerEpoch);
 
   manualSeed(config.common.seed); // dropout draws from the default generator
   let loop: LoopState = {
