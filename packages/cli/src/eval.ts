@@ -1,7 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { FormatError } from '@parcnet/tensor';
 import { balancedSubset, DataLoader, loadCifar10, loadCifar100 } from '@parcnet/data';
-import { evaluateClassifier, loadWeights } from '@parcnet/train';
+import { evaluateClassifier, loadWeights, type WeightsInfo } from '@parcnet/train';
+import { cocoSplit, evaluateSsd, ssdAnchors } from '@parcnet/detection';
+import { evaluateSegmentation, loadSegmentationSplit } from '@parcnet/segmentation';
+import type { SsdLite } from '@parcnet/models';
+import type { Module } from '@parcnet/nn';
 import { setNumThreads } from '@parcnet/wasm';
 import { numberFlag, type Flags } from './main';
 import { buildFromWeights } from './weights';
@@ -9,9 +13,13 @@ import { buildFromWeights } from './weights';
 export async function evalCommand(flags: Flags): Promise<void> {
   if (typeof flags.weights !== 'string') throw new FormatError('eval: --weights <file> is required');
   setNumThreads(numberFlag(flags, 'threads', true) ?? availableParallelism());
+  const weights = await loadWeights(flags.weights, { ema: flags.ema === true });
+  if (weights.info?.task === 'detect' || weights.info?.task === 'segment') {
+    const { model, info } = buildFromWeights(flags.weights, weights);
+    return evalCocoTask(flags, model, info);
+  }
   const dataset = (flags.dataset as string | undefined) ?? 'cifar10';
   if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new FormatError(`eval: --dataset must be cifar10 or cifar100, got ${dataset}`);
-  const weights = await loadWeights(flags.weights, { ema: flags.ema === true });
   const load = dataset === 'cifar100' ? loadCifar100 : loadCifar10;
   let test = await load({ split: 'test', data: flags.data as string | undefined });
   const count = numberFlag(flags, 'val-images', true);
@@ -29,4 +37,29 @@ export async function evalCommand(flags: Flags): Promise<void> {
   } finally {
     await loader.close();
   }
+}
+
+/**
+ * A detector (COCO box metrics) or a segmenter (mIoU, mAcc, pixel accuracy) on one split of a
+ * COCO-format folder: --data (default $PARCNET_DATA/coco-tiny), --split (default val2017).
+ */
+async function evalCocoTask(flags: Flags, model: Module, info: WeightsInfo): Promise<void> {
+  const split = (flags.split as string | undefined) ?? 'val2017';
+  const data = (flags.data as string | undefined) ?? null;
+  const started = performance.now();
+  let metrics: Record<string, number>;
+  let images: number;
+  if (info.task === 'detect') {
+    const coco = cocoSplit(data, split, false);
+    const [size] = info.input_size;
+    metrics = { ...evaluateSsd(model as SsdLite, coco, ssdAnchors(size), { size }).metrics };
+    images = coco.imageIds.length;
+  } else {
+    const samples = loadSegmentationSplit(data, split);
+    metrics = evaluateSegmentation(model, samples, info.num_classes, info.input_size[0]);
+    images = samples.samples.length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (flags.json) console.log(JSON.stringify({ split, images, ...metrics, seconds }));
+  else console.log(`${split}: ${images} images, ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${seconds.toFixed(1)} s)`);
 }

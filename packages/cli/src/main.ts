@@ -42,10 +42,11 @@ const COMMANDS: Record<string, Command> = {
     run: trainCommand,
   },
   eval: {
-    summary: 'evaluate weights on a test set (top-1, top-5, loss)',
-    usage: 'parcnet eval --weights <file> [--dataset cifar10] [--data <dir>] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
+    summary: 'evaluate weights on a test set (top-1, top-5, loss; COCO box metrics or mIoU for detectors and segmenters)',
+    usage: 'parcnet eval --weights <file> [--dataset cifar10] [--data <dir>] [--split val2017] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
     options: {
       weights: { type: 'string' },
+      split: { type: 'string' },
       dataset: { type: 'string' },
       data: { type: 'string' },
       json: { type: 'boolean' },

@@ -52,6 +52,12 @@ describe('parcnet train and predict for detection and segmentation', () => {
     expect(evals.map((l) => l.epoch)).toEqual([0, 1]);
     for (const key of ['loss', 'train2017_AP', 'train2017_AP50', 'val2017_AP', 'val2017_AR100']) expect(typeof evals[1][key]).toBe('number');
 
+    const evaluation = parcnet('eval', '--weights', join(out, 'model.safetensors'), '--data', coco, '--split', 'val2017', '--json');
+    expect(evaluation.stderr).toBe('');
+    const metrics = JSON.parse(evaluation.stdout) as Record<string, number>;
+    expect(metrics.images).toBe(80);
+    for (const key of ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100']) expect(typeof metrics[key]).toBe('number');
+
     const drawn = join(out, 'detections.png');
     const predict = parcnet('predict', image, '--weights', join(out, 'model.safetensors'), '--task', 'detect', '--threshold', '0.01', '--out', drawn, '--json');
     expect(predict.stderr).toBe('');
@@ -80,6 +86,8 @@ describe('parcnet train and predict for detection and segmentation', () => {
     expect(train.stderr).toBe('');
     expect(train.stdout).toMatch(/deeplabv3-parcnet-s, 5,831,817 parameters; 1 steps per epoch/);
     expect(train.stdout).toMatch(/val2017_mIoU [\d.]+, val2017_mAcc [\d.]+, val2017_aAcc [\d.]+/);
+    const evaluation = parcnet('eval', '--weights', join(out, 'best.safetensors'), '--data', coco, '--split', 'val2017');
+    expect(evaluation.stdout).toMatch(/^val2017: 80 images, mIoU [\d.]+, mAcc [\d.]+, aAcc [\d.]+/);
     const drawn = join(out, 'mask.png');
     const predict = parcnet('predict', image, '--weights', join(out, 'best.safetensors'), '--out', drawn, '--json');
     expect(predict.stderr).toBe('');
