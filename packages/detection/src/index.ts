@@ -6,7 +6,7 @@ export {
   centerToCorners, cornersToCenter, encodeBoxes, decodeBoxes, boxIou, nms, batchedNms, matchAnchors, CENTER_VARIANCE, SIZE_VARIANCE,
 } from './boxes';
 export { multiboxLoss, type MultiboxLoss } from './multibox-loss';
-export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, type DetectionSample } from './transforms';
+export { ssdRandomCrop, flipDetection, resizeDetection, photometricDistort, rgbToHsv8, hsv8ToRgb, type DetectionSample } from './transforms';
 export { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
 export { ssdPredict, evaluateSsd, type Detection, type PredictOptions } from './predict';
 export { trainDetector, parseDetectionConfig, augmentDetection, cocoSplit, DEFAULT_DETECTION_CONFIG, type DetectionTrainConfig } from './train';

@@ -83,28 +83,71 @@ export function resizeDetection(sample: DetectionSample, height: number, width: 
   return { image: resizeBilinear(sample.image, height, width), boxes, labels: sample.labels };
 }
 
+/** Clamp to 0…255 and drop the fraction, as a float → uint8 conversion after clipping does. */
+const toByte = (v: number): number => Math.trunc(Math.min(255, Math.max(0, v)));
+
 /**
- * Photometric distortion on 0…255 pixels (each part with probability 0.5): brightness + U(−32, 32),
- * contrast × U(0.5, 1.5), saturation × U(0.5, 1.5) (towards the grey value), then clamped to 0…255.
+ * RGB (0…255 integers) → HSV with 8-bit ranges as OpenCV has them: H in 0…180 (degrees / 2),
+ * S and V in 0…255, rounded.
+ */
+export function rgbToHsv8(r: number, g: number, b: number): [number, number, number] {
+  const v = Math.max(r, g, b);
+  const spread = v - Math.min(r, g, b);
+  const s = v === 0 ? 0 : (255 * spread) / v;
+  let h = 0;
+  if (spread > 0) {
+    if (v === r) h = (60 * (g - b)) / spread;
+    else if (v === g) h = 120 + (60 * (b - r)) / spread;
+    else h = 240 + (60 * (r - g)) / spread;
+    if (h < 0) h += 360;
+  }
+  return [Math.round(h / 2) % 180, Math.round(s), v];
+}
+
+/** The inverse of rgbToHsv8 (H in 0…180 wraps around; results rounded to 0…255). */
+export function hsv8ToRgb(h: number, s: number, v: number): [number, number, number] {
+  const hue = (((h * 2) % 360) + 360) % 360 / 60;
+  const sat = s / 255;
+  const sector = Math.floor(hue);
+  const f = hue - sector;
+  const p = v * (1 - sat);
+  const q = v * (1 - sat * f);
+  const t = v * (1 - sat * (1 - f));
+  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][sector % 6];
+  return [Math.round(rgb[0]), Math.round(rgb[1]), Math.round(rgb[2])];
+}
+
+/**
+ * Photometric distortion as the official detection recipe has it (spec §10, cvnets'
+ * PhotometricDistort), each part with probability 0.5, on 0…255 pixels: contrast × U(0.5, 1.5) and
+ * brightness + U(−0.2, 0.2)·255, then to bytes; in 8-bit HSV, saturation × U(0.5, 1.5) and hue +
+ * trunc(U(−0.05, 0.05)·255), then to bytes (hue clipped, not wrapped) and back to RGB; a late
+ * contrast when the first was skipped; a random permutation of the channels.
  */
 export function photometricDistort(image: FloatImage, rng: Generator): FloatImage {
-  const data = Float32Array.from(image.data);
   const plane = image.height * image.width;
-  if (rng.uniform() < 0.5) {
-    const delta = (rng.uniform() * 2 - 1) * 32;
-    for (let i = 0; i < data.length; i++) data[i] += delta;
-  }
-  if (rng.uniform() < 0.5) {
-    const factor = 0.5 + rng.uniform();
-    for (let i = 0; i < data.length; i++) data[i] *= factor;
-  }
-  if (rng.uniform() < 0.5) {
-    const factor = 0.5 + rng.uniform();
-    for (let p = 0; p < plane; p++) {
-      const grey = 0.299 * data[p] + 0.587 * data[plane + p] + 0.114 * data[2 * plane + p];
-      for (let c = 0; c < 3; c++) data[c * plane + p] = grey + (data[c * plane + p] - grey) * factor;
+  const draws = Array.from({ length: 6 }, () => rng.uniform());
+  const alpha = draws[0] < 0.5 ? 0.5 + rng.uniform() : 1;
+  const beta = draws[1] < 0.5 ? (rng.uniform() * 0.4 - 0.2) * 255 : 0;
+  const gamma = draws[2] < 0.5 ? 0.5 + rng.uniform() : 1;
+  const delta = draws[3] < 0.5 ? Math.trunc((rng.uniform() * 0.1 - 0.05) * 255) : 0;
+  const lateAlpha = alpha === 1 && draws[4] < 0.5 ? 0.5 + rng.uniform() : 1;
+  const order = [0, 1, 2];
+  if (draws[5] < 0.5) {
+    for (let i = 2; i > 0; i--) {
+      const j = rng.integer(0, i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
     }
   }
-  for (let i = 0; i < data.length; i++) data[i] = Math.min(255, Math.max(0, data[i]));
-  return { ...image, data };
+  const out = new Float32Array(3 * plane);
+  const d = image.data;
+  for (let p = 0; p < plane; p++) {
+    const r = toByte(d[p] * alpha + beta);
+    const g = toByte(d[plane + p] * alpha + beta);
+    const b = toByte(d[2 * plane + p] * alpha + beta);
+    const [h, s, v] = rgbToHsv8(r, g, b);
+    const rgb = hsv8ToRgb(toByte(h + delta), toByte(s * gamma), v);
+    for (let c = 0; c < 3; c++) out[order[c] * plane + p] = lateAlpha === 1 ? rgb[c] : toByte(rgb[c] * lateAlpha);
+  }
+  return { ...image, data: out };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator } from '@parcnet/tensor';
-import { flipDetection, photometricDistort, resizeDetection, ssdRandomCrop, type DetectionSample } from '../src/index';
+import { flipDetection, hsv8ToRgb, photometricDistort, resizeDetection, rgbToHsv8, ssdRandomCrop, type DetectionSample } from '../src/index';
 
 fc.configureGlobal({ seed: 20261129, numRuns: 150 });
 
@@ -53,8 +53,41 @@ describe('detection transforms', () => {
         twice.boxes.forEach((v, i) => expect(Math.abs(v - sample.boxes[i])).toBeLessThan(1e-5));
         expect(Array.from(twice.image.data)).toEqual(Array.from(sample.image.data));
         const distorted = photometricDistort(sample.image, new Generator(seed));
-        expect(distorted.data.every((v) => v >= 0 && v <= 255)).toBe(true);
+        expect(distorted.data.every((v) => v >= 0 && v <= 255 && Number.isInteger(v))).toBe(true);
+        expect([distorted.height, distorted.width]).toEqual([sample.image.height, sample.image.width]);
       }),
     );
+  });
+
+  it('8-bit HSV round-trips RGB within the rounding of OpenCV\'s ranges, and knows the primaries', () => {
+    expect(rgbToHsv8(255, 0, 0)).toEqual([0, 255, 255]);
+    expect(rgbToHsv8(0, 255, 0)).toEqual([60, 255, 255]);
+    expect(rgbToHsv8(0, 0, 255)).toEqual([120, 255, 255]);
+    expect(rgbToHsv8(128, 128, 128)).toEqual([0, 0, 128]);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), (r, g, b) => {
+        const back = hsv8ToRgb(...rgbToHsv8(r, g, b));
+        // Hue in 2° steps and saturation in 1/255 steps: a few levels at most on saturated colours.
+        for (const [x, y] of [[back[0], r], [back[1], g], [back[2], b]]) expect(Math.abs(x - y)).toBeLessThanOrEqual(6);
+      }),
+    );
+  });
+
+  it('photometric distortion with every part skipped is the identity on integer pixels; parts draw from the generator only', () => {
+    const image = { data: Float32Array.from({ length: 3 * 4 * 5 }, (_, i) => (i * 37) % 256), height: 4, width: 5 };
+    // A generator whose first six draws are all ≥ 0.5 skips every part.
+    let skipSeed = 0;
+    for (; skipSeed < 10_000; skipSeed++) {
+      const g = new Generator(skipSeed);
+      if (Array.from({ length: 6 }, () => g.uniform()).every((u) => u >= 0.5)) break;
+    }
+    const same = photometricDistort(image, new Generator(skipSeed));
+    const roundTrip = Array.from(image.data);
+    for (let p = 0; p < 20; p++) {
+      const rgb = hsv8ToRgb(...rgbToHsv8(image.data[p], image.data[20 + p], image.data[40 + p]));
+      [0, 1, 2].forEach((c) => (roundTrip[c * 20 + p] = rgb[c]));
+    }
+    expect(Array.from(same.data)).toEqual(roundTrip);
+    expect(Array.from(photometricDistort(image, new Generator(5)).data)).toEqual(Array.from(photometricDistort(image, new Generator(5)).data));
   });
 });
