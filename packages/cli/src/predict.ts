@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { noGrad } from '@parcnet/autograd';
-import { FormatError, Generator, softmax, Tensor } from '@parcnet/tensor';
+import { argmax, FormatError, Generator, softmax, Tensor } from '@parcnet/tensor';
 import { applyTransforms, bgrBatch, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
 import { loadWeights, type WeightsInfo } from '@parcnet/train';
 import { ssdAnchors, ssdPredict } from '@parcnet/detection';
@@ -43,15 +43,7 @@ export async function predictCommand(flags: Flags, positionals: string[]): Promi
   }
   const [height, width] = info.input_size;
   const input = resizeBilinear(toFloatImage(image), height, width);
-  const logits = noGrad(() => model.forward(bgrBatch([input]))).contiguous().toTypedArray();
-  const classes = info.num_classes;
-  const plane = height * width;
-  const labels = new Uint8Array(plane);
-  for (let p = 0; p < plane; p++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[c * plane + p] > logits[best * plane + p]) best = c;
-    labels[p] = best;
-  }
+  const labels = Uint8Array.from(noGrad(() => argmax(model.forward(bgrBatch([input])), 1)).toTypedArray()); // per-pixel class
   const full = resizeMask(labels, height, width, image.height, image.width);
   await writeFileAtomic(out, drawSegmentation(image, full, info.classes));
   const counts = new Map<number, number>();

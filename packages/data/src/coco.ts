@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
 
 /** The parts of a COCO instances file (annotations/instances_*.json) that detection and segmentation use. */
@@ -72,4 +73,16 @@ export function parseCocoInstances(json: unknown, file = '<json>'): CocoInstance
     if (a.iscrowd !== 0 && a.iscrowd !== 1) throw new FormatError(`${at} has iscrowd ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
   }
   return { images, annotations, categories };
+}
+
+/**
+ * Where a split of a COCO-format folder lives: `<root>/annotations/instances_<split>.json` and
+ * `<root>/<split>/`; root null = $PARCNET_DATA/coco-tiny. Errors start with `who` (the caller).
+ */
+export function cocoSplitFiles(root: string | null, split: string, who: string): { annotationFile: string; imagesDir: string } {
+  const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
+  if (!folder) throw new FormatError(`${who}: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/`);
+  const annotationFile = join(folder, 'annotations', `instances_${split}.json`);
+  if (!existsSync(annotationFile)) throw new FormatError(`${who}: ${annotationFile}: no such annotation file for split ${split}`);
+  return { annotationFile, imagesDir: join(folder, split) };
 }

@@ -12,4 +12,4 @@ export {
 } from './transforms';
 export { DataLoader, type DataLoaderOptions, type Batch } from './loader';
 export { sampleGenerator } from './batch';
-export { loadCocoInstances, parseCocoInstances, type CocoInstances, type CocoImage, type CocoAnnotation, type CocoCategory } from './coco';
+export { loadCocoInstances, parseCocoInstances, cocoSplitFiles, type CocoInstances, type CocoImage, type CocoAnnotation, type CocoCategory } from './coco';

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { FormatError, Tensor } from '@parcnet/tensor';
-import { bgrBatch } from '@parcnet/data';
+import { bgrBatch, cocoSplitFiles } from '@parcnet/data';
 import { createModel, type SsdLite } from '@parcnet/models';
 import {
   checkNonNegative, checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
@@ -63,11 +61,8 @@ export function parseDetectionConfig(raw: unknown, where = 'config', overrides: 
 
 /** The COCO-format folder a config names, checked to hold a split's annotations and images. */
 export function cocoSplit(root: string | null, split: string, training: boolean, maxImages: number | null = null): CocoDetection {
-  const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
-  if (!folder) throw new FormatError('detection: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/');
-  const annotations = join(folder, 'annotations', `instances_${split}.json`);
-  if (!existsSync(annotations)) throw new FormatError(`detection: ${annotations}: no such annotation file for split ${split}`);
-  const loaded = loadCocoDetection(annotations, join(folder, split), { training });
+  const { annotationFile, imagesDir } = cocoSplitFiles(root, split, 'detection');
+  const loaded = loadCocoDetection(annotationFile, imagesDir, { training });
   return maxImages === null ? loaded : { ...loaded, imageIds: loaded.imageIds.slice(0, maxImages) };
 }
 

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '@parcnet/autograd';
-import { FormatError, Tensor } from '@parcnet/tensor';
+import { argmax, FormatError, Tensor } from '@parcnet/tensor';
 import { crossEntropy, type Module } from '@parcnet/nn';
 import { createModel } from '@parcnet/models';
-import { bgrBatch, decodeImage, loadCocoInstances, toFloatImage, type CocoInstances } from '@parcnet/data';
+import { bgrBatch, cocoSplitFiles, decodeImage, loadCocoInstances, toFloatImage, type CocoInstances } from '@parcnet/data';
 import {
   checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
   type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
@@ -67,16 +67,13 @@ export interface SegmentationSplit {
 }
 
 export function loadSegmentationSplit(root: string | null, split: string, maxImages: number | null = null): SegmentationSplit {
-  const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
-  if (!folder) throw new FormatError('segmentation: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/');
-  const annotations = join(folder, 'annotations', `instances_${split}.json`);
-  if (!existsSync(annotations)) throw new FormatError(`segmentation: ${annotations}: no such annotation file for split ${split}`);
+  const { annotationFile: annotations, imagesDir } = cocoSplitFiles(root, split, 'segmentation');
   const instances = loadCocoInstances(annotations);
   const samples = [...instances.images]
     .sort((a, b) => a.id - b.id)
     .slice(0, maxImages ?? undefined)
     .map((info) => {
-      const file = join(folder, split, info.file_name);
+      const file = join(imagesDir, info.file_name);
       if (!existsSync(file)) throw new FormatError(`segmentation: ${file}: image ${info.id} of ${annotations} is missing`);
       const image = toFloatImage(decodeImage(new Uint8Array(readFileSync(file)), file));
       const { mask } = semanticMask(instances, info.id);
@@ -86,20 +83,6 @@ export function loadSegmentationSplit(root: string | null, split: string, maxIma
   return { name: split, instances, samples };
 }
 
-/** Per-pixel argmax of logits [1, C, H, W]. */
-function argmaxClasses(logits: Tensor): Int32Array {
-  const [, classes, height, width] = logits.shape;
-  const plane = height * width;
-  const scores = logits.contiguous().toTypedArray();
-  const out = new Int32Array(plane);
-  for (let p = 0; p < plane; p++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (scores[c * plane + p] > scores[best * plane + p]) best = c;
-    out[p] = best;
-  }
-  return out;
-}
-
 /** mIoU, mAcc and aAcc of a model over a split, each image resized to size × size. */
 export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): { mIoU: number; mAcc: number; aAcc: number } {
   const matrix = new ConfusionMatrix(numClasses);
@@ -107,7 +90,7 @@ export function evaluateSegmentation(model: Module, split: SegmentationSplit, nu
     onImage?.(i, split.samples.length);
     const resized = resizeSegmentation(sample, size, size);
     const logits = noGrad(() => model.forward(bgrBatch([resized.image])));
-    matrix.add(resized.mask, argmaxClasses(logits));
+    matrix.add(resized.mask, argmax(logits, 1).toTypedArray()); // per-pixel class, [1, H, W]
   });
   const { mIoU, mAcc, aAcc } = matrix.metrics();
   return { mIoU, mAcc, aAcc };
