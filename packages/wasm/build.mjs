@@ -1,5 +1,7 @@
-// Compiles assembly/index.ts into build/kernels.wasm with the pinned AssemblyScript compiler.
-// Runs from the root package's `prepare` script, so a fresh clone has it after `npm ci`.
+// Compiles assembly/index.ts with the pinned AssemblyScript compiler, twice: build/kernels.wasm
+// imports a shared memory (worker threads in Node, Web Workers in a cross-origin isolated page) and
+// build/kernels-single.wasm an ordinary one (a page that is not isolated has no shared memory, so it
+// runs on one thread). Runs from the root package's `prepare` script, so a fresh clone has both after `npm ci`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,16 +9,17 @@ import asc from 'assemblyscript/asc';
 
 const here = dirname(fileURLToPath(import.meta.url));
 mkdirSync(join(here, 'build'), { recursive: true });
-const { error, stderr } = await asc.main([
-  join(here, 'assembly/index.ts'),
-  '--outFile', join(here, 'build/kernels.wasm'),
-  '-O3', '--noAssert', '--runtime', 'stub',
-  '--enable', 'simd', '--enable', 'threads',
-  '--importMemory', '--sharedMemory', '--initialMemory', '32', '--maximumMemory', '65536',
-]);
-if (error) {
-  console.error(stderr.toString());
-  console.error(`@parcnet/wasm: build failed: ${error.message}`);
-  process.exit(1);
+const common = ['-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '32', '--maximumMemory', '65536'];
+const outputs = {
+  'kernels.wasm': ['--enable', 'threads', '--sharedMemory'],
+  'kernels-single.wasm': [],
+};
+for (const [file, flags] of Object.entries(outputs)) {
+  const { error, stderr } = await asc.main([join(here, 'assembly/index.ts'), '--outFile', join(here, 'build', file), ...common, ...flags]);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`@parcnet/wasm: build of build/${file} failed: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`@parcnet/wasm: built build/${file}`);
 }
-console.log('@parcnet/wasm: built build/kernels.wasm');

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { noGrad } from '@parcnet/autograd';
-import { argmax, FormatError, Generator, softmax, Tensor } from '@parcnet/tensor';
-import { applyTransforms, bgrBatch, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
+import { argmax, FormatError, softmax } from '@parcnet/tensor';
+import { bgrBatch, classifierInput, decodeImage, resizeBilinear, toFloatImage, type RgbImage } from '@parcnet/data';
 import { loadWeights, type WeightsInfo } from '@parcnet/train';
 import { ssdAnchors, ssdPredict } from '@parcnet/detection';
 import { resizeMask } from '@parcnet/segmentation';
@@ -56,12 +56,8 @@ export async function predictCommand(flags: Flags, positionals: string[]): Promi
   }
 }
 
-function classify(flags: Flags, file: string, model: Module, info: WeightsInfo, decoded: RgbImage): void {
-  let image = decoded;
-  const [height, width] = info.input_size;
-  if (image.height !== height || image.width !== width) image = resizeBilinear(image, height, width);
-  const input = applyTransforms(image, info.transforms, new Generator(0));
-  const probabilities = noGrad(() => softmax(model.forward(new Tensor(input.data, [1, 3, input.height, input.width])), 1)).toTypedArray();
+function classify(flags: Flags, file: string, model: Module, info: WeightsInfo, image: RgbImage): void {
+  const probabilities = noGrad(() => softmax(model.forward(classifierInput(image, info.input_size, info.transforms)), 1)).toTypedArray();
   const top = Math.min(numberFlag(flags, 'top', true) ?? 5, probabilities.length);
   const ranked = Array.from(probabilities, (p, index) => ({ index, label: info.classes[index] ?? String(index), probability: p }))
     .sort((a, b) => b.probability - a.probability)

@@ -7,7 +7,7 @@ export { readCifarBinary, writeCifarBinary, findCifarBinary, type CifarVariant, 
 export { loadCifar10, loadCifar100, cifarLayout, type CifarOptions } from './cifar';
 export { listImageFolder, loadImageFolder, type ImageFolderListing, type ImageFolderOptions } from './image-folder';
 export {
-  applyTransforms, validateTransforms, toFloatImage, crop, flipHorizontal, randomResizedBox, resizeBilinear, bgrBatch,
+  applyTransforms, classifierInput, validateTransforms, toFloatImage, crop, flipHorizontal, randomResizedBox, resizeBilinear, bgrBatch,
   type TransformSpec, type TransformName, type FloatImage, type Size,
 } from './transforms';
 export { DataLoader, type DataLoaderOptions, type Batch } from './loader';

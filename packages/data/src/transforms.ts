@@ -1,4 +1,4 @@
-import { FormatError, ShapeError, Tensor, type Generator } from '@parcnet/tensor';
+import { FormatError, Generator, ShapeError, Tensor } from '@parcnet/tensor';
 import type { RgbImage } from './image';
 
 /**
@@ -238,4 +238,16 @@ export function bgrBatch(images: readonly FloatImage[]): Tensor {
     }
   });
   return new Tensor(data, [images.length, 3, height, width]);
+}
+
+/**
+ * The input a classifier gets for one image, the same in `parcnet predict` and in a browser: the
+ * image resized (bilinear, rounded to 8 bits) to the size the weights were trained at when it
+ * differs, then the weights' evaluation transforms; [1, 3, H, W].
+ */
+export function classifierInput(image: RgbImage, inputSize: readonly [number, number], transforms: readonly TransformSpec[]): Tensor {
+  const [height, width] = inputSize;
+  const resized = image.height !== height || image.width !== width ? resizeBilinear(image, height, width) : image;
+  const input = applyTransforms(resized, transforms, new Generator(0)); // evaluation transforms draw nothing
+  return new Tensor(input.data, [1, 3, input.height, input.width]);
 }

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic';
+import { readFileBytes, writeFileAtomic } from '#files';
 import { bfloatToFloat, halfToFloat } from './half';
 import { FormatError, Tensor, type DType } from '@parcnet/tensor';
 
@@ -21,7 +20,7 @@ const ELEMENT_SIZE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, 
 /** Reads a file path or bytes. float16/bfloat16 widen to float32; int64 narrows to int32 when every value fits. */
 export async function loadSafetensors(source: string | Uint8Array): Promise<SafetensorsFile> {
   const name = typeof source === 'string' ? source : '<bytes>';
-  const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+  const bytes = typeof source === 'string' ? await readFileBytes(source) : source;
   return parseSafetensors(bytes, name);
 }
 

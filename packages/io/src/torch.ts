@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { zipSync } from 'fflate';
-import { writeFileAtomic } from './atomic';
+import { readFileBytes, writeFileAtomic } from '#files';
 import { halfToFloat } from './half';
 import { readZip } from './zip';
 import { Parser } from 'pickleparser';
@@ -70,7 +69,7 @@ const WRAPPER_KEYS = ['state_dict', 'model_state_dict', 'model'];
 
 export async function loadTorch(source: string | Uint8Array): Promise<Record<string, Tensor>> {
   const name = typeof source === 'string' ? source : '<bytes>';
-  const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+  const bytes = typeof source === 'string' ? await readFileBytes(source) : source;
   return parseTorch(bytes, name);
 }
 

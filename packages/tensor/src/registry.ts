@@ -31,8 +31,8 @@ export function registerKernel<K extends KernelName>(registration: KernelRegistr
   table.set(registration.name, kept);
 }
 
-/** Sees every kernel call before it runs (profilers count MACs this way). */
-export type KernelObserver = (name: KernelName, args: readonly unknown[]) => void;
+/** Sees every kernel call before it runs, with the backend chosen for it (profilers count MACs this way). */
+export type KernelObserver = (name: KernelName, args: readonly unknown[], backend: string) => void;
 const observers = new Set<KernelObserver>();
 
 /** Adds an observer of kernel calls; returns the function that removes it. */
@@ -45,17 +45,14 @@ export function runKernel<K extends KernelName>(
   name: K,
   ...args: Parameters<KernelSignatures[K]>
 ): ReturnType<KernelSignatures[K]> {
-  if (observers.size > 0) for (const observe of observers) observe(name, args);
-  const list = table.get(name);
-  if (list) {
-    for (const r of list) {
-      if (disabledBackends.has(r.backend)) continue;
-      const guard = r.guard as ((...a: unknown[]) => boolean) | undefined;
-      if (guard && !guard(...args)) continue;
-      return (r.fn as (...a: unknown[]) => ReturnType<KernelSignatures[K]>)(...args);
-    }
-  }
-  throw new ParcnetError(`runKernel: no kernel registered for ${name} accepts these arguments`);
+  const chosen = table.get(name)?.find((r) => {
+    if (disabledBackends.has(r.backend)) return false;
+    const guard = r.guard as ((...a: unknown[]) => boolean) | undefined;
+    return !guard || guard(...args);
+  });
+  if (!chosen) throw new ParcnetError(`runKernel: no kernel registered for ${name} accepts these arguments`);
+  if (observers.size > 0) for (const observe of observers) observe(name, args, chosen.backend);
+  return (chosen.fn as (...a: unknown[]) => ReturnType<KernelSignatures[K]>)(...args);
 }
 
 /** The implementation of `name` on one backend, for tests that compare backends. */

@@ -2,5 +2,5 @@
 import './kernels';
 
 export { WASM } from './kernels';
-export { setNumThreads, getNumThreads, setParallelThreshold, poolStats } from './threads';
+export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads';
 export { wasmPath, wasmMemoryBytes } from './runtime';

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { ParcnetError, type Tensor } from '@parcnet/tensor';
+import type { Tensor } from '@parcnet/tensor';
+import { platform } from '#platform';
 
 /**
- * Loads build/kernels.wasm synchronously into one shared WebAssembly.Memory and manages a scratch
- * arena in it. Kernels copy their inputs in, run, and copy the output out; the arena is rewound
- * after every kernel, so nothing accumulates between calls.
+ * The kernel module, instantiated on one WebAssembly.Memory by the platform adapter (synchronously
+ * in Node, asynchronously in a browser), and a scratch arena in that memory. Kernels copy their
+ * inputs in, run, and copy the output out; the arena is rewound after every kernel, so nothing
+ * accumulates between calls.
  */
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
@@ -24,19 +24,9 @@ const PAGE = 65536;
 /** The first pages belong to the module (its stack and static data); the arena starts after them. */
 const ARENA_BASE = 4 * PAGE;
 
-export const wasmPath = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url));
+export { wasmPath } from '#platform';
 
-function load(): { memory: WebAssembly.Memory; module: WebAssembly.Module; exports: KernelExports } {
-  if (!existsSync(wasmPath)) {
-    throw new ParcnetError(`@parcnet/wasm: ${wasmPath} is missing; \`npm ci\` builds it (or run \`npm run build -w @parcnet/wasm\`)`);
-  }
-  const memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true });
-  const module = new WebAssembly.Module(readFileSync(wasmPath));
-  const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new ParcnetError('@parcnet/wasm: abort'); } } });
-  return { memory, module, exports: instance.exports as unknown as KernelExports };
-}
-
-export const runtime = load();
+export const runtime = { memory: platform.kernels.memory, module: platform.kernels.module, exports: platform.kernels.instance.exports as unknown as KernelExports };
 export const wasm = runtime.exports;
 
 let top = ARENA_BASE;

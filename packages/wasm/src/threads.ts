@@ -1,6 +1,5 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { platform } from '#platform';
+import type { Helper } from './platform';
 import { runtime, type KernelExports } from './runtime';
 
 /**
@@ -9,6 +8,8 @@ import { runtime, type KernelExports } from './runtime';
  * start, end)` for each chunk — the calling thread takes the first chunk — then waits (Atomics) for
  * the others. The split depends only on `total` and the thread count and every chunk writes its own
  * outputs, so results are identical whatever the thread count. Small jobs stay on the calling thread.
+ * Helpers come from the platform adapter: worker_threads in Node, started on first use; Web Workers
+ * in a browser, started (and awaited) by `startThreads` when the package loads.
  */
 
 type ExportName = keyof KernelExports;
@@ -30,13 +31,25 @@ const WAIT_SLICE_MS = 100;
 /** A job whose helper chunks are not done after this long is reported as an error instead of waiting forever. */
 const STALL_MS = 300_000;
 
-let numThreads = Math.max(1, availableParallelism());
-let workers: Worker[] = [];
-let control: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(0));
-let args: Float64Array<SharedArrayBuffer> = new Float64Array(new SharedArrayBuffer(0));
+let numThreads = platform.maxThreads;
+let workers: Helper[] = [];
+// Allocated with the first helpers: a page without shared memory has no SharedArrayBuffer at all.
+let control!: Int32Array<SharedArrayBuffer>;
+let args!: Float64Array<SharedArrayBuffer>;
 
+/**
+ * Sets how many threads (the calling one included) kernels split their work across. In a browser
+ * the helpers must have been started first (`await startThreads(n)`), and a page that is not
+ * cross-origin isolated has one thread only.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  if (n > 1 && !platform.kernels.shared) {
+    throw new RangeError(`setNumThreads(${n}): this page is not cross-origin isolated, so it has no shared memory and runs kernels on 1 thread (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)`);
+  }
+  if (platform.startsAsync && n - 1 > workers.length) {
+    throw new RangeError(`setNumThreads(${n}): only ${workers.length + 1} kernel threads are running; in a browser start more first with await startThreads(${n})`);
+  }
   numThreads = n;
 }
 
@@ -44,19 +57,24 @@ export function getNumThreads(): number {
   return numThreads;
 }
 
+/** Sets the thread count and waits until every helper thread is listening (needed in browsers; immediate in Node). */
+export async function startThreads(n: number): Promise<void> {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`startThreads: expected a positive integer, got ${n}`);
+  if (n > 1 && platform.kernels.shared) {
+    ensureWorkers(n - 1);
+    await Promise.all(workers.map((w) => w.ready));
+  }
+  setNumThreads(n);
+}
+
 function ensureWorkers(count: number): void {
   if (workers.length >= count) return;
   for (const w of workers) w.terminate();
   control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + PER_WORKER * count)));
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
-  const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
-  workers = Array.from({ length: count }, (_, index) => {
-    const worker = new Worker(script, {
-      workerData: { module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER, waitSliceMs: WAIT_SLICE_MS, generation: 0 },
-    });
-    worker.unref();
-    return worker;
-  });
+  workers = Array.from({ length: count }, (_, index) => platform.startHelper({
+    module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER, waitSliceMs: WAIT_SLICE_MS, generation: 0,
+  }));
 }
 
 /** Work below these sizes (units: rows, planes, channels; cost: multiply-adds) stays on the calling thread. */
@@ -104,7 +122,7 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
   fn(...prefix, 0, Math.min(total, chunk));
   const started = Date.now();
   for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
-    if (Atomics.wait(control, PENDING, pending, WAIT_SLICE_MS) === 'timed-out') {
+    if (platform.wait(control, PENDING, pending, WAIT_SLICE_MS) === 'timed-out') {
       poolStats.slowSlices++;
       // Wake the helpers again in case a notification was lost; they re-check the generation.
       Atomics.notify(control, GENERATION);

@@ -1,5 +1,5 @@
 import { FormatError, formatShape, Tensor, traceOps, withGradMode, type TracedOp } from '@parcnet/tensor';
-import { writeFileAtomic } from '../atomic';
+import { writeFileAtomic } from '#files';
 import { ATTRIBUTE_TYPE, ModelProto, ONNX_DTYPE } from './proto';
 
 /** Anything with a forward of one tensor; eval() is called first when it has one (BN uses running statistics). */

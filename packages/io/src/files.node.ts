@@ -1,4 +1,11 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+
+/** Node's side of the file adapter (`#files`): reading by path and atomic writes. */
+
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(path));
+}
+
 
 /**
  * Writes `bytes` beside `path` and renames it into place, so a crash or a full disk never leaves

@@ -1,0 +1,49 @@
+import { kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+
+/**
+ * Browsers: the module is fetched and instantiated asynchronously (top-level await, so importing
+ * the package still hands out ready kernels). A cross-origin isolated page gets the shared-memory
+ * build and Web Workers as helpers; any other page has no SharedArrayBuffer and runs the
+ * single-memory build on one thread. Both builds compile the same source, so results are the same.
+ */
+
+const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+
+export const wasmPath = isolated
+  ? new URL('../build/kernels.wasm', import.meta.url).href
+  : new URL('../build/kernels-single.wasm', import.meta.url).href;
+
+async function load(): Promise<Platform['kernels']> {
+  const response = await fetch(wasmPath);
+  if (!response.ok) throw new Error(`@parcnet/wasm: fetching ${wasmPath} failed: HTTP ${response.status}`);
+  const module = await WebAssembly.compile(await response.arrayBuffer());
+  const memory = new WebAssembly.Memory({ ...MEMORY_PAGES, shared: isolated });
+  const instance = await WebAssembly.instantiate(module, kernelImports(memory));
+  return { memory, module, instance, shared: isolated };
+}
+
+/** The page's main thread may not block; a worker (where parcnet may also run) may. */
+const canBlock = typeof (globalThis as { document?: unknown }).document === 'undefined';
+
+function spin(array: Int32Array<SharedArrayBuffer>, index: number, value: number, ms: number): 'ok' | 'timed-out' {
+  const end = performance.now() + ms;
+  while (Atomics.load(array, index) === value) if (performance.now() > end) return 'timed-out';
+  return 'ok';
+}
+
+export const platform: Platform = {
+  name: 'browser',
+  kernels: await load(),
+  maxThreads: isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1,
+  startsAsync: true,
+  startHelper(data: HelperData) {
+    const worker = new Worker(new URL('./worker.browser.mjs', import.meta.url), { type: 'module', name: `parcnet kernels ${data.index}` });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.addEventListener('message', () => resolve(), { once: true });
+      worker.addEventListener('error', (e) => reject(new Error(`@parcnet/wasm: kernel worker ${data.index} failed to start: ${e.message}`)), { once: true });
+    });
+    worker.postMessage(data);
+    return { ready, terminate: () => worker.terminate() };
+  },
+  wait: (array, index, value, ms) => (canBlock ? (Atomics.wait(array, index, value, ms) === 'timed-out' ? 'timed-out' : 'ok') : spin(array, index, value, ms)),
+};

@@ -1,0 +1,33 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+
+/** Node: the module is read and instantiated synchronously; helpers are worker_threads. */
+
+export const wasmPath = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url));
+
+function load(): Platform['kernels'] {
+  if (!existsSync(wasmPath)) {
+    throw new Error(`@parcnet/wasm: ${wasmPath} is missing; \`npm ci\` builds it (or run \`npm run build -w @parcnet/wasm\`)`);
+  }
+  const memory = new WebAssembly.Memory({ ...MEMORY_PAGES, shared: true });
+  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  return { memory, module, instance: new WebAssembly.Instance(module, kernelImports(memory)), shared: true };
+}
+
+const workerScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+
+export const platform: Platform = {
+  name: 'node',
+  kernels: load(),
+  maxThreads: Math.max(1, availableParallelism()),
+  startsAsync: false,
+  startHelper(data: HelperData) {
+    const worker = new Worker(workerScript, { workerData: data });
+    worker.unref();
+    return { ready: Promise.resolve(), terminate: () => void worker.terminate() };
+  },
+  wait: (array, index, value, ms) => (Atomics.wait(array, index, value, ms) === 'timed-out' ? 'timed-out' : 'ok'),
+};

@@ -1,0 +1,57 @@
+/**
+ * What the kernels need from the place they run in: the compiled module with its memory, how many
+ * threads the machine offers, how a helper thread is started and how the calling thread waits.
+ * `platform.node.ts` and `platform.browser.ts` implement it; package.json's `#platform` import
+ * picks one by the `browser` condition, so the kernels and the thread pool never touch Node or DOM
+ * APIs themselves.
+ */
+export interface KernelModule {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  instance: WebAssembly.Instance;
+  /** True when `memory` is shared, so helper threads can run kernels on it. */
+  shared: boolean;
+}
+
+/** Everything a helper thread needs to serve kernel calls (see worker-loop.mjs). */
+export interface HelperData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: Int32Array<SharedArrayBuffer>;
+  args: Float64Array<SharedArrayBuffer>;
+  index: number;
+  callable: readonly string[];
+  maxArgs: number;
+  slots: number;
+  perWorker: number;
+  waitSliceMs: number;
+  generation: number;
+}
+
+export interface Helper {
+  /** Resolves once the thread is listening (a browser starts workers asynchronously). */
+  ready: Promise<void>;
+  terminate(): void;
+}
+
+export interface Platform {
+  name: 'node' | 'browser';
+  kernels: KernelModule;
+  /** The number of threads kernels may use here: the cores, or 1 without shared memory. */
+  maxThreads: number;
+  /** Whether helpers must be started (and awaited) before a kernel call may use them. */
+  startsAsync: boolean;
+  startHelper(data: HelperData): Helper;
+  /**
+   * Waits while `array[index] === value`, for at most `ms`; 'ok' once it changed. A browser's main
+   * thread may not block in Atomics.wait, so there it spins.
+   */
+  wait(array: Int32Array<SharedArrayBuffer>, index: number, value: number, ms: number): 'ok' | 'timed-out';
+}
+
+export const MEMORY_PAGES = { initial: 32, maximum: 32768 } as const;
+
+/** The imports every instance of the kernel module gets: the memory, and abort as a thrown error. */
+export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } };
+}
