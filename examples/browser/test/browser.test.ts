@@ -1,7 +1,7 @@
 // The demo page in a real browser (Debian's Chromium through playwright-core): it loads with the
 // WASM kernels active, classifies a known image with the logits of the Node forward, and three
 // training steps of the head lower the loss; served with and without cross-origin isolation.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,5 +140,26 @@ describe('the demo page in Chromium', () => {
       await page.close();
       await server.close();
     }
+  });
+});
+
+describe('the packages a page imports', () => {
+  // Node-only code lives in *.node.ts adapters (and worker.mjs), picked by the `browser` condition.
+  it('import no Node built-in outside their Node adapters', () => {
+    const root = fileURLToPath(new URL('../../../packages/', import.meta.url));
+    const offenders: string[] = [];
+    for (const name of ['tensor', 'autograd', 'nn', 'parc', 'models', 'io', 'wasm']) {
+      const walk = (dir: string): void => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) walk(path);
+          else if (/\.(ts|mjs)$/.test(entry.name) && !/\.node\.ts$|^worker\.mjs$/.test(entry.name)) {
+            if (/from '(node:[\w/]+|fs|fs\/promises|os|path|url|worker_threads)'/.test(readFileSync(path, 'utf8'))) offenders.push(path.slice(root.length));
+          }
+        }
+      };
+      walk(join(root, name, 'src'));
+    }
+    expect(offenders).toEqual([]);
   });
 });
