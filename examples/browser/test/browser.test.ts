@@ -1,7 +1,7 @@
 // The demo page in a real browser (Debian's Chromium through playwright-core): it loads with the
 // WASM kernels active, classifies a known image with the logits of the Node forward, and three
 // training steps of the head lower the loss; served with and without cross-origin isolation.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,25 @@ describe('the demo page in Chromium', () => {
       expect(state.lastClassification!.kernels['Conv2D:wasm']).toBeGreaterThan(20);
       // Every reduction is split the same way whatever the thread count, so the logits are identical.
       expect(state.lastClassification!.logits).toEqual(isolatedLogits);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+
+  it('loads weights from a URL given as ?weights=', async () => {
+    copyFileSync(weightsFile, join(demo.dir, 'golden.safetensors'));
+    const server = await serve(demo.dir, true);
+    const { page, errors } = await openDemo(browser, `${server.url}?weights=golden.safetensors`);
+    try {
+      const loaded = await pageState(page);
+      expect(loaded.weights).toMatchObject({ model: 'parcnet-xs' });
+      expect(await page.textContent('#weights-info')).toContain('golden.safetensors: parcnet-xs');
+      await page.setInputFiles('#image-file', image);
+      await page.waitForFunction(() => (window as unknown as { parcnetDemo: PageState }).parcnetDemo.lastClassification !== null);
+      await settled(page);
+      expect(maxDifference((await pageState(page)).lastClassification!.logits, nodeLogits)).toBeLessThan(1e-4);
       expect(errors).toEqual([]);
     } finally {
       await page.close();
