@@ -125,7 +125,7 @@ describe('the demo page in Chromium', () => {
     }
   });
 
-  it('loads weights from a URL given as ?weights=', async () => {
+  it('loads weights from a URL given as ?weights= and classifies a dropped image', async () => {
     copyFileSync(weightsFile, join(demo.dir, 'golden.safetensors'));
     const server = await serve(demo.dir, true);
     const { page, errors } = await openDemo(browser, `${server.url}?weights=golden.safetensors`);
@@ -133,10 +133,17 @@ describe('the demo page in Chromium', () => {
       const loaded = await pageState(page);
       expect(loaded.weights).toMatchObject({ model: 'parcnet-xs' });
       expect(await page.textContent('#weights-info')).toContain('golden.safetensors: parcnet-xs');
-      await page.setInputFiles('#image-file', image);
+      // This time the image is dropped on the page, as a user would.
+      const dropped = await page.evaluateHandle((bytes) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], 'dropped-cat.jpg', { type: 'image/jpeg' }));
+        return transfer;
+      }, Array.from(readBytes(image)));
+      await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dropped });
       await page.waitForFunction(() => (window as unknown as { parcnetDemo: PageState }).parcnetDemo.lastClassification !== null);
       await settled(page);
       expect(maxDifference((await pageState(page)).lastClassification!.logits, nodeLogits)).toBeLessThan(1e-4);
+      expect(await page.textContent('#classify-time')).toMatch(/^dropped-cat\.jpg: forward in [\d.]+ ms/);
       expect(errors).toEqual([]);
     } finally {
       await page.close();
