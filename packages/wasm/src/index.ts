@@ -3,4 +3,5 @@ import './kernels';
 
 export { WASM } from './kernels';
 export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads';
-export { wasmPath, wasmMemoryBytes } from './runtime';
+export { wasmPath, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime';
+export type { HeapStats } from './heap';

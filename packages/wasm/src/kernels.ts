@@ -2,7 +2,7 @@ import {
   channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type KernelName, type NormActivation,
 } from '@parcnet/tensor';
 import '@parcnet/parc';
-import { alloc, copyIn, f32, f64, scoped, wasm, zerosIn } from './runtime';
+import { alloc, copyIn, f32, f64, outputIn, outputTensor, scoped, wasm } from './runtime';
 import { chunking, parallelFor } from './threads';
 
 /**
@@ -15,11 +15,6 @@ const allFloat32 = (...tensors: unknown[]): boolean => tensors.every((t) => !(t 
 
 function register<K extends KernelName>(name: K, fn: Parameters<typeof registerKernel<K>>[0]['fn']): void {
   registerKernel({ name, backend: WASM, priority: PRIORITY, fn, guard: ((...args: unknown[]) => allFloat32(...args)) as never });
-}
-
-/** A tensor holding a copy of `size(shape)` floats at `pointer` (one pass: no zero-fill first). */
-function copyOut(pointer: number, shape: readonly number[]): Tensor {
-  return new Tensor(f32(pointer, shape.reduce((a, b) => a * b, 1)).slice(), shape);
 }
 
 // a: [Ba, M, K] (or [Ba, K, M] if transposeA), b: [Bb, K, N] (or [Bb, N, K]) → [B, M, N].
@@ -38,14 +33,14 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
     for (let i = 0; i < bb; i++) wasm.transpose(bp + i * n * k * 4, n, k, packed + i * k * n * 4);
     bp = packed;
   }
-  const cp = zerosIn(batch * m * n);
+  const cp = outputIn(batch * m * n, true);
   for (let i = 0; i < batch; i++) {
     const aAt = ap + (ba === 1 ? 0 : i) * m * k * 4;
     const bAt = bp + (bb === 1 ? 0 : i) * k * n * 4;
     const cAt = cp + i * m * n * 4;
     parallelFor(m, 'gemm', [m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt], m * n * k);
   }
-  return copyOut(cp, [batch, m, n]);
+  return outputTensor(cp, [batch, m, n]);
 }));
 
 /** The geometry arguments the AssemblyScript conv kernels take after the channel count. */
@@ -58,10 +53,10 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const wp = copyIn(w);
   const depthwise = g.depthwise;
   // The depthwise kernel writes every output; the GEMM paths accumulate into zeros.
-  const yp = depthwise ? alloc(g.n * g.o * g.ho * g.wo * 4) : zerosIn(g.n * g.o * g.ho * g.wo);
+  const yp = outputIn(g.n * g.o * g.ho * g.wo, !depthwise);
   if (depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
-    return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
@@ -71,7 +66,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
     const colsBytes = Math.ceil(rows * pixels / 4) * 16;
     const cols = alloc(colsBytes * chunks);
     parallelFor(g.n, 'convImages', [xp, wp, yp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
-    return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   for (let image = 0; image < g.n; image++) {
     for (let group = 0; group < attrs.groups; group++) {
@@ -81,7 +76,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
       parallelFor(g.og, 'gemm', [g.og, pixels, rows, weights, rows, 1, source, out], g.og * pixels * rows);
     }
   }
-  return copyOut(yp, [g.n, g.o, g.ho, g.wo]);
+  return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
 }));
 
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
@@ -89,10 +84,10 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   const g = conv2dGeometry(inputShape, w.shape, attrs);
   const dyp = copyIn(gradOutput);
   const wp = copyIn(w);
-  const dxp = zerosIn(g.n * g.c * g.h * g.w);
+  const dxp = outputIn(g.n * g.c * g.h * g.w, true);
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwiseBackpropInput', [dyp, wp, dxp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
-    return copyOut(dxp, inputShape);
+    return outputTensor(dxp, inputShape);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
@@ -101,7 +96,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     const colsBytes = Math.ceil(rows * pixels / 4) * 16;
     const cols = alloc(colsBytes * chunks);
     parallelFor(g.n, 'convBackpropInputImages', [dyp, wp, dxp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
-    return copyOut(dxp, inputShape);
+    return outputTensor(dxp, inputShape);
   }
   for (let image = 0; image < g.n; image++) {
     for (let group = 0; group < attrs.groups; group++) {
@@ -112,7 +107,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
       parallelFor(rows, 'gemm', [rows, pixels, g.og, weights, 1, rows, grad, target], rows * pixels * g.og);
     }
   }
-  return copyOut(dxp, inputShape);
+  return outputTensor(dxp, inputShape);
 }));
 
 // dW[group] += dy · colsᵀ, with colsᵀ packed row-major so the GEMM reads it along rows.
@@ -120,10 +115,10 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const g = conv2dGeometry(x.shape, weightShape, attrs);
   const xp = copyIn(x);
   const dyp = copyIn(gradOutput);
-  const dwp = zerosIn(g.o * g.cg * g.kh * g.kw);
+  const dwp = outputIn(g.o * g.cg * g.kh * g.kw, true);
   if (g.depthwise) {
     parallelFor(g.c, 'depthwiseBackpropFilter', [xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
-    return copyOut(dwp, weightShape);
+    return outputTensor(dwp, weightShape);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
@@ -140,7 +135,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
       parallelFor(g.og, 'gemm', [g.og, rows, pixels, grad, pixels, 1, colsT, target], g.og * rows * pixels);
     }
   }
-  return copyOut(dwp, weightShape);
+  return outputTensor(dwp, weightShape);
 }));
 
 /** The ParC forward and its transpose: a plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
@@ -149,9 +144,9 @@ function parcPlanes(name: 'parcConv' | 'parcConvBackpropInput'): (source: Tensor
     const [n, c, h, w] = source.shape;
     const sp = copyIn(source);
     const kp = copyIn(kernel);
-    const out = zerosIn(source.size);
+    const out = outputIn(source.size, true);
     parallelFor(n * c, name, [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0], source.size * (axis === 'H' ? h : w));
-    return copyOut(out, source.shape);
+    return outputTensor(out, source.shape);
   });
 }
 
@@ -163,9 +158,9 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const length = axis === 'H' ? h : w;
   const xp = copyIn(x);
   const gp = copyIn(gradOutput);
-  const dkp = zerosIn(c * length);
+  const dkp = outputIn(c * length, true);
   parallelFor(c, 'parcConvBackpropKernel', [xp, gp, dkp, n, c, h, w, axis === 'H' ? 1 : 0], x.size * length);
-  return copyOut(dkp, [c, length]);
+  return outputTensor(dkp, [c, length]);
 }));
 
 // Activations: forward (x → y) and backward (saved, g → dx), elementwise in SIMD.
@@ -175,9 +170,9 @@ type UnaryGrad = (saved: number, g: number, dx: number, count: number) => void;
 function unary(fn: Unary): (x: Tensor) => Tensor {
   return (x) => scoped(() => {
     const xp = copyIn(x);
-    const yp = alloc(Math.ceil(x.size / 4) * 16);
+    const yp = outputIn(x.size);
     fn(xp, yp, x.size);
-    return copyOut(yp, x.shape);
+    return outputTensor(yp, x.shape);
   });
 }
 
@@ -185,9 +180,9 @@ function unaryGrad(fn: UnaryGrad): (saved: Tensor, g: Tensor) => Tensor {
   return (saved, g) => scoped(() => {
     const sp = copyIn(saved);
     const gp = copyIn(g);
-    const dp = alloc(Math.ceil(g.size / 4) * 16);
+    const dp = outputIn(g.size);
     fn(sp, gp, dp, g.size);
-    return copyOut(dp, g.shape);
+    return outputTensor(dp, g.shape);
   });
 }
 
@@ -221,20 +216,20 @@ register('BatchNormStats', (x) => scoped(() => {
 register('BatchNormApply', (x, scale, shift, activation) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
-  const yp = alloc(x.size * 4);
+  const yp = outputIn(x.size);
   parallelFor(c, 'bnApply', [xp, yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
-  return copyOut(yp, x.shape);
+  return outputTensor(yp, x.shape);
 }));
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
   const gp = copyIn(gradOutput);
-  const dxp = alloc(x.size * 4);
+  const dxp = outputIn(x.size);
   const dweight = alloc(c * 8);
   const dbias = alloc(c * 8);
   parallelFor(c, 'bnBackward', [
     xp, gp, dxp, n, c, s, vectorIn(mean), vectorIn(invstd), vectorIn(weight), vectorIn(bias), batchStats ? 1 : 0, activationCode(activation), dweight, dbias,
   ], x.size);
-  return { dx: copyOut(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
+  return { dx: outputTensor(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
 }));

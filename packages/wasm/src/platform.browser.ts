@@ -17,7 +17,7 @@ async function load(): Promise<Platform['kernels']> {
   const response = await fetch(wasmPath);
   if (!response.ok) throw new Error(`@parcnet/wasm: fetching ${wasmPath} failed: HTTP ${response.status}`);
   const module = await WebAssembly.compile(await response.arrayBuffer());
-  const memory = new WebAssembly.Memory({ ...MEMORY_PAGES, shared: isolated });
+  const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES.initial, maximum: MEMORY_PAGES.browserMaximum, shared: isolated });
   const instance = await WebAssembly.instantiate(module, kernelImports(memory));
   return { memory, module, instance, shared: isolated };
 }
@@ -35,6 +35,9 @@ export const platform: Platform = {
   name: 'browser',
   kernels: await load(),
   maxThreads: isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1,
+  // A page keeps less: a tab holding gigabytes is worse than a slower forward. Without shared memory, none (heap.ts).
+  tensorLimit: 256 * 2 ** 20,
+  maxMemoryBytes: MEMORY_PAGES.browserMaximum * 65536,
   startsAsync: true,
   startHelper(data: HelperData) {
     const worker = new Worker(new URL('./worker.browser.mjs', import.meta.url), { type: 'module', name: `parcnet kernels ${data.index}` });

@@ -12,7 +12,7 @@ function load(): Platform['kernels'] {
   if (!existsSync(wasmPath)) {
     throw new Error(`@parcnet/wasm: ${wasmPath} is missing; \`npm ci\` builds it (or run \`npm run build -w @parcnet/wasm\`)`);
   }
-  const memory = new WebAssembly.Memory({ ...MEMORY_PAGES, shared: true });
+  const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES.initial, maximum: MEMORY_PAGES.maximum, shared: true });
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   return { memory, module, instance: new WebAssembly.Instance(module, kernelImports(memory)), shared: true };
 }
@@ -23,6 +23,9 @@ export const platform: Platform = {
   name: 'node',
   kernels: load(),
   maxThreads: Math.max(1, availableParallelism()),
+  // 1.5 GiB: a ParC-Net-XS training step at batch 64 (32×32) fits, so its outputs are never copied.
+  tensorLimit: 1536 * 2 ** 20,
+  maxMemoryBytes: MEMORY_PAGES.maximum * 65536,
   startsAsync: false,
   startHelper(data: HelperData) {
     const worker = new Worker(workerScript, { workerData: data });

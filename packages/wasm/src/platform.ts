@@ -39,6 +39,13 @@ export interface Platform {
   kernels: KernelModule;
   /** The number of threads kernels may use here: the cores, or 1 without shared memory. */
   maxThreads: number;
+  /**
+   * How much tensor storage may stay in wasm memory by default (bytes; see heap.ts): it is memory
+   * the process keeps once reached, traded for not copying kernel outputs.
+   */
+  tensorLimit: number;
+  /** The memory's maximum size in bytes. */
+  maxMemoryBytes: number;
   /** Whether helpers must be started (and awaited) before a kernel call may use them. */
   startsAsync: boolean;
   startHelper(data: HelperData): Helper;
@@ -49,7 +56,8 @@ export interface Platform {
   wait(array: Int32Array<SharedArrayBuffer>, index: number, value: number, ms: number): 'ok' | 'timed-out';
 }
 
-export const MEMORY_PAGES = { initial: 32, maximum: 32768 } as const;
+/** Pages of 64 KiB: Node may grow to wasm32's 4 GiB; a page stops at 2 GiB (a shared memory reserves its maximum up front). */
+export const MEMORY_PAGES = { initial: 32, maximum: 65536, browserMaximum: 32768 } as const;
 
 /** The imports every instance of the kernel module gets: the memory, and abort as a thrown error. */
 export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {

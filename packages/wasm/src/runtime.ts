@@ -1,4 +1,5 @@
-import type { Tensor } from '@parcnet/tensor';
+import { Tensor } from '@parcnet/tensor';
+import { WasmHeap, type HeapStats } from './heap';
 import { platform } from '#platform';
 
 /**
@@ -29,44 +30,72 @@ export { wasmPath } from '#platform';
 export const runtime = { memory: platform.kernels.memory, module: platform.kernels.module, exports: platform.kernels.instance.exports as unknown as KernelExports };
 export const wasm = runtime.exports;
 
-let top = ARENA_BASE;
+/**
+ * The heap stops 256 MiB short of the memory's maximum (4 GiB in Node, 2 GiB in a page). Tensor
+ * storage is capped at half of it, so scratch (im2col columns, packed operands, copied-in inputs)
+ * always has room.
+ */
+const HEAP_END = platform.maxMemoryBytes - 256 * 2 ** 20;
 
-/** Reserves `bytes` (16-byte aligned) in the arena, growing the memory when needed. */
+export const heap = new WasmHeap(runtime.memory, ARENA_BASE, HEAP_END, platform.kernels.shared, platform.tensorLimit);
+
+/** A scratch block of at least `bytes` (16-byte aligned), given back when the kernel returns. */
 export function alloc(bytes: number): number {
-  const at = (top + 15) & ~15;
-  top = at + bytes;
-  const have = runtime.memory.buffer.byteLength;
-  if (top > have) runtime.memory.grow(Math.ceil((top - have) / PAGE));
-  return at;
+  return heap.alloc(bytes);
 }
 
-/** Runs a kernel body with the arena rewound afterwards. */
+/** Runs a kernel body with its scratch given back afterwards. */
 export function scoped<T>(body: () => T): T {
-  const saved = top;
-  try {
-    return body();
-  } finally {
-    top = saved;
-  }
+  return heap.scoped(body);
 }
 
 export function f32(pointer: number, length: number): Float32Array {
-  return new Float32Array(runtime.memory.buffer, pointer, length);
+  return heap.f32(pointer, length);
 }
 
-/** Copies a float32 tensor (any strides) into the arena, row-major; the buffer is padded to 4 elements. */
+/**
+ * Where a kernel reads a float32 tensor: in place when its storage already lies in wasm memory
+ * (the output of an earlier kernel) and it is contiguous; otherwise a row-major copy in scratch.
+ */
 export function copyIn(t: Tensor): number {
-  const at = alloc(Math.ceil(t.size / 4) * 16);
+  if (t.isContiguous()) {
+    const at = heap.pointerOf(t.storage);
+    if (at >= 0) return at + t.offset * 4;
+  }
+  const at = alloc(t.size * 4);
   const source = t.isContiguous() ? t.storage.subarray(t.offset, t.offset + t.size) : t.contiguous().storage;
   f32(at, t.size).set(source);
   return at;
 }
 
-/** A zeroed float32 buffer of `length` elements in the arena. */
+/** A zeroed float32 scratch buffer of `length` elements. */
 export function zerosIn(length: number): number {
-  const at = alloc(Math.ceil(length / 4) * 16);
+  const at = alloc(length * 4);
   f32(at, length).fill(0);
   return at;
+}
+
+/** Where a kernel writes an output of `length` float32s (zeroed for kernels that accumulate); `outputTensor` makes it a tensor. */
+export function outputIn(length: number, zero = false): number {
+  const at = heap.output(length);
+  if (zero) f32(at, length).fill(0);
+  return at;
+}
+
+/** The tensor of shape `shape` a kernel wrote at `pointer` (from `outputIn`): it keeps the block, or gets a copy past the limit. */
+export function outputTensor(pointer: number, shape: readonly number[]): Tensor {
+  return new Tensor(heap.adopt(pointer, shape.reduce((a, b) => a * b, 1)), shape);
+}
+
+/** How the heap is used: tensor bytes held, blocks handed out and collected, outputs copied out. */
+export function wasmHeapStats(): HeapStats {
+  return { ...heap.stats };
+}
+
+/** Sets the most tensor storage kept in wasm memory (bytes; 0 copies every output out, as before). */
+export function setWasmTensorLimit(bytes: number): void {
+  if (!(bytes >= 0) || bytes > HEAP_END / 2) throw new RangeError(`setWasmTensorLimit: expected 0 … ${HEAP_END / 2} bytes, got ${bytes}`);
+  heap.tensorLimit = platform.kernels.shared ? bytes : 0;
 }
 
 export interface ConvImagesExports {
