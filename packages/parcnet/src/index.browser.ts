@@ -4,7 +4,7 @@
 // segmentation training, and the CLI need Node and are left out.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
-export { setNumThreads, getNumThreads, startThreads, WASM } from '@parcnet/wasm';
+export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, WASM } from '@parcnet/wasm';
 export * as nn from '@parcnet/nn';
 export * as parc from '@parcnet/parc';
 export * as models from '@parcnet/models';

@@ -4,7 +4,7 @@
 // Importing it also activates the WASM SIMD kernels (float32) and their thread pool.
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
-export { setNumThreads, getNumThreads, startThreads, WASM } from '@parcnet/wasm';
+export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, WASM } from '@parcnet/wasm';
 export * as nn from '@parcnet/nn';
 export * as parc from '@parcnet/parc';
 export * as models from '@parcnet/models';
