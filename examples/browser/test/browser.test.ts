@@ -67,6 +67,18 @@ async function classifyInPage(page: Page): Promise<PageState> {
   return pageState(page);
 }
 
+/** Serves the built page (with or without the isolation headers), opens it, runs `body`, closes both. */
+async function withPage(isolated: boolean, query: string, body: (page: Page, errors: string[]) => Promise<void>): Promise<void> {
+  const server = await serve(demo.dir, isolated);
+  const { page, errors } = await openDemo(browser, `${server.url}${query}`);
+  try {
+    await body(page, errors);
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
 const maxDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const argmax = (values: ArrayLike<number>): number => Array.from(values).reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
 
@@ -74,9 +86,7 @@ describe('the demo page in Chromium', () => {
   let isolatedLogits: number[] = [];
 
   it('cross-origin isolated: loads with the WASM kernels on 2 threads, classifies like Node, and 3 head steps lower the loss', async () => {
-    const server = await serve(demo.dir, true);
-    const { page, errors } = await openDemo(browser, server.url);
-    try {
+    await withPage(true, '', async (page, errors) => {
       const loaded = await pageState(page);
       expect(loaded.isolated).toBe(true);
       expect(loaded.threads).toBeGreaterThan(1);
@@ -101,16 +111,11 @@ describe('the demo page in Chromium', () => {
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses[3]).toBeLessThan(losses[0]);
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-      await server.close();
-    }
+    });
   });
 
   it('not isolated: one thread on the single-memory build, the same logits', async () => {
-    const server = await serve(demo.dir, false);
-    const { page, errors } = await openDemo(browser, server.url);
-    try {
+    await withPage(false, '', async (page, errors) => {
       const loaded = await pageState(page);
       expect(loaded.isolated).toBe(false);
       expect(loaded.threads).toBe(1);
@@ -119,17 +124,12 @@ describe('the demo page in Chromium', () => {
       // Every reduction is split the same way whatever the thread count, so the logits are identical.
       expect(state.lastClassification!.logits).toEqual(isolatedLogits);
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-      await server.close();
-    }
+    });
   });
 
   it('loads weights from a URL given as ?weights= and classifies a dropped image', async () => {
     copyFileSync(weightsFile, join(demo.dir, 'golden.safetensors'));
-    const server = await serve(demo.dir, true);
-    const { page, errors } = await openDemo(browser, `${server.url}?weights=golden.safetensors`);
-    try {
+    await withPage(true, '?weights=golden.safetensors', async (page, errors) => {
       const loaded = await pageState(page);
       expect(loaded.weights).toMatchObject({ model: 'parcnet-xs' });
       expect(await page.textContent('#weights-info')).toContain('golden.safetensors: parcnet-xs');
@@ -145,16 +145,11 @@ describe('the demo page in Chromium', () => {
       expect(maxDifference((await pageState(page)).lastClassification!.logits, nodeLogits)).toBeLessThan(1e-4);
       expect(await page.textContent('#classify-time')).toMatch(/^dropped-cat\.jpg: forward in [\d.]+ ms/);
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-      await server.close();
-    }
+    });
   });
 
   it('refuses a file that is not a weights file, naming it, and keeps working', async () => {
-    const server = await serve(demo.dir, true);
-    const { page } = await openDemo(browser, server.url);
-    try {
+    await withPage(true, '', async (page) => {
       await page.setInputFiles('#weights-file', image);
       await page.waitForFunction(() => (window as unknown as { parcnetDemo: { error: string | null } }).parcnetDemo.error !== null);
       const error = await page.evaluate(() => (window as unknown as { parcnetDemo: { error: string } }).parcnetDemo.error);
@@ -162,10 +157,7 @@ describe('the demo page in Chromium', () => {
       expect(await page.textContent('#status')).toContain('0000.jpg');
       const state = await classifyInPage(page);
       expect(maxDifference(state.lastClassification!.logits, nodeLogits)).toBeLessThan(1e-4);
-    } finally {
-      await page.close();
-      await server.close();
-    }
+    });
   });
 });
 

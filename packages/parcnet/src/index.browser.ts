@@ -2,11 +2,4 @@
 // weights (from bytes) and image transforms, with the WASM SIMD kernels (on Web Workers when the
 // page is cross-origin isolated). Training loops with checkpoints, datasets on disk, detection and
 // segmentation training, and the CLI need Node and are left out.
-export * from '@parcnet/tensor';
-export * from '@parcnet/autograd';
-export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, WASM } from '@parcnet/wasm';
-export * as nn from '@parcnet/nn';
-export * as parc from '@parcnet/parc';
-export * as models from '@parcnet/models';
-export * as io from '@parcnet/io';
-export * as data from '@parcnet/data';
+export * from './core';

@@ -195,6 +195,28 @@ register('HardswishGrad', unaryGrad(wasm.hardswishGrad));
 register('Hardsigmoid', unary(wasm.hardsigmoid));
 register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));
 
+// Add, Sub, Mul of two float32 tensors of the same shape (residual connections, gates): one SIMD
+// pass. Broadcasting and other dtypes go to the reference kernels.
+const sameShapeFloat32 = (a: Tensor, b: Tensor): boolean =>
+  a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+
+function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
+  registerKernel({
+    name, backend: WASM, priority: PRIORITY, guard: sameShapeFloat32,
+    fn: (a, b) => scoped(() => {
+      const ap = copyIn(a);
+      const bp = copyIn(b);
+      const yp = outputIn(a.size);
+      wasm.binaryArrays(ap, bp, yp, a.size, op);
+      return outputTensor(yp, a.shape);
+    }),
+  });
+}
+
+binary('Add', 0);
+binary('Sub', 1);
+binary('Mul', 2);
+
 // Batch norm over [N, C, S…]: statistics, apply (with the fused activation) and backward, per channel.
 const activationCode = (a: NormActivation): number => (a === 'silu' ? 1 : a === 'hardswish' ? 2 : 0);
 

@@ -10,6 +10,7 @@ import { platform } from '#platform';
  */
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
+  binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
   gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;

@@ -141,10 +141,41 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS / 2 });
       }
     });
+
+    it('Add, Sub, Mul of same-shape tensors, contiguous or strided: bit for bit the reference', () => {
+      setNumThreads(threads);
+      for (const name of ['Add', 'Sub', 'Mul'] as const) {
+        const [wasm, reference] = both(name);
+        fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }), fc.nat({ max: 1e6 }), fc.boolean(), fc.boolean(), (shape, seed, stridedA, stridedB) => {
+          const a = input(shape, seed, stridedA);
+          const b = input(shape, seed + 1, stridedB);
+          const got = wasm(a, b) as Tensor;
+          const want = reference(a, b) as Tensor;
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+        }), { seed: SEED, numRuns: RUNS / 2 });
+      }
+    });
   });
 }
 
 describe('WASM dispatch', () => {
+  it('Add: float32 goes to wasm (broadcast operands arrive as expanded views, copied in), float64 to the reference', async () => {
+    const { add, observeKernels, setBackendEnabled } = await import('@parcnet/tensor');
+    const seen: string[] = [];
+    const stop = observeKernels((name, _args, backend) => { if (name === 'Add') seen.push(backend); });
+    const a = randn([2, 3, 4], { seed: 1 });
+    const bias = randn([3, 1], { seed: 2 });
+    const got = add(a, bias);
+    add(randn([2, 3], { dtype: 'float64', seed: 1 }), randn([2, 3], { dtype: 'float64', seed: 2 }));
+    stop();
+    expect(seen).toEqual(['wasm', 'reference']);
+    setBackendEnabled('wasm', false);
+    const want = add(a, bias);
+    setBackendEnabled('wasm', true);
+    expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+  });
+
   it('float32 goes to wasm, float64 falls back to the reference', async () => {
     const { listKernels, conv2d } = await import('@parcnet/tensor');
     expect(listKernels().Conv2D[0]).toBe('wasm');

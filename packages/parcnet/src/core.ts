@@ -1,0 +1,11 @@
+// What parcnet offers everywhere, in Node and in a browser: tensor ops and autograd at the top level
+// (like torch), the WASM kernel controls, and nn, parc, models, io, data as namespaces. In a
+// bundler, `@parcnet/data` and `@parcnet/io` resolve to their browser builds (no file system).
+export * from '@parcnet/tensor';
+export * from '@parcnet/autograd';
+export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, WASM } from '@parcnet/wasm';
+export * as nn from '@parcnet/nn';
+export * as parc from '@parcnet/parc';
+export * as models from '@parcnet/models';
+export * as io from '@parcnet/io';
+export * as data from '@parcnet/data';
