@@ -4,4 +4,4 @@ export { im2col, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, con
 export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';
-export { binaryArrays } from './elementwise';
+export { binaryArrays, gather } from './elementwise';

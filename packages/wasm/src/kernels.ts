@@ -2,7 +2,7 @@ import {
   channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type KernelName, type NormActivation,
 } from '@parcnet/tensor';
 import '@parcnet/parc';
-import { alloc, copyIn, f32, f64, outputIn, outputTensor, scoped, wasm } from './runtime';
+import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, wasm } from './runtime';
 import { chunking, parallelFor } from './threads';
 
 /**
@@ -212,6 +212,18 @@ function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
     }),
   });
 }
+
+// A strided float32 view made contiguous (contiguous(), and a cast to the same dtype), when its
+// storage already lies in wasm memory; anything else is the reference's.
+registerKernel({
+  name: 'Cast', backend: WASM, priority: PRIORITY,
+  guard: (x, dtype) => x.dtype === 'float32' && dtype === 'float32' && x.shape.length <= 6 && x.size > 0 && heap.pointerOf(x.storage) >= 0,
+  fn: (x) => scoped(() => {
+    const out = outputIn(x.size);
+    gatherInto(x, heap.pointerOf(x.storage), out);
+    return outputTensor(out, x.shape);
+  }),
+});
 
 binary('Add', 0);
 binary('Sub', 1);

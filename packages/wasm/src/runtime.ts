@@ -11,6 +11,7 @@ import { platform } from '#platform';
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
+  gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
@@ -59,14 +60,27 @@ export function f32(pointer: number, length: number): Float32Array {
  * (the output of an earlier kernel) and it is contiguous; otherwise a row-major copy in scratch.
  */
 export function copyIn(t: Tensor): number {
-  if (t.isContiguous()) {
-    const at = heap.pointerOf(t.storage);
-    if (at >= 0) return at + t.offset * 4;
-  }
+  const resident = heap.pointerOf(t.storage);
+  if (resident >= 0 && t.isContiguous()) return resident + t.offset * 4;
   const at = alloc(t.size * 4);
+  if (resident >= 0 && gatherInto(t, resident, at)) return at;
   const source = t.isContiguous() ? t.storage.subarray(t.offset, t.offset + t.size) : t.contiguous().storage;
   f32(at, t.size).set(source);
   return at;
+}
+
+/**
+ * Copies a strided float32 view of a tensor whose storage lies at `storageAt` in wasm memory into
+ * row-major order at `at`, in wasm (up to 6 dimensions; false for more).
+ */
+export function gatherInto(t: Tensor, storageAt: number, at: number): boolean {
+  const rank = t.shape.length;
+  if (rank > 6) return false;
+  const pad = 6 - rank;
+  const sizes = [...Array<number>(pad).fill(1), ...t.shape] as [number, number, number, number, number, number];
+  const strides = [...Array<number>(pad).fill(0), ...t.strides] as [number, number, number, number, number, number];
+  wasm.gather(storageAt + t.offset * 4, at, ...sizes, ...strides);
+  return true;
 }
 
 /** A zeroed float32 scratch buffer of `length` elements. */

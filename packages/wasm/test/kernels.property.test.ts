@@ -156,6 +156,27 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS / 2 });
       }
     });
+
+    it('Cast (contiguous copy) of views on wasm-resident storage: permuted, flipped, sliced with a step, expanded; bit for bit', async () => {
+      setNumThreads(threads);
+      const { add, flip, permute, slice, expand, zeros } = await import('@parcnet/tensor');
+      const [wasm, reference] = both('Cast');
+      fc.assert(fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }), fc.nat({ max: 1e6 }), fc.nat(), fc.boolean(), fc.integer({ min: 1, max: 3 }),
+        (shape, seed, pick, flipped, step) => {
+          // An Add output: its storage lies in wasm memory.
+          const base = add(randn(shape, { seed }), zeros(shape));
+          const order = shape.map((_, i) => i).sort((a, b) => ((a * 7 + pick) % 5) - ((b * 7 + pick) % 5));
+          let view = permute(base, order);
+          if (flipped) view = flip(view, [pick % shape.length]);
+          view = slice(view, 0, 0, undefined, step);
+          if (pick % 3 === 0) view = expand(view.unsqueeze(0), [2, ...view.shape]);
+          const got = wasm(view, 'float32') as Tensor;
+          const want = reference(view, 'float32') as Tensor;
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+        }), { seed: SEED, numRuns: RUNS });
+    });
   });
 }
 
