@@ -47,6 +47,22 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
 const convArgs = (g: Conv2DGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
   [g.h, g.w, g.kh, g.kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1], g.ho, g.wo];
 
+/**
+ * The 3×3, stride 1, dilation 1 depthwise conv (MobileNetV2 blocks) through the padded-plane kernel:
+ * `source` [n, c, h, wd] with padding (ph, pw), the kernel rotated by 180° when `flip`.
+ */
+function depthwise3x3(source: number, weights: number, out: number, n: number, c: number, h: number, wd: number, ph: number, pw: number, flip: boolean): void {
+  const { chunks, chunk } = chunking(n * c);
+  const ho = h + 2 * ph - 2;
+  const wo = wd + 2 * pw - 2;
+  const padBytes = Math.ceil((Math.max(wd + 2 * pw, ((wo + 3) & ~3) + 2) * (h + 2 * ph) * 4) / 16) * 16;
+  const pad = alloc(padBytes * chunks);
+  parallelFor(n * c, 'depthwise3x3', [source, weights, out, c, h, wd, ph, pw, flip ? 1 : 0, pad, padBytes, chunk], n * c * ho * wo * 9);
+}
+
+const isDepthwise3x3 = (g: Conv2DGeometry, a: Conv2DAttrs): boolean =>
+  g.depthwise && g.kh === 3 && g.kw === 3 && a.stride[0] === 1 && a.stride[1] === 1 && a.dilation[0] === 1 && a.dilation[1] === 1;
+
 register('Conv2D', (x, w, attrs) => scoped(() => {
   const g = conv2dGeometry(x.shape, w.shape, attrs);
   const xp = copyIn(x);
@@ -54,6 +70,10 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const depthwise = g.depthwise;
   // The depthwise kernel writes every output; the GEMM paths accumulate into zeros.
   const yp = outputIn(g.n * g.o * g.ho * g.wo, !depthwise);
+  if (isDepthwise3x3(g, attrs)) {
+    depthwise3x3(xp, wp, yp, g.n, g.c, g.h, g.w, attrs.padding[0], attrs.padding[1], false);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
+  }
   if (depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
@@ -84,6 +104,12 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   const g = conv2dGeometry(inputShape, w.shape, attrs);
   const dyp = copyIn(gradOutput);
   const wp = copyIn(w);
+  // Stride 1: dx is the conv of dy with the kernel rotated by 180° and padding 2 − p.
+  if (isDepthwise3x3(g, attrs) && attrs.padding[0] <= 2 && attrs.padding[1] <= 2) {
+    const dxp = outputIn(g.n * g.c * g.h * g.w);
+    depthwise3x3(dyp, wp, dxp, g.n, g.c, g.ho, g.wo, 2 - attrs.padding[0], 2 - attrs.padding[1], true);
+    return outputTensor(dxp, inputShape);
+  }
   const dxp = outputIn(g.n * g.c * g.h * g.w, true);
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwiseBackpropInput', [dyp, wp, dxp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);

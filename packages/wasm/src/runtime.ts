@@ -16,6 +16,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   transpose(src: number, rows: number, cols: number, dst: number): void;
   im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
+  depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ph: number, pw: number, flip: number, pad: number, padBytes: number, chunk: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
   parcConv(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, planeStart: number, planeEnd: number): void;

@@ -16,7 +16,7 @@ type ExportName = keyof KernelExports;
 
 /** Exports a worker may be asked to run, by index (the index travels through shared memory). */
 const callable: ExportName[] = [
-  'gemm', 'depthwise', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
+  'gemm', 'depthwise', 'depthwise3x3', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
   'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages',
 ];
 

@@ -81,6 +81,24 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('depthwise 3×3 stride 1 (the padded-plane kernel): forward and backward w.r.t. the input, padding 0–2, odd and tiny maps', () => {
+      setNumThreads(threads);
+      const [forward, backInput] = (['Conv2D', 'Conv2DBackpropInput'] as const).map(both);
+      const dwCase = fc.record({
+        n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 6 }), h: fc.integer({ min: 1, max: 13 }), w: fc.integer({ min: 1, max: 13 }),
+        ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
+      }).filter((c) => c.h + 2 * c.ph >= 3 && c.w + 2 * c.pw >= 3);
+      fc.assert(fc.property(dwCase, (c) => {
+        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
+        const w = randn([c.c, 1, 3, 3], { seed: c.seed + 1 });
+        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [c.ph, c.pw], dilation: [1, 1], groups: c.c };
+        const y = forward[1](x, w, attrs) as Tensor;
+        expectClose(forward[0](x, w, attrs) as Tensor, y);
+        const g = input([...y.shape], c.seed + 2, c.strided);
+        expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('ParcConv and both backprops, both axes, non-square', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
