@@ -1,9 +1,8 @@
 // Builds the demo page, serves it on localhost and opens it in Debian's Chromium through
 // playwright-core: shared by the browser test (test/browser.test.ts) and the benchmark
 // (benchmarks/browser.bench.ts). Node only.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -9,6 +9,9 @@
  * So tensor storage is capped (`tensorLimit`): past it, kernels copy their outputs out to ordinary
  * typed arrays as before, which also makes V8 collect sooner. Memory that is not shared is never
  * used for tensors: growing it would detach every view on it.
+ *
+ * A block lives as long as its storage object: tensor views share that object, so they keep it.
+ * Wrapping a `subarray` of a resident storage in a new Tensor would not, and is not done anywhere.
  */
 
 const PAGE = 65536;
