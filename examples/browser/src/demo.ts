@@ -2,7 +2,7 @@
 // classifier head, and a forward benchmark. `main.ts` wires it to the page, and the browser test
 // and benchmark call it through `window.parcnetDemo`.
 import {
-  FormatError, getNumThreads, noGrad, observeKernels, softmax, Tensor, WASM, data, io, models, nn, type KernelName,
+  concat, FormatError, getNumThreads, noGrad, observeKernels, softmax, Tensor, WASM, data, io, models, nn, type KernelName,
 } from 'parcnet';
 import type { WeightsInfo } from '@parcnet/train';
 
@@ -101,17 +101,15 @@ export async function fineTuneHead(
     return index;
   });
   const inputs = images.map(({ image }) => data.classifierInput(image, info.input_size, info.transforms));
-  const batch = new Tensor(Float32Array.from(inputs.flatMap((t) => Array.from(t.toTypedArray()))), [images.length, ...inputs[0].shape.slice(1)]);
-  const features = noGrad(() => model.forwardStages(batch).conv_1x1_exp);
+  const features = noGrad(() => model.forwardStages(concat(inputs, 0)).conv_1x1_exp);
   const target = new Tensor(Int32Array.from(targets), [images.length]);
   const head = model.classifier;
   const optimizer = new nn.Adam(head.parameters(), { lr });
-  const lossNow = (): Tensor => nn.crossEntropy(head.forward(features), target);
   const losses: number[] = [];
   for (let step = 0; step <= steps; step++) {
-    const loss = lossNow();
+    const loss = nn.crossEntropy(head.forward(features), target);
     losses.push(loss.item());
-    await onStep(step, loss.item());
+    await onStep(step, losses[step]);
     if (step === steps) break;
     optimizer.zeroGrad();
     loss.backward();

@@ -222,9 +222,10 @@ register('Hardsigmoid', unary(wasm.hardsigmoid));
 register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));
 
 // Add, Sub, Mul of two float32 tensors of the same shape (residual connections, gates): one SIMD
-// pass. Broadcasting and other dtypes go to the reference kernels.
+// pass. The ops expand broadcast operands to the output shape first, so those arrive here as
+// strided views and are copied in; other dtypes go to the reference kernels.
 const sameShapeFloat32 = (a: Tensor, b: Tensor): boolean =>
-  a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  allFloat32(a, b) && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
 function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
   registerKernel({
@@ -239,6 +240,10 @@ function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
   });
 }
 
+binary('Add', 0);
+binary('Sub', 1);
+binary('Mul', 2);
+
 // A strided float32 view made contiguous (contiguous(), and a cast to the same dtype), when its
 // storage already lies in wasm memory; anything else is the reference's.
 registerKernel({
@@ -250,10 +255,6 @@ registerKernel({
     return outputTensor(out, x.shape);
   }),
 });
-
-binary('Add', 0);
-binary('Sub', 1);
-binary('Mul', 2);
 
 // Batch norm over [N, C, S…]: statistics, apply (with the fused activation) and backward, per channel.
 const activationCode = (a: NormActivation): number => (a === 'silu' ? 1 : a === 'hardswish' ? 2 : 0);

@@ -32,7 +32,6 @@ function spin(array: Int32Array<SharedArrayBuffer>, index: number, value: number
 }
 
 export const platform: Platform = {
-  name: 'browser',
   kernels: await load(),
   maxThreads: isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1,
   // A page keeps less: a tab holding gigabytes is worse than a slower forward. Without shared memory, none (heap.ts).

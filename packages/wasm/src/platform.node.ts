@@ -20,7 +20,6 @@ function load(): Platform['kernels'] {
 const workerScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 
 export const platform: Platform = {
-  name: 'node',
   kernels: load(),
   maxThreads: Math.max(1, availableParallelism()),
   // 1.5 GiB: a ParC-Net-XS training step at batch 64 (32×32) fits, so its outputs are never copied.

@@ -35,7 +35,6 @@ export interface Helper {
 }
 
 export interface Platform {
-  name: 'node' | 'browser';
   kernels: KernelModule;
   /** The number of threads kernels may use here: the cores, or 1 without shared memory. */
   maxThreads: number;

@@ -4,9 +4,9 @@ import { platform } from '#platform';
 
 /**
  * The kernel module, instantiated on one WebAssembly.Memory by the platform adapter (synchronously
- * in Node, asynchronously in a browser), and a scratch arena in that memory. Kernels copy their
- * inputs in, run, and copy the output out; the arena is rewound after every kernel, so nothing
- * accumulates between calls.
+ * in Node, asynchronously in a browser), and the heap of blocks in that memory (heap.ts). Kernels
+ * read inputs already in wasm memory in place and copy the others into scratch blocks; they write
+ * their output into a block that becomes the output tensor's storage.
  */
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
@@ -25,8 +25,8 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
 }
 
 const PAGE = 65536;
-/** The first pages belong to the module (its stack and static data); the arena starts after them. */
-const ARENA_BASE = 4 * PAGE;
+/** The first pages belong to the module (its stack and static data); the heap starts after them. */
+const HEAP_BASE = 4 * PAGE;
 
 export { wasmPath } from '#platform';
 
@@ -40,7 +40,7 @@ export const wasm = runtime.exports;
  */
 const HEAP_END = platform.maxMemoryBytes - 256 * 2 ** 20;
 
-export const heap = new WasmHeap(runtime.memory, ARENA_BASE, HEAP_END, platform.kernels.shared, platform.tensorLimit);
+export const heap = new WasmHeap(runtime.memory, HEAP_BASE, HEAP_END, platform.kernels.shared, platform.tensorLimit);
 
 /** A scratch block of at least `bytes` (16-byte aligned), given back when the kernel returns. */
 export function alloc(bytes: number): number {
@@ -82,13 +82,6 @@ export function gatherInto(t: Tensor, storageAt: number, at: number): boolean {
   const strides = [...Array<number>(pad).fill(0), ...t.strides] as [number, number, number, number, number, number];
   wasm.gather(storageAt + t.offset * 4, at, ...sizes, ...strides);
   return true;
-}
-
-/** A zeroed float32 scratch buffer of `length` elements. */
-export function zerosIn(length: number): number {
-  const at = alloc(length * 4);
-  f32(at, length).fill(0);
-  return at;
 }
 
 /** Where a kernel writes an output of `length` float32s (zeroed for kernels that accumulate); `outputTensor` makes it a tensor. */
@@ -151,7 +144,7 @@ export function f64(pointer: number, length: number): Float64Array {
   return new Float64Array(runtime.memory.buffer, pointer, length);
 }
 
-/** The current size of the wasm memory in bytes (the arena's high-water mark, rounded to pages). */
+/** The current size of the wasm memory in bytes (the heap's high-water mark, rounded to pages). */
 export function wasmMemoryBytes(): number {
   return runtime.memory.buffer.byteLength;
 }
