@@ -190,15 +190,24 @@ export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32
   }
 }
 
-import { gemm } from './gemm';
+import { gemm, packPanels, packPanelsTransposed } from './gemm';
 
 /**
  * conv2d forward for images [imageStart, imageEnd): per image and group, im2col into this call's
  * own column buffer (cols + slot·colsBytes, slot = imageStart / chunk) and one GEMM. Threads split
  * the batch; each writes only its images' outputs.
  */
+@inline function isPointwise(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+}
+
+/**
+ * conv2d for images [imageStart, imageEnd), each group as one GEMM: y = W · cols. This call's scratch
+ * (`scratchBytes` per chunk of `chunk` images) holds the columns (none for a 1×1 conv, whose columns
+ * are the input planes) and then their packed panels.
+ */
 export function convImages(
-  x: usize, wgt: usize, y: usize, cols: usize, colsBytes: usize, chunk: i32,
+  x: usize, wgt: usize, y: usize, scratch: usize, scratchBytes: usize, chunk: i32,
   c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
   imageStart: i32, imageEnd: i32,
 ): void {
@@ -206,19 +215,35 @@ export function convImages(
   const og = o / groups;
   const rows = cg * kh * kw;
   const pixels = ho * wo;
-  const mine = cols + <usize>(imageStart / chunk) * colsBytes;
+  const direct = isPointwise(kh, kw, sh, sw, ph, pw);
+  const cols = scratch + <usize>(imageStart / chunk) * scratchBytes;
+  const panels = direct ? cols : cols + columnBytes(rows, pixels);
   for (let image = imageStart; image < imageEnd; image++) {
     const xi = x + (<usize>image * <usize>c * <usize>h * <usize>w << 2);
     for (let group = 0; group < groups; group++) {
-      im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, mine);
-      gemm(og, pixels, rows, wgt + (<usize>(group * og * rows) << 2), rows, 1, mine, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), 0, og);
+      if (direct) {
+        packPanels(xi + (<usize>(group * cg) * <usize>pixels << 2), rows, pixels, panels);
+      } else {
+        im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols);
+        packPanels(cols, rows, pixels, panels);
+      }
+      gemm(og, pixels, rows, wgt + (<usize>(group * og * rows) << 2), rows, 1, panels, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), 0, og);
     }
   }
 }
 
-/** conv2d backprop input for images [imageStart, imageEnd): Wᵀ·dy into this call's columns, then col2im. */
+/** Bytes of one image-group's columns, rounded to 16. */
+@inline function columnBytes(rows: i32, pixels: i32): usize {
+  return (<usize>rows * <usize>pixels * 4 + 15) & ~15;
+}
+
+/**
+ * conv2d backprop input for images [imageStart, imageEnd): Wᵀ·dy into this call's columns, then
+ * col2im (a 1×1 conv writes Wᵀ·dy straight into dx, zeroed by the caller). Scratch per chunk: the
+ * columns, then dy's packed panels.
+ */
 export function convBackpropInputImages(
-  dy: usize, wgt: usize, dx: usize, cols: usize, colsBytes: usize, chunk: i32,
+  dy: usize, wgt: usize, dx: usize, scratch: usize, scratchBytes: usize, chunk: i32,
   c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
   imageStart: i32, imageEnd: i32,
 ): void {
@@ -226,12 +251,21 @@ export function convBackpropInputImages(
   const og = o / groups;
   const rows = cg * kh * kw;
   const pixels = ho * wo;
-  const mine = cols + <usize>(imageStart / chunk) * colsBytes;
+  const direct = isPointwise(kh, kw, sh, sw, ph, pw);
+  const cols = scratch + <usize>(imageStart / chunk) * scratchBytes;
+  const panels = direct ? cols : cols + columnBytes(rows, pixels);
   for (let image = imageStart; image < imageEnd; image++) {
+    const dxi = dx + (<usize>image * <usize>c * <usize>h * <usize>w << 2);
     for (let group = 0; group < groups; group++) {
-      memory.fill(mine, 0, <usize>rows * <usize>pixels << 2);
-      gemm(rows, pixels, og, wgt + (<usize>(group * og * rows) << 2), 1, rows, dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), mine, 0, rows);
-      col2im(mine, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx + (<usize>image * <usize>c * <usize>h * <usize>w << 2));
+      const wg = wgt + (<usize>(group * og * rows) << 2);
+      packPanels(dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), og, pixels, panels);
+      if (direct) {
+        gemm(rows, pixels, og, wg, 1, rows, panels, dxi + (<usize>(group * cg) * <usize>pixels << 2), 0, rows);
+        continue;
+      }
+      memory.fill(cols, 0, <usize>rows * <usize>pixels << 2);
+      gemm(rows, pixels, og, wg, 1, rows, panels, cols, 0, rows);
+      col2im(cols, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dxi);
     }
   }
 }
@@ -285,6 +319,43 @@ export function depthwise3x3(
           if (ox + 1 < wo) store<f32>(dst + at + 4, f32x4.extract_lane(acc, 1));
           if (ox + 2 < wo) store<f32>(dst + at + 8, f32x4.extract_lane(acc, 2));
         }
+      }
+    }
+  }
+}
+
+/**
+ * The filter gradient of one slice of the batch, images [imageStart, imageEnd), into its own partial
+ * sum: partial (zeroed) += dy · colsᵀ per image and group, colsᵀ packed into panels as it is
+ * transposed. The caller cuts the batch into slices that do not depend on the thread count and adds
+ * the partials in slice order, so dW is the same on any number of threads. Scratch per chunk of
+ * slices: the columns (none for a 1×1 conv), then the panels.
+ */
+export function convBackpropFilterImages(
+  x: usize, dy: usize, partials: usize, partialBytes: usize, scratch: usize, scratchBytes: usize, chunk: i32, slice: i32, imageCount: i32,
+  c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
+  sliceStart: i32, sliceEnd: i32,
+): void {
+  const cg = c / groups;
+  const og = o / groups;
+  const rows = cg * kh * kw;
+  const pixels = ho * wo;
+  const direct = isPointwise(kh, kw, sh, sw, ph, pw);
+  const cols = scratch + <usize>(sliceStart / chunk) * scratchBytes;
+  const panels = direct ? cols : cols + columnBytes(rows, pixels);
+  for (let s = sliceStart; s < sliceEnd; s++) {
+    const partial = partials + <usize>s * partialBytes;
+    const end = min(imageCount, (s + 1) * slice);
+    for (let image = s * slice; image < end; image++) {
+      const xi = x + (<usize>image * <usize>c * <usize>h * <usize>w << 2);
+      for (let group = 0; group < groups; group++) {
+        if (direct) {
+          packPanelsTransposed(xi + (<usize>(group * cg) * <usize>pixels << 2), rows, pixels, panels);
+        } else {
+          im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols);
+          packPanelsTransposed(cols, rows, pixels, panels);
+        }
+        gemm(og, rows, pixels, dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), pixels, 1, panels, partial + (<usize>(group * og * rows) << 2), 0, og);
       }
     }
   }

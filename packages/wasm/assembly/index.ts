@@ -1,6 +1,6 @@
 // The WASM SIMD kernels of parcnet (float32). Compiled by build.mjs with AssemblyScript.
-export { gemm, transpose } from './gemm';
-export { im2col, depthwise, depthwise3x3, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages } from './conv';
+export { gemm, packPanels, packPanelsTransposed } from './gemm';
+export { depthwise, depthwise3x3, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
 export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';

@@ -17,6 +17,12 @@ function register<K extends KernelName>(name: K, fn: Parameters<typeof registerK
   registerKernel({ name, backend: WASM, priority: PRIORITY, fn, guard: ((...args: unknown[]) => allFloat32(...args)) as never });
 }
 
+/** Bytes of a K × N operand packed in panels of 8 columns (gemm.ts), the last one zero-padded. */
+const panelBytes = (k: number, n: number): number => Math.ceil(n / 8) * k * 32;
+
+/** Bytes of one image-group's im2col columns, rounded to 16 (none for a 1×1 conv: its columns are the input). */
+const columnBytes = (g: Conv2DGeometry): number => (g.pointwise ? 0 : Math.ceil(g.cg * g.kh * g.kw * g.ho * g.wo / 4) * 16);
+
 // a: [Ba, M, K] (or [Ba, K, M] if transposeA), b: [Bb, K, N] (or [Bb, N, K]) → [B, M, N].
 register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   const [ba, a1, a2] = a.shape;
@@ -26,17 +32,18 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   const n = transposeB ? b1 : b2;
   const batch = Math.max(ba, bb);
   const ap = copyIn(a);
-  let bp = copyIn(b);
-  if (transposeB) {
-    // Pack bᵀ row-major: the GEMM reads b along its rows.
-    const packed = alloc(bb * k * n * 4);
-    for (let i = 0; i < bb; i++) wasm.transpose(bp + i * n * k * 4, n, k, packed + i * k * n * 4);
-    bp = packed;
+  const bp = copyIn(b);
+  // b packed into panels once per matrix (bᵀ is transposed as it is packed); both threads read them.
+  const bytes = panelBytes(k, n);
+  const panels = alloc(bytes * bb);
+  for (let i = 0; i < bb; i++) {
+    if (transposeB) wasm.packPanelsTransposed(bp + i * n * k * 4, n, k, panels + i * bytes);
+    else wasm.packPanels(bp + i * k * n * 4, k, n, panels + i * bytes);
   }
   const cp = outputIn(batch * m * n, true);
   for (let i = 0; i < batch; i++) {
     const aAt = ap + (ba === 1 ? 0 : i) * m * k * 4;
-    const bAt = bp + (bb === 1 ? 0 : i) * k * n * 4;
+    const bAt = panels + (bb === 1 ? 0 : i) * bytes;
     const cAt = cp + i * m * n * 4;
     parallelFor(m, 'gemm', [m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt], m * n * k);
   }
@@ -78,24 +85,13 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
+  // Threads split the batch; each chunk of images has its own scratch: columns, then their panels.
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  if (!g.pointwise) {
-    // Threads split the batch; each chunk of images has its own column buffer.
-    const { chunks, chunk } = chunking(g.n);
-    const colsBytes = Math.ceil(rows * pixels / 4) * 16;
-    const cols = alloc(colsBytes * chunks);
-    parallelFor(g.n, 'convImages', [xp, wp, yp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
-    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
-  }
-  for (let image = 0; image < g.n; image++) {
-    for (let group = 0; group < attrs.groups; group++) {
-      const source = xp + (image * g.c + group * g.cg) * pixels * 4;
-      const out = yp + (image * g.o + group * g.og) * pixels * 4;
-      const weights = wp + group * g.og * rows * 4;
-      parallelFor(g.og, 'gemm', [g.og, pixels, rows, weights, rows, 1, source, out], g.og * pixels * rows);
-    }
-  }
+  const { chunks, chunk } = chunking(g.n);
+  const scratchBytes = columnBytes(g) + panelBytes(rows, pixels);
+  const scratch = alloc(scratchBytes * chunks);
+  parallelFor(g.n, 'convImages', [xp, wp, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
   return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
 }));
 
@@ -117,50 +113,45 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  if (!g.pointwise) {
-    const { chunks, chunk } = chunking(g.n);
-    const colsBytes = Math.ceil(rows * pixels / 4) * 16;
-    const cols = alloc(colsBytes * chunks);
-    parallelFor(g.n, 'convBackpropInputImages', [dyp, wp, dxp, cols, colsBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
-    return outputTensor(dxp, inputShape);
-  }
-  for (let image = 0; image < g.n; image++) {
-    for (let group = 0; group < attrs.groups; group++) {
-      // Wᵀ read through strides: element (r, o) of Wᵀ is W[o, r]; a 1×1 conv writes straight into dx.
-      const target = dxp + (image * g.c + group * g.cg) * pixels * 4;
-      const weights = wp + group * g.og * rows * 4;
-      const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
-      parallelFor(rows, 'gemm', [rows, pixels, g.og, weights, 1, rows, grad, target], rows * pixels * g.og);
-    }
-  }
+  const { chunks, chunk } = chunking(g.n);
+  const scratchBytes = columnBytes(g) + panelBytes(g.og, pixels);
+  const scratch = alloc(scratchBytes * chunks);
+  parallelFor(g.n, 'convBackpropInputImages', [dyp, wp, dxp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
   return outputTensor(dxp, inputShape);
 }));
 
-// dW[group] += dy · colsᵀ, with colsᵀ packed row-major so the GEMM reads it along rows.
+/**
+ * The batch is cut into at most this many slices of whole images, whatever the thread count; each
+ * slice sums its filter gradient apart and the slices are added in order, so dW does not depend on
+ * how many threads ran them.
+ */
+const FILTER_SLICES = 8;
+
+// dW[group] = Σ over images of dy · colsᵀ: threads take slices of the batch (convBackpropFilterImages).
 register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped(() => {
   const g = conv2dGeometry(x.shape, weightShape, attrs);
   const xp = copyIn(x);
   const dyp = copyIn(gradOutput);
-  const dwp = outputIn(g.o * g.cg * g.kh * g.kw, true);
+  const count = g.o * g.cg * g.kh * g.kw;
+  const dwp = outputIn(count, true);
   if (g.depthwise) {
     parallelFor(g.c, 'depthwiseBackpropFilter', [xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return outputTensor(dwp, weightShape);
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const pointwise = g.pointwise;
-  const cols = pointwise ? 0 : alloc(rows * pixels * 4);
-  const colsT = alloc(rows * pixels * 4);
-  for (let image = 0; image < g.n; image++) {
-    for (let group = 0; group < attrs.groups; group++) {
-      const source = pointwise ? xp + (image * g.c + group * g.cg) * pixels * 4 : cols;
-      if (!pointwise) wasm.im2col(xp + image * g.c * g.h * g.w * 4, group * g.cg, g.cg, ...convArgs(g, attrs), cols);
-      wasm.transpose(source, rows, pixels, colsT);
-      const grad = dyp + (image * g.o + group * g.og) * pixels * 4;
-      const target = dwp + group * g.og * rows * 4;
-      parallelFor(g.og, 'gemm', [g.og, rows, pixels, grad, pixels, 1, colsT, target], g.og * rows * pixels);
-    }
-  }
+  const slice = Math.ceil(g.n / FILTER_SLICES);
+  const slices = Math.ceil(g.n / slice);
+  const partialBytes = Math.ceil(count / 4) * 16;
+  const partials = alloc(partialBytes * slices);
+  f32(partials, (partialBytes / 4) * slices).fill(0);
+  const { chunks, chunk } = chunking(slices);
+  const scratchBytes = columnBytes(g) + panelBytes(pixels, rows);
+  const scratch = alloc(scratchBytes * chunks);
+  parallelFor(slices, 'convBackpropFilterImages', [
+    xp, dyp, partials, partialBytes, scratch, scratchBytes, chunk, slice, g.n, g.c, g.o, attrs.groups, ...convArgs(g, attrs),
+  ], g.n * g.o * pixels * rows);
+  for (let s = 0; s < slices; s++) wasm.binaryArrays(dwp, partials + s * partialBytes, dwp, count, 0);
   return outputTensor(dwp, weightShape);
 }));
 

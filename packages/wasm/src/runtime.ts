@@ -12,9 +12,9 @@ import { platform } from '#platform';
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
-  gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, c: number, rowStart: number, rowEnd: number): void;
-  transpose(src: number, rows: number, cols: number, dst: number): void;
-  im2col(x: number, c0: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, cols: number): void;
+  gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, panels: number, c: number, rowStart: number, rowEnd: number): void;
+  packPanels(b: number, k: number, n: number, dst: number): void;
+  packPanelsTransposed(src: number, n: number, k: number, dst: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ph: number, pw: number, flip: number, pad: number, padBytes: number, chunk: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
@@ -109,14 +109,19 @@ export function setWasmTensorLimit(bytes: number): void {
 
 export interface ConvImagesExports {
   convImages(
-    x: number, w: number, y: number, cols: number, colsBytes: number, chunk: number, c: number, o: number, groups: number,
+    x: number, w: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
     imageStart: number, imageEnd: number,
   ): void;
   convBackpropInputImages(
-    dy: number, w: number, dx: number, cols: number, colsBytes: number, chunk: number, c: number, o: number, groups: number,
+    dy: number, w: number, dx: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
     imageStart: number, imageEnd: number,
+  ): void;
+  convBackpropFilterImages(
+    x: number, dy: number, partials: number, partialBytes: number, scratch: number, scratchBytes: number, chunk: number, slice: number, imageCount: number,
+    c: number, o: number, groups: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
+    sliceStart: number, sliceEnd: number,
   ): void;
 }
 

@@ -17,10 +17,10 @@ type ExportName = keyof KernelExports;
 /** Exports a worker may be asked to run, by index (the index travels through shared memory). */
 const callable: ExportName[] = [
   'gemm', 'depthwise', 'depthwise3x3', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
-  'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages',
+  'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
 ];
 
-const MAX_ARGS = 24;
+const MAX_ARGS = 32;
 const GENERATION = 0;
 const PENDING = 1;
 const SLOTS = 4;
