@@ -190,7 +190,7 @@ export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32
   }
 }
 
-import { gemm, packPanels, packPanelsTransposed } from './gemm';
+import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelBytes, rowPanels } from './gemm';
 
 /**
  * conv2d forward for images [imageStart, imageEnd): per image and group, im2col into this call's
@@ -202,12 +202,13 @@ import { gemm, packPanels, packPanelsTransposed } from './gemm';
 }
 
 /**
- * conv2d for images [imageStart, imageEnd), each group as one GEMM: y = W · cols. This call's scratch
- * (`scratchBytes` per chunk of `chunk` images) holds the columns (none for a 1×1 conv, whose columns
- * are the input planes) and then their packed panels.
+ * conv2d for images [imageStart, imageEnd), each group as one GEMM: y = W · cols, with W already in
+ * row panels (`wPanels`, group after group). This call's scratch (`scratchBytes` per chunk of `chunk`
+ * images) holds the columns (none for a 1×1 conv, whose columns are the input planes) and then their
+ * packed panels.
  */
 export function convImages(
-  x: usize, wgt: usize, y: usize, scratch: usize, scratchBytes: usize, chunk: i32,
+  x: usize, wPanels: usize, y: usize, scratch: usize, scratchBytes: usize, chunk: i32,
   c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
   imageStart: i32, imageEnd: i32,
 ): void {
@@ -227,7 +228,7 @@ export function convImages(
         im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols);
         packPanels(cols, rows, pixels, panels);
       }
-      gemm(og, pixels, rows, wgt + (<usize>(group * og * rows) << 2), rows, 1, panels, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), 0, og);
+      gemm(og, pixels, rows, wPanels + <usize>group * rowPanelBytes(og, rows), panels, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), false, 0, rowPanels(og));
     }
   }
 }
@@ -239,11 +240,11 @@ export function convImages(
 
 /**
  * conv2d backprop input for images [imageStart, imageEnd): Wᵀ·dy into this call's columns, then
- * col2im (a 1×1 conv writes Wᵀ·dy straight into dx, zeroed by the caller). Scratch per chunk: the
- * columns, then dy's packed panels.
+ * col2im into dx, zeroed by the caller (a 1×1 conv writes Wᵀ·dy straight into dx). Wᵀ comes in row panels
+ * (`wtPanels`, group after group). Scratch per chunk: the columns, then dy's packed panels.
  */
 export function convBackpropInputImages(
-  dy: usize, wgt: usize, dx: usize, scratch: usize, scratchBytes: usize, chunk: i32,
+  dy: usize, wtPanels: usize, dx: usize, scratch: usize, scratchBytes: usize, chunk: i32,
   c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
   imageStart: i32, imageEnd: i32,
 ): void {
@@ -257,14 +258,13 @@ export function convBackpropInputImages(
   for (let image = imageStart; image < imageEnd; image++) {
     const dxi = dx + (<usize>image * <usize>c * <usize>h * <usize>w << 2);
     for (let group = 0; group < groups; group++) {
-      const wg = wgt + (<usize>(group * og * rows) << 2);
+      const wg = wtPanels + <usize>group * rowPanelBytes(rows, og);
       packPanels(dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), og, pixels, panels);
       if (direct) {
-        gemm(rows, pixels, og, wg, 1, rows, panels, dxi + (<usize>(group * cg) * <usize>pixels << 2), 0, rows);
+        gemm(rows, pixels, og, wg, panels, dxi + (<usize>(group * cg) * <usize>pixels << 2), false, 0, rowPanels(rows));
         continue;
       }
-      memory.fill(cols, 0, <usize>rows * <usize>pixels << 2);
-      gemm(rows, pixels, og, wg, 1, rows, panels, cols, 0, rows);
+      gemm(rows, pixels, og, wg, panels, cols, false, 0, rowPanels(rows));
       col2im(cols, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dxi);
     }
   }
@@ -329,7 +329,7 @@ export function depthwise3x3(
  * sum: partial (zeroed) += dy · colsᵀ per image and group, colsᵀ packed into panels as it is
  * transposed. The caller cuts the batch into slices that do not depend on the thread count and adds
  * the partials in slice order, so dW is the same on any number of threads. Scratch per chunk of
- * slices: the columns (none for a 1×1 conv), then the panels.
+ * slices: the columns (none for a 1×1 conv), then their panels, then dy's row panels.
  */
 export function convBackpropFilterImages(
   x: usize, dy: usize, partials: usize, partialBytes: usize, scratch: usize, scratchBytes: usize, chunk: i32, slice: i32, imageCount: i32,
@@ -343,6 +343,7 @@ export function convBackpropFilterImages(
   const direct = isPointwise(kh, kw, sh, sw, ph, pw);
   const cols = scratch + <usize>(sliceStart / chunk) * scratchBytes;
   const panels = direct ? cols : cols + columnBytes(rows, pixels);
+  const dyPanels = panels + panelBytes(pixels, rows);
   for (let s = sliceStart; s < sliceEnd; s++) {
     const partial = partials + <usize>s * partialBytes;
     const end = min(imageCount, (s + 1) * slice);
@@ -355,7 +356,8 @@ export function convBackpropFilterImages(
           im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols);
           packPanelsTransposed(cols, rows, pixels, panels);
         }
-        gemm(og, rows, pixels, dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), pixels, 1, panels, partial + (<usize>(group * og * rows) << 2), 0, og);
+        packRows(dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), pixels, 1, og, pixels, dyPanels);
+        gemm(og, rows, pixels, dyPanels, panels, partial + (<usize>(group * og * rows) << 2), true, 0, rowPanels(og));
       }
     }
   }

@@ -1,5 +1,5 @@
 // The WASM SIMD kernels of parcnet (float32). Compiled by build.mjs with AssemblyScript.
-export { gemm, packPanels, packPanelsTransposed } from './gemm';
+export { gemm, packPanels, packPanelsTransposed, packRows } from './gemm';
 export { depthwise, depthwise3x3, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
 export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';

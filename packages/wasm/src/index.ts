@@ -3,5 +3,5 @@ import './kernels';
 
 export { WASM } from './kernels';
 export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads';
-export { wasmPath, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime';
+export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime';
 export type { HeapStats } from './heap';

@@ -19,6 +19,17 @@ function register<K extends KernelName>(name: K, fn: Parameters<typeof registerK
 
 /** Bytes of a K × N operand packed in panels of 8 columns (gemm.ts), the last one zero-padded. */
 const panelBytes = (k: number, n: number): number => Math.ceil(n / 8) * k * 32;
+/** Row panels of an M-row operand (4 rows each: the unit threads split a GEMM by), and their bytes for M × K. */
+const rowPanels = (m: number): number => Math.ceil(m / 4);
+const rowPanelBytes = (m: number, k: number): number => rowPanels(m) * k * 16;
+
+/** Packs each group's [rows, cols] block of a (strides aRow, aCol) into row panels; returns where. */
+function packGroups(a: number, groups: number, groupBytes: number, rows: number, cols: number, aRow: number, aCol: number): number {
+  const bytes = rowPanelBytes(rows, cols);
+  const panels = alloc(bytes * groups);
+  for (let group = 0; group < groups; group++) wasm.packRows(a + group * groupBytes, aRow, aCol, rows, cols, panels + group * bytes);
+  return panels;
+}
 
 /** Bytes of one image-group's im2col columns, rounded to 16 (none for a 1×1 conv: its columns are the input). */
 const columnBytes = (g: Conv2DGeometry): number => (g.pointwise ? 0 : Math.ceil(g.cg * g.kh * g.kw * g.ho * g.wo / 4) * 16);
@@ -33,19 +44,20 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   const batch = Math.max(ba, bb);
   const ap = copyIn(a);
   const bp = copyIn(b);
-  // b packed into panels once per matrix (bᵀ is transposed as it is packed); both threads read them.
-  const bytes = panelBytes(k, n);
-  const panels = alloc(bytes * bb);
+  // Both operands packed once per matrix (transposes folded into the packing); both threads read them.
+  const aPanels = packGroups(ap, ba, m * k * 4, m, k, transposeA ? 1 : k, transposeA ? m : 1);
+  const aBytes = rowPanelBytes(m, k);
+  const bBytes = panelBytes(k, n);
+  const bPanels = alloc(bBytes * bb);
   for (let i = 0; i < bb; i++) {
-    if (transposeB) wasm.packPanelsTransposed(bp + i * n * k * 4, n, k, panels + i * bytes);
-    else wasm.packPanels(bp + i * k * n * 4, k, n, panels + i * bytes);
+    if (transposeB) wasm.packPanelsTransposed(bp + i * n * k * 4, n, k, bPanels + i * bBytes);
+    else wasm.packPanels(bp + i * k * n * 4, k, n, bPanels + i * bBytes);
   }
-  const cp = outputIn(batch * m * n, true);
+  const cp = outputIn(batch * m * n);
   for (let i = 0; i < batch; i++) {
-    const aAt = ap + (ba === 1 ? 0 : i) * m * k * 4;
-    const bAt = panels + (bb === 1 ? 0 : i) * bytes;
-    const cAt = cp + i * m * n * 4;
-    parallelFor(m, 'gemm', [m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, cAt], m * n * k);
+    const aAt = aPanels + (ba === 1 ? 0 : i) * aBytes;
+    const bAt = bPanels + (bb === 1 ? 0 : i) * bBytes;
+    parallelFor(rowPanels(m), 'gemm', [m, n, k, aAt, bAt, cp + i * m * n * 4, 0], m * n * k);
   }
   return outputTensor(cp, [batch, m, n]);
 }));
@@ -75,8 +87,8 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const xp = copyIn(x);
   const wp = copyIn(w);
   const depthwise = g.depthwise;
-  // The depthwise kernel writes every output; the GEMM paths accumulate into zeros.
-  const yp = outputIn(g.n * g.o * g.ho * g.wo, !depthwise);
+  // Every path writes each output once.
+  const yp = outputIn(g.n * g.o * g.ho * g.wo);
   if (isDepthwise3x3(g, attrs)) {
     depthwise3x3(xp, wp, yp, g.n, g.c, g.h, g.w, attrs.padding[0], attrs.padding[1], false);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
@@ -91,7 +103,8 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const { chunks, chunk } = chunking(g.n);
   const scratchBytes = columnBytes(g) + panelBytes(rows, pixels);
   const scratch = alloc(scratchBytes * chunks);
-  parallelFor(g.n, 'convImages', [xp, wp, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
+  const wPanels = packGroups(wp, attrs.groups, g.og * rows * 4, g.og, rows, rows, 1);
+  parallelFor(g.n, 'convImages', [xp, wPanels, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
   return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
 }));
 
@@ -106,7 +119,8 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     depthwise3x3(dyp, wp, dxp, g.n, g.c, g.ho, g.wo, 2 - attrs.padding[0], 2 - attrs.padding[1], true);
     return outputTensor(dxp, inputShape);
   }
-  const dxp = outputIn(g.n * g.c * g.h * g.w, true);
+  // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
+  const dxp = outputIn(g.n * g.c * g.h * g.w, g.depthwise || !g.pointwise);
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwiseBackpropInput', [dyp, wp, dxp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return outputTensor(dxp, inputShape);
@@ -116,7 +130,9 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   const { chunks, chunk } = chunking(g.n);
   const scratchBytes = columnBytes(g) + panelBytes(g.og, pixels);
   const scratch = alloc(scratchBytes * chunks);
-  parallelFor(g.n, 'convBackpropInputImages', [dyp, wp, dxp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
+  // Wᵀ per group: element (r, o) is W[o, r].
+  const wtPanels = packGroups(wp, attrs.groups, g.og * rows * 4, rows, g.og, 1, rows);
+  parallelFor(g.n, 'convBackpropInputImages', [dyp, wtPanels, dxp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
   return outputTensor(dxp, inputShape);
 }));
 
@@ -146,7 +162,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const partials = alloc(partialBytes * slices);
   f32(partials, (partialBytes / 4) * slices).fill(0);
   const { chunks, chunk } = chunking(slices);
-  const scratchBytes = columnBytes(g) + panelBytes(pixels, rows);
+  const scratchBytes = columnBytes(g) + panelBytes(pixels, rows) + rowPanelBytes(g.og, pixels);
   const scratch = alloc(scratchBytes * chunks);
   parallelFor(slices, 'convBackpropFilterImages', [
     xp, dyp, partials, partialBytes, scratch, scratchBytes, chunk, slice, g.n, g.c, g.o, attrs.groups, ...convArgs(g, attrs),

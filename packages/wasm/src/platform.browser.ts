@@ -1,17 +1,23 @@
-import { kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
 
 /**
  * Browsers: the module is fetched and instantiated asynchronously (top-level await, so importing
  * the package still hands out ready kernels). A cross-origin isolated page gets the shared-memory
  * build and Web Workers as helpers; any other page has no SharedArrayBuffer and runs the
- * single-memory build on one thread. Both builds compile the same source, so results are the same.
+ * single-memory build on one thread. Both builds compile the same source, so results are the same;
+ * where the browser has relaxed SIMD (Chrome 114+), both are the relaxed builds.
  */
 
 const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+const relaxed = hasRelaxedSimd();
 
-export const wasmPath = isolated
-  ? new URL('../build/kernels.wasm', import.meta.url).href
-  : new URL('../build/kernels-single.wasm', import.meta.url).href;
+// Four literal URLs, so a bundler (Vite) sees and ships every build.
+function buildUrl(): string {
+  if (isolated) return (relaxed ? new URL('../build/kernels-relaxed.wasm', import.meta.url) : new URL('../build/kernels.wasm', import.meta.url)).href;
+  return (relaxed ? new URL('../build/kernels-single-relaxed.wasm', import.meta.url) : new URL('../build/kernels-single.wasm', import.meta.url)).href;
+}
+
+export const wasmPath = buildUrl();
 
 async function load(): Promise<Platform['kernels']> {
   const response = await fetch(wasmPath);
@@ -19,7 +25,7 @@ async function load(): Promise<Platform['kernels']> {
   const module = await WebAssembly.compile(await response.arrayBuffer());
   const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES.initial, maximum: MEMORY_PAGES.browserMaximum, shared: isolated });
   const instance = await WebAssembly.instantiate(module, kernelImports(memory));
-  return { memory, module, instance, shared: isolated };
+  return { memory, module, instance, shared: isolated, relaxed };
 }
 
 /** The page's main thread may not block; a worker (where parcnet may also run) may. */

@@ -1,12 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
 
-/** Node: the module is read and instantiated synchronously; helpers are worker_threads. */
+/**
+ * Node: the module is read and instantiated synchronously; helpers are worker_threads. Node 20 has
+ * relaxed SIMD behind a V8 flag: it is switched on here before the module compiles (the flag is
+ * process-wide, so the workers get it too), and the relaxed build loads when the engine then
+ * validates it. PARCNET_WASM_RELAXED=0 keeps the plain build.
+ */
 
-export const wasmPath = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url));
+function relaxedSimd(): boolean {
+  if (process.env.PARCNET_WASM_RELAXED === '0') return false;
+  if (hasRelaxedSimd()) return true;
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return hasRelaxedSimd();
+}
+
+const relaxed = relaxedSimd();
+export const wasmPath = fileURLToPath(new URL(relaxed ? '../build/kernels-relaxed.wasm' : '../build/kernels.wasm', import.meta.url));
 
 function load(): Platform['kernels'] {
   if (!existsSync(wasmPath)) {
@@ -14,7 +28,7 @@ function load(): Platform['kernels'] {
   }
   const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES.initial, maximum: MEMORY_PAGES.maximum, shared: true });
   const module = new WebAssembly.Module(readFileSync(wasmPath));
-  return { memory, module, instance: new WebAssembly.Instance(module, kernelImports(memory)), shared: true };
+  return { memory, module, instance: new WebAssembly.Instance(module, kernelImports(memory)), shared: true, relaxed };
 }
 
 const workerScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));

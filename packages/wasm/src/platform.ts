@@ -11,6 +11,8 @@ export interface KernelModule {
   instance: WebAssembly.Instance;
   /** True when `memory` is shared, so helper threads can run kernels on it. */
   shared: boolean;
+  /** True for the relaxed-SIMD build (fused multiply-add in the GEMM). */
+  relaxed: boolean;
 }
 
 /** Everything a helper thread needs to serve kernel calls (see worker-loop.mjs). */
@@ -61,4 +63,19 @@ export const MEMORY_PAGES = { initial: 32, maximum: 65536, browserMaximum: 32768
 /** The imports every instance of the kernel module gets: the memory, and abort as a thrown error. */
 export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
   return { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } };
+}
+
+/**
+ * A module of one function using f32x4.relaxed_madd: it validates where the engine has relaxed SIMD
+ * (Chrome 114+; Node 20 behind --experimental-wasm-relaxed-simd, which platform.node.ts sets).
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, // magic, version
+  1, 8, 1, 96, 3, 123, 123, 123, 1, 123, // type (v128, v128, v128) → v128
+  3, 2, 1, 0, // one function of that type
+  10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11, // local.get 0, 1, 2; f32x4.relaxed_madd
+]);
+
+export function hasRelaxedSimd(): boolean {
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
 }

@@ -12,7 +12,8 @@ import { platform } from '#platform';
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
-  gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, panels: number, c: number, rowStart: number, rowEnd: number): void;
+  gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, panelStart: number, panelEnd: number): void;
+  packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
   packPanels(b: number, k: number, n: number, dst: number): void;
   packPanelsTransposed(src: number, n: number, k: number, dst: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
@@ -28,7 +29,9 @@ const PAGE = 65536;
 /** The first pages belong to the module (its stack and static data); the heap starts after them. */
 const HEAP_BASE = 4 * PAGE;
 
-export { wasmPath } from '#platform';
+import { wasmPath } from '#platform';
+
+export { wasmPath };
 
 export const runtime = { memory: platform.kernels.memory, module: platform.kernels.module, exports: platform.kernels.instance.exports as unknown as KernelExports };
 export const wasm = runtime.exports;
@@ -96,6 +99,11 @@ export function outputTensor(pointer: number, shape: readonly number[]): Tensor 
   return new Tensor(heap.adopt(pointer, shape.reduce((a, b) => a * b, 1)), shape);
 }
 
+/** Which build of the kernels runs: with shared memory (threads) and with relaxed SIMD (fused multiply-add). */
+export function wasmBuild(): { path: string; shared: boolean; relaxedSimd: boolean } {
+  return { path: wasmPath, shared: platform.kernels.shared, relaxedSimd: platform.kernels.relaxed };
+}
+
 /** How the heap is used: tensor bytes held, blocks handed out and collected, outputs copied out. */
 export function wasmHeapStats(): HeapStats {
   return { ...heap.stats };
@@ -109,12 +117,12 @@ export function setWasmTensorLimit(bytes: number): void {
 
 export interface ConvImagesExports {
   convImages(
-    x: number, w: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
+    x: number, wPanels: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
     imageStart: number, imageEnd: number,
   ): void;
   convBackpropInputImages(
-    dy: number, w: number, dx: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
+    dy: number, wtPanels: number, dx: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
     imageStart: number, imageEnd: number,
   ): void;
