@@ -1,4 +1,4 @@
-import type { Conv2DAttrs } from './kernel-names';
+import type { Conv2DAttrs, Pool2DAttrs } from './kernel-names';
 
 /**
  * Sizes every backend derives the same way from a kernel's arguments, so that the reference and
@@ -40,4 +40,32 @@ export function conv2dGeometry(inputShape: readonly number[], weightShape: reado
 /** [N, C, S…] as N, C and S = the product of the trailing dims (batch norm's per-channel runs). */
 export function channelGeometry(shape: readonly number[]): { n: number; c: number; s: number } {
   return { n: shape[0], c: shape[1], s: shape.slice(2).reduce((a, b) => a * b, 1) };
+}
+
+/** [N, C, H, W] pooled by `attrs` (floor mode, as PyTorch). */
+export function pooledShape(shape: readonly number[], attrs: Pool2DAttrs): number[] {
+  const [n, c, h, w] = shape;
+  return [
+    n, c,
+    convOutputSize(h, attrs.kernelSize[0], attrs.stride[0], attrs.padding[0], 1),
+    convOutputSize(w, attrs.kernelSize[1], attrs.stride[1], attrs.padding[1], 1),
+  ];
+}
+
+/** One output position's two source positions along an axis, and their weights. */
+export interface Tap { i0: number; i1: number; w0: number; w1: number }
+
+/** Bilinear taps along one axis (PyTorch's area_pixel_compute_source_index). */
+export function bilinearTaps(outSize: number, inSize: number, alignCorners: boolean, scale: number): Tap[] {
+  const taps: Tap[] = [];
+  for (let o = 0; o < outSize; o++) {
+    let src: number;
+    if (alignCorners) src = outSize > 1 ? (o * (inSize - 1)) / (outSize - 1) : 0;
+    else src = Math.max((o + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    const i1 = i0 < inSize - 1 ? i0 + 1 : i0;
+    const w1 = src - i0;
+    taps.push({ i0, i1, w0: 1 - w1, w1 });
+  }
+  return taps;
 }

@@ -192,11 +192,7 @@ export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32
 
 import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelBytes, rowPanels } from './gemm';
 
-/**
- * conv2d forward for images [imageStart, imageEnd): per image and group, im2col into this call's
- * own column buffer (cols + slot·colsBytes, slot = imageStart / chunk) and one GEMM. Threads split
- * the batch; each writes only its images' outputs.
- */
+/** A 1×1 conv with stride 1 and no padding: its im2col columns are the input planes themselves. */
 @inline function isPointwise(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
   return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
 }
@@ -266,60 +262,6 @@ export function convBackpropInputImages(
       }
       gemm(rows, pixels, og, wg, panels, cols, false, 0, rowPanels(rows));
       col2im(cols, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dxi);
-    }
-  }
-}
-
-/**
- * Depthwise 3×3, stride 1, dilation 1, for planes [planeStart, planeEnd): each plane is first copied
- * into a zero-bordered scratch plane (this thread's own: `pad` + (planeStart / chunk) · padBytes), so
- * every output, border included, is one SIMD sum of 9 shifted rows with the 9 weights held in
- * registers. With `flip` the kernel is used rotated by 180°: the backward w.r.t. the input of a
- * stride-1 depthwise conv is this conv of dy with padding 2 − p.
- */
-export function depthwise3x3(
-  x: usize, wgt: usize, y: usize, c: i32, h: i32, w: i32, ph: i32, pw: i32, flip: i32,
-  pad: usize, padBytes: usize, chunk: i32, planeStart: i32, planeEnd: i32,
-): void {
-  const ho = h + 2 * ph - 2;
-  const wo = w + 2 * pw - 2;
-  const rowLen = max(w + 2 * pw, ((wo + 3) & ~3) + 2);
-  const rowBytes = <usize>rowLen << 2;
-  const plane = pad + <usize>(planeStart / chunk) * padBytes;
-  memory.fill(plane, 0, rowBytes * <usize>(h + 2 * ph));
-  for (let p = planeStart; p < planeEnd; p++) {
-    const wk = wgt + (<usize>((p % c) * 9) << 2);
-    const t0 = f32x4.splat(load<f32>(wk + (flip ? 32 : 0))), t1 = f32x4.splat(load<f32>(wk + (flip ? 28 : 4))), t2 = f32x4.splat(load<f32>(wk + (flip ? 24 : 8)));
-    const t3 = f32x4.splat(load<f32>(wk + (flip ? 20 : 12))), t4 = f32x4.splat(load<f32>(wk + 16)), t5 = f32x4.splat(load<f32>(wk + (flip ? 12 : 20)));
-    const t6 = f32x4.splat(load<f32>(wk + (flip ? 8 : 24))), t7 = f32x4.splat(load<f32>(wk + (flip ? 4 : 28))), t8 = f32x4.splat(load<f32>(wk + (flip ? 0 : 32)));
-    // The borders stay zero from the fill above: every plane writes the same interior.
-    const src = x + (<usize>p * <usize>h * <usize>w << 2);
-    for (let iy = 0; iy < h; iy++) memory.copy(plane + <usize>(iy + ph) * rowBytes + (<usize>pw << 2), src + (<usize>iy * <usize>w << 2), <usize>w << 2);
-    const out = y + (<usize>p * <usize>ho * <usize>wo << 2);
-    for (let oy = 0; oy < ho; oy++) {
-      const r0 = plane + <usize>oy * rowBytes;
-      const r1 = r0 + rowBytes;
-      const r2 = r1 + rowBytes;
-      const dst = out + (<usize>oy * <usize>wo << 2);
-      for (let ox = 0; ox < wo; ox += 4) {
-        const at = <usize>ox << 2;
-        let acc = f32x4.mul(t0, v128.load(r0 + at));
-        acc = f32x4.add(acc, f32x4.mul(t1, v128.load(r0 + at + 4)));
-        acc = f32x4.add(acc, f32x4.mul(t2, v128.load(r0 + at + 8)));
-        acc = f32x4.add(acc, f32x4.mul(t3, v128.load(r1 + at)));
-        acc = f32x4.add(acc, f32x4.mul(t4, v128.load(r1 + at + 4)));
-        acc = f32x4.add(acc, f32x4.mul(t5, v128.load(r1 + at + 8)));
-        acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at)));
-        acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + 4)));
-        acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + 8)));
-        if (ox + 4 <= wo) {
-          v128.store(dst + at, acc);
-        } else {
-          store<f32>(dst + at, f32x4.extract_lane(acc, 0));
-          if (ox + 1 < wo) store<f32>(dst + at + 4, f32x4.extract_lane(acc, 1));
-          if (ox + 2 < wo) store<f32>(dst + at + 8, f32x4.extract_lane(acc, 2));
-        }
-      }
     }
   }
 }

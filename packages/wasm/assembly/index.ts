@@ -1,7 +1,12 @@
 // The WASM SIMD kernels of parcnet (float32). Compiled by build.mjs with AssemblyScript.
 export { gemm, packPanels, packPanelsTransposed, packRows } from './gemm';
-export { depthwise, depthwise3x3, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
+export { depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
+export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilter } from './depthwise3x3';
 export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';
 export { binaryArrays, gather } from './elementwise';
+export { avgPool, avgPoolGrad, maxPool, maxPoolGrad, adaptiveAvgPool, adaptiveAvgPoolGrad } from './pool';
+export { resizeBilinear, resizeBilinearGrad } from './resize';
+export { softmax, softmaxGrad } from './softmax';
+export { sumReduce } from './reduce';

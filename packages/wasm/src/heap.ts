@@ -151,4 +151,8 @@ export class WasmHeap {
   f32(at: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, at, length);
   }
+
+  i32(at: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, at, length);
+  }
 }

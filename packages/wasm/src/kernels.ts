@@ -1,21 +1,13 @@
 import {
-  channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type KernelName, type NormActivation,
+  channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type NormActivation,
 } from '@parcnet/tensor';
 import '@parcnet/parc';
+import { allFloat32, PRIORITY, register, WASM } from './registration';
 import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, wasm } from './runtime';
 import { chunking, parallelFor } from './threads';
 
-/**
- * Registers the WASM kernels under the reference kernels' names, for float32 only (the guard);
- * float64 and anything else falls back to the reference.
- */
-export const WASM = 'wasm';
-const PRIORITY = 10;
-const allFloat32 = (...tensors: unknown[]): boolean => tensors.every((t) => !(t instanceof Tensor) || t.dtype === 'float32');
-
-function register<K extends KernelName>(name: K, fn: Parameters<typeof registerKernel<K>>[0]['fn']): void {
-  registerKernel({ name, backend: WASM, priority: PRIORITY, fn, guard: ((...args: unknown[]) => allFloat32(...args)) as never });
-}
+// The GEMM, convolution, ParC, activation, elementwise and batch-norm kernels (pooling, resize,
+// softmax and sums are in spatial.ts and reductions.ts).
 
 /** Bytes of a K × N operand packed in panels of 8 columns (gemm.ts), the last one zero-padded. */
 const panelBytes = (k: number, n: number): number => Math.ceil(n / 8) * k * 32;
@@ -66,21 +58,35 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
 const convArgs = (g: Conv2DGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
   [g.h, g.w, g.kh, g.kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1], g.ho, g.wo];
 
+type Depthwise3x3Kernel = 'depthwise3x3' | 'depthwise3x3BackpropInput' | 'depthwise3x3BackpropFilter';
+
 /**
- * The 3×3, stride 1, dilation 1 depthwise conv (MobileNetV2 blocks) through the padded-plane kernel:
- * `source` [n, c, h, wd] with padding (ph, pw), the kernel rotated by 180° when `flip`.
+ * The depthwise 3×3 kernels (dilation 1, stride 1 or 2 per axis; assembly/depthwise3x3.ts) work on
+ * a zero-bordered copy of each plane, per thread: its bytes, computed as the kernels do, plus a copy
+ * of dy's rows for the backward kernels.
  */
-function depthwise3x3(source: number, weights: number, out: number, n: number, c: number, h: number, wd: number, ph: number, pw: number, flip: boolean): void {
-  const { chunks, chunk } = chunking(n * c);
-  const ho = h + 2 * ph - 2;
-  const wo = wd + 2 * pw - 2;
-  const padBytes = Math.ceil((Math.max(wd + 2 * pw, ((wo + 3) & ~3) + 2) * (h + 2 * ph) * 4) / 16) * 16;
-  const pad = alloc(padBytes * chunks);
-  parallelFor(n * c, 'depthwise3x3', [source, weights, out, c, h, wd, ph, pw, flip ? 1 : 0, pad, padBytes, chunk], n * c * ho * wo * 9);
+function depthwise3x3Scratch(name: Depthwise3x3Kernel, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number {
+  const wo4 = (wo + 3) & ~3;
+  const round4 = (v: number): number => (v + 3) & ~3;
+  const row = sw === 1 ? round4(Math.max(w + 2 * pw, wo4 + 2)) : 2 * round4(Math.max(wo4 + 1, Math.floor((w + 2 * pw + 1) / 2)));
+  const rows = Math.max(h + 2 * ph, sh * (ho - 1) + 3);
+  const gradRows = name === 'depthwise3x3BackpropInput' ? ho * (8 + (sw === 1 ? row : row / 2)) : name === 'depthwise3x3BackpropFilter' ? ho * wo4 : 0;
+  return (row * rows + gradRows) * 4;
+}
+
+/** Runs one depthwise 3×3 kernel over `units` (planes, or channels for the filter gradient) with its scratch. */
+function depthwise3x3(name: Depthwise3x3Kernel, units: number, pointers: number[], g: Conv2DGeometry, a: Conv2DAttrs, extra: number[] = []): void {
+  const { chunks, chunk } = chunking(units);
+  const bytes = depthwise3x3Scratch(name, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
+  const scratch = alloc(bytes * chunks);
+  const sizes = name === 'depthwise3x3BackpropFilter' ? [g.n, g.c] : [g.c];
+  parallelFor(units, name, [
+    ...pointers, ...sizes, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], ...extra, scratch, bytes, chunk,
+  ], g.n * g.c * g.ho * g.wo * 9);
 }
 
 const isDepthwise3x3 = (g: Conv2DGeometry, a: Conv2DAttrs): boolean =>
-  g.depthwise && g.kh === 3 && g.kw === 3 && a.stride[0] === 1 && a.stride[1] === 1 && a.dilation[0] === 1 && a.dilation[1] === 1;
+  g.depthwise && g.kh === 3 && g.kw === 3 && a.stride[0] <= 2 && a.stride[1] <= 2 && a.dilation[0] === 1 && a.dilation[1] === 1;
 
 register('Conv2D', (x, w, attrs) => scoped(() => {
   const g = conv2dGeometry(x.shape, w.shape, attrs);
@@ -90,7 +96,7 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   // Every path writes each output once.
   const yp = outputIn(g.n * g.o * g.ho * g.wo);
   if (isDepthwise3x3(g, attrs)) {
-    depthwise3x3(xp, wp, yp, g.n, g.c, g.h, g.w, attrs.padding[0], attrs.padding[1], false);
+    depthwise3x3('depthwise3x3', g.n * g.c, [xp, wp, yp], g, attrs, [0]);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (depthwise) {
@@ -113,10 +119,16 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   const g = conv2dGeometry(inputShape, w.shape, attrs);
   const dyp = copyIn(gradOutput);
   const wp = copyIn(w);
-  // Stride 1: dx is the conv of dy with the kernel rotated by 180° and padding 2 − p.
-  if (isDepthwise3x3(g, attrs) && attrs.padding[0] <= 2 && attrs.padding[1] <= 2) {
+  if (isDepthwise3x3(g, attrs)) {
     const dxp = outputIn(g.n * g.c * g.h * g.w);
-    depthwise3x3(dyp, wp, dxp, g.n, g.c, g.ho, g.wo, 2 - attrs.padding[0], 2 - attrs.padding[1], true);
+    const unit = attrs.stride[0] === 1 && attrs.stride[1] === 1 && attrs.padding[0] <= 2 && attrs.padding[1] <= 2;
+    if (unit) {
+      // Stride 1: dx is the conv of dy (as the input, ho × wo) with the kernel rotated by 180° and padding 2 − p.
+      const flipped = { ...g, h: g.ho, w: g.wo, ho: g.h, wo: g.w };
+      depthwise3x3('depthwise3x3', g.n * g.c, [dyp, wp, dxp], flipped, { ...attrs, padding: [2 - attrs.padding[0], 2 - attrs.padding[1]] }, [1]);
+    } else {
+      depthwise3x3('depthwise3x3BackpropInput', g.n * g.c, [dyp, wp, dxp], g, attrs);
+    }
     return outputTensor(dxp, inputShape);
   }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
@@ -150,6 +162,10 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const dyp = copyIn(gradOutput);
   const count = g.o * g.cg * g.kh * g.kw;
   const dwp = outputIn(count, true);
+  if (isDepthwise3x3(g, attrs)) {
+    depthwise3x3('depthwise3x3BackpropFilter', g.c, [xp, dyp, dwp], g, attrs);
+    return outputTensor(dwp, weightShape);
+  }
   if (g.depthwise) {
     parallelFor(g.c, 'depthwiseBackpropFilter', [xp, dyp, dwp, g.n, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     return outputTensor(dwp, weightShape);

@@ -9,7 +9,7 @@ import { platform } from '#platform';
  * their output into a block that becomes the output tensor's storage.
  */
 
-export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports {
+export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, SpatialExports, ReductionExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, panelStart: number, panelEnd: number): void;
@@ -17,7 +17,9 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   packPanels(b: number, k: number, n: number, dst: number): void;
   packPanelsTransposed(src: number, n: number, k: number, dst: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
-  depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ph: number, pw: number, flip: number, pad: number, padBytes: number, chunk: number, planeStart: number, planeEnd: number): void;
+  depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, flip: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3BackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
   parcConv(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, planeStart: number, planeEnd: number): void;
@@ -131,6 +133,23 @@ export interface ConvImagesExports {
     c: number, o: number, groups: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
     sliceStart: number, sliceEnd: number,
   ): void;
+}
+
+export interface SpatialExports {
+  avgPool(x: number, y: number, h: number, w: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, includePad: number, planeStart: number, planeEnd: number): void;
+  avgPoolGrad(g: number, dx: number, h: number, w: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, includePad: number, planeStart: number, planeEnd: number): void;
+  maxPool(x: number, y: number, indices: number, h: number, w: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, planeStart: number, planeEnd: number): void;
+  maxPoolGrad(g: number, indices: number, dx: number, hw: number, outPixels: number, planeStart: number, planeEnd: number): void;
+  adaptiveAvgPool(x: number, y: number, h: number, w: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
+  adaptiveAvgPoolGrad(g: number, dx: number, h: number, w: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
+  resizeBilinear(x: number, y: number, h: number, w: number, ho: number, wo: number, rowTaps: number, colTaps: number, planeStart: number, planeEnd: number): void;
+  resizeBilinearGrad(g: number, dx: number, h: number, w: number, ho: number, wo: number, rowTaps: number, colTaps: number, planeStart: number, planeEnd: number): void;
+}
+
+export interface ReductionExports {
+  sumReduce(x: number, y: number, acc: number, a: number, k: number, b: number, kStart: number, kEnd: number): void;
+  softmax(x: number, y: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
+  softmaxGrad(y: number, g: number, dx: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
 }
 
 export interface BatchNormExports {

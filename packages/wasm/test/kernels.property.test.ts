@@ -84,21 +84,23 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
-    it('depthwise 3×3 stride 1 (the padded-plane kernel): forward and backward w.r.t. the input, padding 0–2, odd and tiny maps', () => {
+    it('depthwise 3×3, stride 1 or 2 per axis (the padded-plane kernels): forward and both backprops, padding 0–2, odd and tiny maps', () => {
       setNumThreads(threads);
-      const [forward, backInput] = (['Conv2D', 'Conv2DBackpropInput'] as const).map(both);
+      const [forward, backInput, backFilter] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const).map(both);
       const dwCase = fc.record({
         n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 6 }), h: fc.integer({ min: 1, max: 13 }), w: fc.integer({ min: 1, max: 13 }),
+        sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }),
         ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
       }).filter((c) => c.h + 2 * c.ph >= 3 && c.w + 2 * c.pw >= 3);
       fc.assert(fc.property(dwCase, (c) => {
         const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
         const w = randn([c.c, 1, 3, 3], { seed: c.seed + 1 });
-        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [c.ph, c.pw], dilation: [1, 1], groups: c.c };
+        const attrs: Conv2DAttrs = { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [1, 1], groups: c.c };
         const y = forward[1](x, w, attrs) as Tensor;
         expectClose(forward[0](x, w, attrs) as Tensor, y);
         const g = input([...y.shape], c.seed + 2, c.strided);
         expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
+        expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
       }), { seed: SEED, numRuns: RUNS });
     });
 
@@ -176,6 +178,95 @@ for (const threads of [1, 2]) {
           expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
         }), { seed: SEED, numRuns: RUNS / 2 });
       }
+    });
+
+    it('pooling, forward and backward: average (padding counted or not), max with its indices, adaptive (1 × 1 and uneven bins)', () => {
+      setNumThreads(threads);
+      const [avg, avgR] = both('AvgPool2D');
+      const [avgGrad, avgGradR] = both('AvgPool2DGrad');
+      const [maxP, maxR] = both('MaxPool2D');
+      const [maxGrad, maxGradR] = both('MaxPool2DGrad');
+      const [adaptive, adaptiveR] = both('AdaptiveAvgPool2D');
+      const [adaptiveGrad, adaptiveGradR] = both('AdaptiveAvgPool2DGrad');
+      const poolCase = fc.record({
+        n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 1, max: 11 }), w: fc.integer({ min: 1, max: 11 }),
+        kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
+        ph: fc.integer({ min: 0, max: 1 }), pw: fc.integer({ min: 0, max: 1 }), includePad: fc.boolean(),
+        oh: fc.integer({ min: 1, max: 5 }), ow: fc.integer({ min: 1, max: 5 }), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
+      }).filter((c) => c.ph <= c.kh / 2 && c.pw <= c.kw / 2 && c.h + 2 * c.ph >= c.kh && c.w + 2 * c.pw >= c.kw);
+      fc.assert(fc.property(poolCase, (c) => {
+        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
+        const attrs = { kernelSize: [c.kh, c.kw], stride: [c.sh, c.sw], padding: [c.ph, c.pw], countIncludePad: c.includePad } as const;
+        const y = avgR(x, attrs) as Tensor;
+        expectClose(avg(x, attrs) as Tensor, y, 1e-6);
+        const g = input([...y.shape], c.seed + 1, c.strided);
+        expectClose(avgGrad(g, x.shape, attrs) as Tensor, avgGradR(g, x.shape, attrs) as Tensor, 1e-6);
+        const got = maxP(x, attrs) as { output: Tensor; indices: Tensor };
+        const want = maxR(x, attrs) as { output: Tensor; indices: Tensor };
+        expect(Array.from(got.output.toTypedArray())).toEqual(Array.from(want.output.toTypedArray()));
+        expect(got.indices.dtype).toBe('int32');
+        expect(Array.from(got.indices.toTypedArray())).toEqual(Array.from(want.indices.toTypedArray()));
+        expectClose(maxGrad(g, want.indices, x.shape) as Tensor, maxGradR(g, want.indices, x.shape) as Tensor, 1e-6);
+        for (const outSize of [[1, 1], [Math.min(c.oh, c.h), Math.min(c.ow, c.w)]] as [number, number][]) {
+          const z = adaptiveR(x, outSize) as Tensor;
+          expectClose(adaptive(x, outSize) as Tensor, z, 1e-6);
+          const gz = input([...z.shape], c.seed + 2, false);
+          expectClose(adaptiveGrad(gz, x.shape) as Tensor, adaptiveGradR(gz, x.shape) as Tensor, 1e-6);
+        }
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('bilinear resize and its gradient: up and down, align corners or not, scale factors', () => {
+      setNumThreads(threads);
+      const [resize, resizeR] = both('ResizeBilinear');
+      const [grad, gradR] = both('ResizeBilinearGrad');
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 17 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
+        (n, c, h, w, ho, wo, alignCorners, byFactor, strided, seed) => {
+          const x = input([n, c, h, w], seed, strided);
+          // PyTorch maps with 1/scale_factor when one is given, else with in/out.
+          const scale: [number, number] = byFactor ? [1 / (ho / h + 0.25), 1 / (wo / w + 0.25)] : [h / ho, w / wo];
+          const attrs = { outSize: [ho, wo], alignCorners, scale } as const;
+          expectClose(resize(x, attrs) as Tensor, resizeR(x, attrs) as Tensor, 1e-6);
+          const g = input([n, c, ho, wo], seed + 1, strided);
+          expectClose(grad(g, x.shape, attrs) as Tensor, gradR(g, x.shape, attrs) as Tensor, 1e-6);
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('softmax and log-softmax with their gradients, along every axis (contiguous lines and lines 4 at a time)', () => {
+      setNumThreads(threads);
+      const pairs = (['Softmax', 'LogSoftmax', 'SoftmaxGrad', 'LogSoftmaxGrad'] as const).map(both);
+      fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), fc.nat(), fc.nat({ max: 1e6 }), fc.boolean(), (shape, pick, seed, strided) => {
+        const axis = pick % shape.length;
+        const x = input(shape, seed, strided).mul(3);
+        const g = input(shape, seed + 1, !strided);
+        for (let i = 0; i < 2; i++) {
+          const y = pairs[i][1](x, axis) as Tensor;
+          expectClose(pairs[i][0](x, axis) as Tensor, y, 1e-5);
+          expectClose(pairs[i + 2][0](y, g, axis) as Tensor, pairs[i + 2][1](y, g, axis) as Tensor, 1e-5);
+        }
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
+    it('Sum over a leading block, a trailing block or both (bias and broadcast gradients, totals)', async () => {
+      setNumThreads(threads);
+      const { getKernel: kernelOf } = await import('@parcnet/tensor');
+      const { sumBlocks } = await import('../src/reductions');
+      const [sum, sumR] = both('Sum');
+      expect(kernelOf('Sum', 'wasm')).toBeDefined();
+      fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), fc.nat(), fc.nat(), fc.nat({ max: 1e6 }), fc.boolean(), (shape, first, last, seed, strided) => {
+        // Reduce the axes outside a kept run [from, to).
+        const from = first % (shape.length + 1);
+        const to = from + (last % (shape.length + 1 - from));
+        const axes = shape.map((_, i) => i).filter((i) => i < from || i >= to);
+        expect(sumBlocks(shape, axes)).not.toBeNull();
+        const x = input(shape, seed, strided);
+        expectClose(sum(x, axes) as Tensor, sumR(x, axes) as Tensor, 1e-6);
+      }), { seed: SEED, numRuns: RUNS });
+      // Kept axes on both sides of a reduced one: not [A, K, B], so the reference's.
+      expect(sumBlocks([2, 3, 4], [1])).toBeNull();
+      expect(sumBlocks([2, 1, 4], [1])).toEqual({ a: 1, k: 8, b: 1 });
     });
 
     it('Cast (contiguous copy) of views on wasm-resident storage: permuted, flipped, sliced with a step, expanded; bit for bit', async () => {

@@ -2,7 +2,7 @@ import type { Pool2DAttrs } from '../../kernel-names';
 import type { FloatArray } from '../../dtype';
 import { registerKernel } from '../../registry';
 import { Tensor } from '../../tensor';
-import { convOutputSize } from '../../kernel-geometry';
+import { pooledShape } from '../../kernel-geometry';
 import { emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
 
 // x: [N, C, H, W] → y: [N, C, Ho, Wo]; windows follow PyTorch (floor mode).
@@ -21,15 +21,6 @@ function poolWindow(oy: number, ox: number, h: number, w: number, attrs: Pool2DA
   y1 = Math.min(y1, h);
   x1 = Math.min(x1, w);
   return { y0, y1, x0, x1, divisor: attrs.countIncludePad ? padded : (y1 - y0) * (x1 - x0) };
-}
-
-function pooledShape(shape: readonly number[], attrs: Pool2DAttrs): number[] {
-  const [n, c, h, w] = shape;
-  return [
-    n, c,
-    convOutputSize(h, attrs.kernelSize[0], attrs.stride[0], attrs.padding[0], 1),
-    convOutputSize(w, attrs.kernelSize[1], attrs.stride[1], attrs.padding[1], 1),
-  ];
 }
 
 registerKernel({

@@ -1,25 +1,9 @@
 import type { ResizeAttrs } from '../../kernel-names';
 import { registerKernel } from '../../registry';
+import { bilinearTaps, type Tap } from '../../kernel-geometry';
 import { emptyLike, REFERENCE, rowMajorFloat } from './util';
 
 // x: [N, C, H, W] → y: [N, C, outH, outW], with PyTorch's source-coordinate rules.
-
-interface Tap { i0: number; i1: number; w0: number; w1: number }
-
-/** Bilinear taps along one axis (PyTorch's area_pixel_compute_source_index). */
-function bilinearTaps(outSize: number, inSize: number, alignCorners: boolean, scale: number): Tap[] {
-  const taps: Tap[] = [];
-  for (let o = 0; o < outSize; o++) {
-    let src: number;
-    if (alignCorners) src = outSize > 1 ? (o * (inSize - 1)) / (outSize - 1) : 0;
-    else src = Math.max((o + 0.5) * scale - 0.5, 0);
-    const i0 = Math.min(Math.floor(src), inSize - 1);
-    const i1 = i0 < inSize - 1 ? i0 + 1 : i0;
-    const w1 = src - i0;
-    taps.push({ i0, i1, w0: 1 - w1, w1 });
-  }
-  return taps;
-}
 
 /** Nearest source index along one axis: floor(o · scale), clipped (PyTorch's 'nearest'). */
 function nearestIndices(outSize: number, inSize: number, scale: number): number[] {

@@ -1,0 +1,294 @@
+// Depthwise 3×3 convolutions (dilation 1, stride 1 or 2 along each axis; MobileNetV2 and ParC-Net
+// blocks) on float32 [N·C] planes, forward and both backward passes, all in SIMD without a scalar
+// border path. Each plane is first copied into a zero-bordered scratch plane, so every tap of every
+// output lies inside it. With stride 2 along W the scratch rows are split into their even and odd
+// columns (E, then O): the three taps of outputs ox … ox+3 are then E[ox…], O[ox…] and E[ox+1…],
+// contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
+
+// The scratch geometry, computed the same way by the caller (kernels.ts, depthwise3x3Scratch).
+
+/** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
+@inline function rowFloats(w: i32, pw: i32, wo: i32, sw: i32): i32 {
+  const wo4 = (wo + 3) & ~3;
+  if (sw == 1) return (max(w + 2 * pw, wo4 + 2) + 3) & ~3;
+  return 2 * ((max(wo4 + 1, (w + 2 * pw + 1) / 2) + 3) & ~3);
+}
+
+/** Scratch rows: the padded image, and the rows the last output row's taps reach. */
+@inline function planeRows(h: i32, ph: i32, ho: i32, sh: i32): i32 {
+  return max(h + 2 * ph, sh * (ho - 1) + 3);
+}
+
+/** Byte offset of tap column kj for output column 0 in a scratch row. */
+@inline function tapOffset(kj: i32, sw: i32, row: i32): usize {
+  if (sw == 1) return <usize>kj << 2;
+  return kj == 1 ? <usize>(row >> 1) << 2 : <usize>(kj >> 1) << 2;
+}
+
+/**
+ * The even/odd split of a scratch row whose interior starts at column pw: element ix of the image
+ * row is padded column q = ix + pw, so even ix land in one half (`first`, from index `firstAt`) and
+ * odd ix in the other (`second`, from `secondAt`).
+ */
+@inline function evenHalf(pw: i32, half: usize): usize {
+  return pw & 1 ? half : 0;
+}
+
+@inline function oddHalf(pw: i32, half: usize): usize {
+  return pw & 1 ? 0 : half;
+}
+
+/** Copies a plane [h, w] into the scratch plane's interior (its border stays as it was: zero). */
+function padPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, row: i32, sw: i32): void {
+  const rowBytes = <usize>row << 2;
+  const half = <usize>(row >> 1) << 2;
+  const first = evenHalf(pw, half) + (<usize>(pw >> 1) << 2);
+  const second = oddHalf(pw, half) + (<usize>((pw + 1) >> 1) << 2);
+  for (let iy = 0; iy < h; iy++) {
+    const from = src + (<usize>iy * <usize>w << 2);
+    const to = dst + <usize>(iy + ph) * rowBytes;
+    if (sw == 1) {
+      memory.copy(to + (<usize>pw << 2), from, <usize>w << 2);
+      continue;
+    }
+    // Eight elements at a time: evens to one half, odds to the other.
+    let t = 0;
+    for (; 2 * t + 8 <= w; t += 4) {
+      const v0 = v128.load(from + (<usize>(2 * t) << 2));
+      const v1 = v128.load(from + (<usize>(2 * t) << 2), 16);
+      v128.store(to + first + (<usize>t << 2), i32x4.shuffle(v0, v1, 0, 2, 4, 6));
+      v128.store(to + second + (<usize>t << 2), i32x4.shuffle(v0, v1, 1, 3, 5, 7));
+    }
+    for (let ix = 2 * t; ix < w; ix++) store<f32>(to + (ix & 1 ? second : first) + (<usize>(ix >> 1) << 2), load<f32>(from + (<usize>ix << 2)));
+  }
+}
+
+/** The adjoint of padPlane: the scratch plane's interior back into a plane [h, w]. */
+function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, row: i32, sw: i32): void {
+  const rowBytes = <usize>row << 2;
+  const half = <usize>(row >> 1) << 2;
+  const first = evenHalf(pw, half) + (<usize>(pw >> 1) << 2);
+  const second = oddHalf(pw, half) + (<usize>((pw + 1) >> 1) << 2);
+  for (let iy = 0; iy < h; iy++) {
+    const from = src + <usize>(iy + ph) * rowBytes;
+    const to = dst + (<usize>iy * <usize>w << 2);
+    if (sw == 1) {
+      memory.copy(to, from + (<usize>pw << 2), <usize>w << 2);
+      continue;
+    }
+    let t = 0;
+    for (; 2 * t + 8 <= w; t += 4) {
+      const a = v128.load(from + first + (<usize>t << 2));
+      const b = v128.load(from + second + (<usize>t << 2));
+      v128.store(to + (<usize>(2 * t) << 2), i32x4.shuffle(a, b, 0, 4, 1, 5));
+      v128.store(to + (<usize>(2 * t) << 2), i32x4.shuffle(a, b, 2, 6, 3, 7), 16);
+    }
+    for (let ix = 2 * t; ix < w; ix++) store<f32>(to + (<usize>ix << 2), load<f32>(from + (ix & 1 ? second : first) + (<usize>(ix >> 1) << 2)));
+  }
+}
+
+/** The nine weights of plane p's channel, rotated by 180° when `flip`. */
+@inline function tap(wgt: usize, ch: i32, k: i32, flip: i32): v128 {
+  return f32x4.splat(load<f32>(wgt + (<usize>(ch * 9 + (flip ? 8 - k : k)) << 2)));
+}
+
+/** Stores lanes 0 … count − 1 of v (count ≥ 1). */
+@inline function storeFirst(at: usize, v: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(at, v);
+    return;
+  }
+  store<f32>(at, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(at, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(at, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * y = the depthwise 3×3 conv of x (planes [start, end)). With `flip` (stride 1 only) the kernel is
+ * rotated by 180°: the backward w.r.t. the input of a stride-1 depthwise conv is this conv of dy
+ * with padding 2 − p.
+ */
+export function depthwise3x3(
+  x: usize, wgt: usize, y: usize, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, flip: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const row = rowFloats(w, pw, wo, sw);
+  const rowBytes = <usize>row << 2;
+  const plane = scratch + <usize>(start / chunk) * scratchBytes;
+  memory.fill(plane, 0, rowBytes * <usize>planeRows(h, ph, ho, sh));
+  const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
+  for (let p = start; p < end; p++) {
+    const ch = p % c;
+    const t0 = tap(wgt, ch, 0, flip), t1 = tap(wgt, ch, 1, flip), t2 = tap(wgt, ch, 2, flip);
+    const t3 = tap(wgt, ch, 3, flip), t4 = tap(wgt, ch, 4, flip), t5 = tap(wgt, ch, 5, flip);
+    const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
+    padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
+    const out = y + (<usize>p * <usize>ho * <usize>wo << 2);
+    for (let oy = 0; oy < ho; oy++) {
+      const r0 = plane + <usize>(oy * sh) * rowBytes;
+      const r1 = r0 + rowBytes;
+      const r2 = r1 + rowBytes;
+      const dst = out + (<usize>oy * <usize>wo << 2);
+      for (let ox = 0; ox < wo; ox += 4) {
+        const at = <usize>ox << 2;
+        let acc = f32x4.mul(t0, v128.load(r0 + at + o0));
+        acc = f32x4.add(acc, f32x4.mul(t1, v128.load(r0 + at + o1)));
+        acc = f32x4.add(acc, f32x4.mul(t2, v128.load(r0 + at + o2)));
+        acc = f32x4.add(acc, f32x4.mul(t3, v128.load(r1 + at + o0)));
+        acc = f32x4.add(acc, f32x4.mul(t4, v128.load(r1 + at + o1)));
+        acc = f32x4.add(acc, f32x4.mul(t5, v128.load(r1 + at + o2)));
+        acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at + o0)));
+        acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
+        acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
+        storeFirst(dst + at, acc, wo - ox);
+      }
+    }
+  }
+}
+
+/** Copies dy's plane [ho, wo] into rows of `stride` floats from float `lead` on (the rest stays zero). */
+@inline function copyRows(src: usize, ho: i32, wo: i32, dst: usize, stride: i32, lead: i32): void {
+  for (let oy = 0; oy < ho; oy++) memory.copy(dst + (<usize>(oy * stride + lead) << 2), src + (<usize>oy * <usize>wo << 2), <usize>wo << 2);
+}
+
+/** Floats per row of dy's copy in the backward w.r.t. the input: 4 zeros, then dy's row, then zeros past the last tap read. */
+@inline function gradRowFloats(row: i32, sw: i32): i32 {
+  return 8 + (sw == 1 ? row : row >> 1);
+}
+
+/**
+ * dx = the adjoint of the depthwise 3×3 conv (planes [start, end)), gathered rather than scattered:
+ * each scratch row R of the padded input's gradient sums, over the kernel rows ki with
+ * R = oy·sh + ki, dy's row oy times the taps, read at the column shifts the taps imply (with
+ * stride 2 along W: E[j] takes taps 0 and 2 from dy[j] and dy[j − 1], O[j] tap 1 from dy[j]). Every
+ * vector is written once (a scatter re-reads what it just stored, which stalls the loads); dy's rows
+ * carry 4 leading zeros so dy[j − 1] and dy[j − 2] exist. Then the interior is dx. Scratch per chunk:
+ * the plane, then dy's rows.
+ */
+export function depthwise3x3BackpropInput(
+  dy: usize, wgt: usize, dx: usize, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const row = rowFloats(w, pw, wo, sw);
+  const rowBytes = <usize>row << 2;
+  const planeBytes = rowBytes * <usize>planeRows(h, ph, ho, sh);
+  const plane = scratch + <usize>(start / chunk) * scratchBytes;
+  const rows = plane + planeBytes;
+  const gradRow = gradRowFloats(row, sw);
+  const gradRowBytes = <usize>gradRow << 2;
+  memory.fill(rows, 0, <usize>ho * gradRowBytes);
+  const half = <usize>(row >> 1) << 2;
+  const vectors = sw == 1 ? row : row >> 1;
+  for (let p = start; p < end; p++) {
+    const ch = p % c;
+    copyRows(dy + (<usize>p * <usize>ho * <usize>wo << 2), ho, wo, rows, gradRow, 4);
+    for (let iy = 0; iy < h; iy++) {
+      const r = iy + ph;
+      const target = plane + <usize>r * rowBytes;
+      let k0 = -1, k1 = -1, k2 = -1;
+      // The (up to three) kernel rows that reach scratch row r, and the dy rows they come from.
+      let g0: usize = 0, g1: usize = 0, g2: usize = 0;
+      for (let ki = 0; ki < 3; ki++) {
+        const d = r - ki;
+        if (d < 0 || d % sh != 0 || d / sh >= ho) continue;
+        const g = rows + <usize>(d / sh) * gradRowBytes + 16;
+        if (k0 < 0) { k0 = ki; g0 = g; } else if (k1 < 0) { k1 = ki; g1 = g; } else { k2 = ki; g2 = g; }
+      }
+      if (k0 < 0) {
+        memory.fill(target, 0, rowBytes);
+        continue;
+      }
+      const a0 = tap(wgt, ch, k0 * 3, 0), b0 = tap(wgt, ch, k0 * 3 + 1, 0), d0 = tap(wgt, ch, k0 * 3 + 2, 0);
+      const a1 = k1 < 0 ? f32x4.splat(0) : tap(wgt, ch, k1 * 3, 0), b1 = k1 < 0 ? f32x4.splat(0) : tap(wgt, ch, k1 * 3 + 1, 0), d1 = k1 < 0 ? f32x4.splat(0) : tap(wgt, ch, k1 * 3 + 2, 0);
+      const a2 = k2 < 0 ? f32x4.splat(0) : tap(wgt, ch, k2 * 3, 0), b2 = k2 < 0 ? f32x4.splat(0) : tap(wgt, ch, k2 * 3 + 1, 0), d2 = k2 < 0 ? f32x4.splat(0) : tap(wgt, ch, k2 * 3 + 2, 0);
+      // Missing kernel rows read the first row with zero taps.
+      if (k1 < 0) g1 = g0;
+      if (k2 < 0) g2 = g0;
+      for (let j = 0; j < vectors; j += 4) {
+        const at = <usize>j << 2;
+        if (sw == 1) {
+          // Column j takes tap kj from dy[j − kj].
+          let acc = f32x4.mul(a0, v128.load(g0 + at));
+          acc = f32x4.add(acc, f32x4.mul(b0, v128.load(g0 + at - 4)));
+          acc = f32x4.add(acc, f32x4.mul(d0, v128.load(g0 + at - 8)));
+          acc = f32x4.add(acc, f32x4.mul(a1, v128.load(g1 + at)));
+          acc = f32x4.add(acc, f32x4.mul(b1, v128.load(g1 + at - 4)));
+          acc = f32x4.add(acc, f32x4.mul(d1, v128.load(g1 + at - 8)));
+          acc = f32x4.add(acc, f32x4.mul(a2, v128.load(g2 + at)));
+          acc = f32x4.add(acc, f32x4.mul(b2, v128.load(g2 + at - 4)));
+          acc = f32x4.add(acc, f32x4.mul(d2, v128.load(g2 + at - 8)));
+          v128.store(target + at, acc);
+          continue;
+        }
+        const x0 = v128.load(g0 + at), y0 = v128.load(g0 + at - 4);
+        const x1 = v128.load(g1 + at), y1 = v128.load(g1 + at - 4);
+        const x2 = v128.load(g2 + at), y2 = v128.load(g2 + at - 4);
+        let even = f32x4.add(f32x4.mul(a0, x0), f32x4.mul(d0, y0));
+        even = f32x4.add(even, f32x4.add(f32x4.mul(a1, x1), f32x4.mul(d1, y1)));
+        even = f32x4.add(even, f32x4.add(f32x4.mul(a2, x2), f32x4.mul(d2, y2)));
+        const odd = f32x4.add(f32x4.add(f32x4.mul(b0, x0), f32x4.mul(b1, x1)), f32x4.mul(b2, x2));
+        v128.store(target + at, even);
+        v128.store(target + half + at, odd);
+      }
+    }
+    unpadPlane(plane, h, w, ph, pw, dx + (<usize>p * <usize>h * <usize>w << 2), row, sw);
+  }
+}
+
+@inline function sum4(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/**
+ * dW[c, tap] = Σ over images and outputs of dy · x at the tap, for channels [start, end): one pass
+ * over each image's plane with the nine sums in registers. Each channel is summed whole by one call,
+ * in image order, so results do not depend on how channels are split between threads. Scratch per
+ * chunk: the x plane, then dy's rounded-up rows (their zero tails cancel the lanes past wo).
+ */
+export function depthwise3x3BackpropFilter(
+  x: usize, dy: usize, dwgt: usize, n: i32, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const row = rowFloats(w, pw, wo, sw);
+  const rowBytes = <usize>row << 2;
+  const planeBytes = rowBytes * <usize>planeRows(h, ph, ho, sh);
+  const plane = scratch + <usize>(start / chunk) * scratchBytes;
+  const rows = plane + planeBytes;
+  const wo4 = (wo + 3) & ~3;
+  memory.fill(plane, 0, planeBytes);
+  memory.fill(rows, 0, <usize>ho * <usize>wo4 << 2);
+  const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
+  for (let ch = start; ch < end; ch++) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0);
+    let a6 = f32x4.splat(0), a7 = f32x4.splat(0), a8 = f32x4.splat(0);
+    for (let img = 0; img < n; img++) {
+      const p = img * c + ch;
+      padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
+      copyRows(dy + (<usize>p * <usize>ho * <usize>wo << 2), ho, wo, rows, wo4, 0);
+      for (let oy = 0; oy < ho; oy++) {
+        const g = rows + (<usize>oy * <usize>wo4 << 2);
+        const r0 = plane + <usize>(oy * sh) * rowBytes;
+        const r1 = r0 + rowBytes;
+        const r2 = r1 + rowBytes;
+        for (let ox = 0; ox < wo; ox += 4) {
+          const at = <usize>ox << 2;
+          const v = v128.load(g + at);
+          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r0 + at + o0)));
+          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r0 + at + o1)));
+          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r0 + at + o2)));
+          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r1 + at + o0)));
+          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r1 + at + o1)));
+          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r1 + at + o2)));
+          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r2 + at + o0)));
+          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r2 + at + o1)));
+          a8 = f32x4.add(a8, f32x4.mul(v, v128.load(r2 + at + o2)));
+        }
+      }
+    }
+    const out = dwgt + (<usize>(ch * 9) << 2);
+    store<f32>(out, sum4(a0)); store<f32>(out, sum4(a1), 4); store<f32>(out, sum4(a2), 8);
+    store<f32>(out, sum4(a3), 12); store<f32>(out, sum4(a4), 16); store<f32>(out, sum4(a5), 20);
+    store<f32>(out, sum4(a6), 24); store<f32>(out, sum4(a7), 28); store<f32>(out, sum4(a8), 32);
+  }
+}

@@ -1,0 +1,42 @@
+// Sums of a float32 tensor seen as [A, K, B] over A and B, keeping K (any reduction whose axes form
+// at most one leading and one trailing block: a bias gradient [N, C, H, W] → [C], a broadcast's
+// gradient [N, C, H, W] → [N, C, 1, 1], a total). Sums run in float64, as the reference kernel's.
+// Threads split K; each output is summed whole by one call in a fixed order.
+
+/** A contiguous run's sum in float64, four float32 lanes at a time. */
+@inline function runSum(src: usize, count: i32): f64 {
+  let acc = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(src + (<usize>i << 2));
+    acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+  }
+  let total = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < count; i++) total += <f64>load<f32>(src + (<usize>i << 2));
+  return total;
+}
+
+/**
+ * y[k] = Σ_a Σ_b x[a, k, b] for k in [kStart, kEnd). With B = 1 the rows of x are walked in order
+ * (k innermost), accumulating in the float64 scratch `acc` (K entries), so memory is read straight
+ * through rather than K floats apart.
+ */
+export function sumReduce(x: usize, y: usize, acc: usize, a: i32, k: i32, b: i32, kStart: i32, kEnd: i32): void {
+  if (b == 1) {
+    for (let j = kStart; j < kEnd; j++) store<f64>(acc + (<usize>j << 3), 0);
+    for (let i = 0; i < a; i++) {
+      const row = x + (<usize>i * <usize>k << 2);
+      for (let j = kStart; j < kEnd; j++) {
+        const at = acc + (<usize>j << 3);
+        store<f64>(at, load<f64>(at) + <f64>load<f32>(row + (<usize>j << 2)));
+      }
+    }
+    for (let j = kStart; j < kEnd; j++) store<f32>(y + (<usize>j << 2), <f32>load<f64>(acc + (<usize>j << 3)));
+    return;
+  }
+  for (let j = kStart; j < kEnd; j++) {
+    let total: f64 = 0;
+    for (let i = 0; i < a; i++) total += runSum(x + ((<usize>i * <usize>k + <usize>j) * <usize>b << 2), b);
+    store<f32>(y + (<usize>j << 2), <f32>total);
+  }
+}
