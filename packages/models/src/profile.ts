@@ -1,6 +1,6 @@
 import { noGrad } from '@parcnet/autograd';
 import { Linear, Module } from '@parcnet/nn';
-import { conv2dGeometry, observeKernels, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
+import { conv2dGeometry, observeKernels, traceOps, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
 
 export interface ModuleProfile {
   name: string;
@@ -71,7 +71,10 @@ export function profile(model: Module, inputShape: readonly number[]): Profile {
   const wasTraining = model.training;
   try {
     model.eval();
-    noGrad(() => model.forward(zeros(inputShape, { dtype: model.parameters()[0]?.dtype === 'float64' ? 'float64' : 'float32' })));
+    // Run under a tracer so fused inference paths (ConvLayer's conv2dNormAct) take their plain ops,
+    // and every conv is charged to its own module.
+    const input = zeros(inputShape, { dtype: model.parameters()[0]?.dtype === 'float64' ? 'float64' : 'float32' });
+    traceOps(() => noGrad(() => model.forward(input)), () => undefined);
   } finally {
     stopObserving();
     for (const undo of restore) undo();

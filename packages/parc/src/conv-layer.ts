@@ -1,5 +1,5 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
-import type { NormActivation, Pair, Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, isGradEnabled, isTracing, type NormActivation, type Pair, type Tensor } from '@parcnet/tensor';
 
 export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
 
@@ -36,6 +36,8 @@ export class ConvLayer extends Module {
   readonly norm: BatchNorm2d | null;
   /** The activation the norm applies in the same pass, when it has a fused form. */
   private readonly fused: NormActivation;
+  /** Whether evaluation may run conv → norm → activation as one kernel (no activation, SiLU or Hardswish). */
+  private readonly fusedInference: boolean;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvLayerOptions = {}) {
     super();
@@ -54,12 +56,26 @@ export class ConvLayer extends Module {
     if (act) layers.push(['act', activation(act)]);
     this.block = this.child('block', Sequential.named(layers));
     this.fused = act === 'swish' ? 'silu' : act === 'hard_swish' ? 'hardswish' : null;
+    this.fusedInference = !act || this.fused !== null;
   }
 
   forward(x: Tensor): Tensor {
+    // Evaluation without gradients: one pass, the norm and activation applied as the conv writes.
+    // (Not while an exporter traces: it wants the conv and the norm as their own ops.)
+    if (this.norm && this.fusedInference && !this.norm.training && this.conv.paddingMode === 'zeros' && !this.needsGrad(x) && !isTracing()) {
+      const affine = this.norm.inferenceAffine(this.conv.bias);
+      if (affine) {
+        const { stride, padding, dilation, groups } = this.conv;
+        return conv2dNormAct(x, this.conv.weight, affine.scale, affine.shift, this.fused, { stride, padding, dilation, groups });
+      }
+    }
     // conv → BN → SiLU/Hardswish in two passes instead of three: the norm applies the activation.
     if (this.norm && this.fused) return this.norm.normalize(this.conv.forward(x), this.fused);
     return this.block.forward(x);
+  }
+
+  private needsGrad(x: Tensor): boolean {
+    return isGradEnabled() && (x.requiresGrad || this.parameters().some((p) => p.requiresGrad));
   }
 }
 

@@ -14,7 +14,7 @@ export {
 } from './registry';
 export * from './kernel-names';
 export { conv2dGeometry, convOutputSize, channelGeometry, pooledShape, bilinearTaps, type Conv2DGeometry, type Tap } from './kernel-geometry';
-export { recordOp, isGradEnabled, withGradMode, installBackwardEngine, traceOps, type GradNode, type BackwardEngine, type OpAttrs, type TracedOp } from './tape';
+export { recordOp, isGradEnabled, isTracing, withGradMode, installBackwardEngine, traceOps, type GradNode, type BackwardEngine, type OpAttrs, type TracedOp } from './tape';
 export { toNdarray, fromNdarray } from './ndarray';
 export * from './creation';
 
@@ -27,7 +27,7 @@ export {
 export { sum, mean, variance, max, min, argmax, logsumexp, sumToShape, type VarOptions } from './ops/reduce';
 export { softmax, logSoftmax } from './ops/softmax';
 export { matmul } from './ops/matmul';
-export { conv2d, type Conv2dOptions, type Pair } from './ops/conv2d';
+export { conv2d, conv2dNormAct, type Conv2dOptions, type Pair } from './ops/conv2d';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './ops/pool';
 export { pad, roll, type PadMode, type PadOptions } from './ops/pad';
 export { indexSelect, gather } from './ops/indexing';

@@ -88,6 +88,11 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   BatchMatMul: (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) => Tensor;
   /** x: [N, C, H, W], w: [O, C/groups, kH, kW] → [N, O, Ho, Wo]. */
   Conv2D: (x: Tensor, w: Tensor, attrs: Conv2DAttrs) => Tensor;
+  /**
+   * Inference's conv → norm → activation: act(Conv2D(x, w)[n, o, …] · scale[o] + shift[o]), the
+   * output written once (see conv2dNormAct).
+   */
+  Conv2DNormAct: (x: Tensor, w: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation, attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the input, of shape `inputShape`. */
   Conv2DBackpropInput: (gradOutput: Tensor, w: Tensor, inputShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the weight, of shape `weightShape`. */

@@ -76,6 +76,11 @@ export interface TracedOp {
 
 let tracer: ((op: TracedOp) => void) | null = null;
 
+/** Whether ops are being traced (layers with a fused inference path then run their plain ops, which an exporter knows). */
+export function isTracing(): boolean {
+  return tracer !== null;
+}
+
 /**
  * Runs `fn` with every op reported to `onOp` as it runs, in order, whether or not gradients are
  * recorded (the ONNX exporter builds its graph from this). Tracing does not nest.

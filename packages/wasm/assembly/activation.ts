@@ -1,4 +1,5 @@
 // Elementwise activations on float32 arrays in SIMD, with a vector exp.
+import { madd, nmadd } from './simd';
 
 /**
  * e^x for 4 lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two constants so r is exact),
@@ -8,15 +9,15 @@
 @inline export function expv(x: v128): v128 {
   x = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.4426950408889634)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693145751953125)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(1.428606765330187e-6)));
+  let r = nmadd(n, f32x4.splat(0.693145751953125), x);
+  r = nmadd(n, f32x4.splat(1.428606765330187e-6), r);
   let p = f32x4.splat(1.0 / 720.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0 / 120.0));
+  p = madd(p, r, f32x4.splat(1.0 / 24.0));
+  p = madd(p, r, f32x4.splat(1.0 / 6.0));
+  p = madd(p, r, f32x4.splat(0.5));
+  p = madd(p, r, f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0));
   const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }

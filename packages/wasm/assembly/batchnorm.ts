@@ -49,7 +49,7 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
   }
 }
 
-@inline function activate(z: v128, act: i32): v128 {
+@inline export function activate(z: v128, act: i32): v128 {
   if (act == 1) return siluv(z);
   if (act == 2) return hardswishv(z);
   return z;

@@ -199,14 +199,14 @@ import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelB
 
 /**
  * conv2d for images [imageStart, imageEnd), each group as one GEMM: y = W · cols, with W already in
- * row panels (`wPanels`, group after group). This call's scratch (`scratchBytes` per chunk of `chunk`
- * images) holds the columns (none for a 1×1 conv, whose columns are the input planes) and then their
- * packed panels.
+ * row panels (`wPanels`, group after group), and with `scale` ≠ 0 the epilogue of conv2dNormAct
+ * (gemm). This call's scratch (`scratchBytes` per chunk of `chunk` images) holds the columns (none
+ * for a 1×1 conv, whose columns are the input planes) and then their packed panels.
  */
 export function convImages(
   x: usize, wPanels: usize, y: usize, scratch: usize, scratchBytes: usize, chunk: i32,
   c: i32, o: i32, groups: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ho: i32, wo: i32,
-  imageStart: i32, imageEnd: i32,
+  scale: usize, shift: usize, act: i32, imageStart: i32, imageEnd: i32,
 ): void {
   const cg = c / groups;
   const og = o / groups;
@@ -224,7 +224,8 @@ export function convImages(
         im2col(xi, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols);
         packPanels(cols, rows, pixels, panels);
       }
-      gemm(og, pixels, rows, wPanels + <usize>group * rowPanelBytes(og, rows), panels, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), false, 0, rowPanels(og));
+      const at = <usize>(group * og) << 2;
+      gemm(og, pixels, rows, wPanels + <usize>group * rowPanelBytes(og, rows), panels, y + ((<usize>(image * o + group * og) * <usize>pixels) << 2), false, scale ? scale + at : 0, shift + at, act, 0, rowPanels(og));
     }
   }
 }
@@ -257,10 +258,10 @@ export function convBackpropInputImages(
       const wg = wtPanels + <usize>group * rowPanelBytes(rows, og);
       packPanels(dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), og, pixels, panels);
       if (direct) {
-        gemm(rows, pixels, og, wg, panels, dxi + (<usize>(group * cg) * <usize>pixels << 2), false, 0, rowPanels(rows));
+        gemm(rows, pixels, og, wg, panels, dxi + (<usize>(group * cg) * <usize>pixels << 2), false, 0, 0, 0, 0, rowPanels(rows));
         continue;
       }
-      gemm(rows, pixels, og, wg, panels, cols, false, 0, rowPanels(rows));
+      gemm(rows, pixels, og, wg, panels, cols, false, 0, 0, 0, 0, rowPanels(rows));
       col2im(cols, group * cg, cg, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dxi);
     }
   }
@@ -299,7 +300,7 @@ export function convBackpropFilterImages(
           packPanelsTransposed(cols, rows, pixels, panels);
         }
         packRows(dy + ((<usize>(image * o + group * og) * <usize>pixels) << 2), pixels, 1, og, pixels, dyPanels);
-        gemm(og, rows, pixels, dyPanels, panels, partial + (<usize>(group * og * rows) << 2), true, 0, rowPanels(og));
+        gemm(og, rows, pixels, dyPanels, panels, partial + (<usize>(group * og * rows) << 2), true, 0, 0, 0, 0, rowPanels(og));
       }
     }
   }

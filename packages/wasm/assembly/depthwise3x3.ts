@@ -4,6 +4,7 @@
 // output lies inside it. With stride 2 along W the scratch rows are split into their even and odd
 // columns (E, then O): the three taps of outputs ox … ox+3 are then E[ox…], O[ox…] and E[ox+1…],
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
+import { activate } from './batchnorm';
 
 // The scratch geometry, computed the same way by the caller (kernels.ts, depthwise3x3Scratch).
 
@@ -106,11 +107,11 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
 /**
  * y = the depthwise 3×3 conv of x (planes [start, end)). With `flip` (stride 1 only) the kernel is
  * rotated by 180°: the backward w.r.t. the input of a stride-1 depthwise conv is this conv of dy
- * with padding 2 − p.
+ * with padding 2 − p. With `scale` ≠ 0, conv2dNormAct's epilogue: y = act(y · scale[c] + shift[c]).
  */
 export function depthwise3x3(
   x: usize, wgt: usize, y: usize, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, flip: i32,
-  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+  scale: usize, shift: usize, act: i32, scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
   const row = rowFloats(w, pw, wo, sw);
   const rowBytes = <usize>row << 2;
@@ -124,6 +125,9 @@ export function depthwise3x3(
     const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
     padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
     const out = y + (<usize>p * <usize>ho * <usize>wo << 2);
+    const epilogue = scale != 0;
+    const sv = epilogue ? v128.load32_splat(scale + (<usize>ch << 2)) : f32x4.splat(1);
+    const bv = epilogue ? v128.load32_splat(shift + (<usize>ch << 2)) : f32x4.splat(0);
     for (let oy = 0; oy < ho; oy++) {
       const r0 = plane + <usize>(oy * sh) * rowBytes;
       const r1 = r0 + rowBytes;
@@ -140,6 +144,7 @@ export function depthwise3x3(
         acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at + o0)));
         acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
         acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
+        if (epilogue) acc = activate(f32x4.add(f32x4.mul(acc, sv), bv), act);
         storeFirst(dst + at, acc, wo - ox);
       }
     }

@@ -7,19 +7,13 @@
 // accumulators; each panel row of b is loaded once per 4 rows of c. Pointers are byte addresses;
 // strides and sizes count elements.
 
+import { activate } from './batchnorm';
+import { madd } from './simd';
+
 const PANEL = 8;
 const PANEL_BYTES: usize = PANEL << 2;
 const ROWS = 4;
 const ROW_PANEL_BYTES: usize = ROWS << 2;
-
-/**
- * a·b + c per lane: one fused multiply-add where the engine has relaxed SIMD (the kernels-relaxed
- * build; Node 20 enables it behind a V8 flag, see platform.node.ts), a multiply then an add elsewhere.
- */
-@inline export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
 
 /** Bytes of the packed panels of a K × N operand. */
 @inline export function panelBytes(k: i32, n: i32): usize {
@@ -120,7 +114,7 @@ export function packRows(a: usize, aRow: i32, aCol: i32, m: i32, k: i32, dst: us
  * c[rows ≤ 4, valid ≤ 8] (+)= one row panel of a · one column panel of b. Both panels are read
  * straight through, so the loop has one pointer per operand and every load an immediate offset.
  */
-@inline function tile4x8(ap: usize, bp: usize, k: i32, c: usize, cRowBytes: usize, rows: i32, valid: i32, accumulate: bool): void {
+@inline function tile4x8(ap: usize, bp: usize, k: i32, c: usize, cRowBytes: usize, rows: i32, valid: i32, accumulate: bool, scale: usize, shift: usize): void {
   let acc00 = f32x4.splat(0), acc01 = f32x4.splat(0);
   let acc10 = f32x4.splat(0), acc11 = f32x4.splat(0);
   let acc20 = f32x4.splat(0), acc21 = f32x4.splat(0);
@@ -139,6 +133,18 @@ export function packRows(a: usize, aRow: i32, aCol: i32, m: i32, k: i32, dst: us
     ap += ROW_PANEL_BYTES;
     bp += PANEL_BYTES;
   }
+  if (scale) {
+    // The epilogue's affine (conv2dNormAct) while the tile is in registers; gemm applies the
+    // activation after each row panel, while it is still in L1 (inlined here it would spill the tile).
+    let sv = v128.load32_splat(scale), bv = v128.load32_splat(shift);
+    acc00 = f32x4.add(f32x4.mul(acc00, sv), bv); acc01 = f32x4.add(f32x4.mul(acc01, sv), bv);
+    sv = v128.load32_splat(scale, 4); bv = v128.load32_splat(shift, 4);
+    acc10 = f32x4.add(f32x4.mul(acc10, sv), bv); acc11 = f32x4.add(f32x4.mul(acc11, sv), bv);
+    sv = v128.load32_splat(scale, 8); bv = v128.load32_splat(shift, 8);
+    acc20 = f32x4.add(f32x4.mul(acc20, sv), bv); acc21 = f32x4.add(f32x4.mul(acc21, sv), bv);
+    sv = v128.load32_splat(scale, 12); bv = v128.load32_splat(shift, 12);
+    acc30 = f32x4.add(f32x4.mul(acc30, sv), bv); acc31 = f32x4.add(f32x4.mul(acc31, sv), bv);
+  }
   storeRow(c, acc00, acc01, valid, accumulate);
   if (rows > 1) storeRow(c + cRowBytes, acc10, acc11, valid, accumulate);
   if (rows > 2) storeRow(c + 2 * cRowBytes, acc20, acc21, valid, accumulate);
@@ -147,11 +153,14 @@ export function packRows(a: usize, aRow: i32, aCol: i32, m: i32, k: i32, dst: us
 
 /**
  * c[M,N] = a · b (or c += a · b when `accumulate`), a packed in row panels (packRows), b in column
- * panels (packPanels), for the row
+ * panels (packPanels); with `scale` (≠ 0) each row i of the product becomes act(· scale[i] + shift[i])
+ * before it is stored (float32 arrays; act as batchnorm.ts: 0 none, 1 SiLU, 2 Hardswish). For the row
  * panels [panelStart, panelEnd) (threads split row panels). Column panel by column panel, so one
  * (K·32 bytes) stays in L1 while every row panel passes over it.
  */
-export function gemm(m: i32, n: i32, k: i32, aPanels: usize, bPanels: usize, c: usize, accumulate: bool, panelStart: i32, panelEnd: i32): void {
+export function gemm(
+  m: i32, n: i32, k: i32, aPanels: usize, bPanels: usize, c: usize, accumulate: bool, scale: usize, shift: usize, act: i32, panelStart: i32, panelEnd: i32,
+): void {
   const cRowBytes = <usize>n << 2;
   const aStride = <usize>k * ROW_PANEL_BYTES;
   const bStride = <usize>k * PANEL_BYTES;
@@ -161,12 +170,26 @@ export function gemm(m: i32, n: i32, k: i32, aPanels: usize, bPanels: usize, c: 
     const ap = aPanels + <usize>r * aStride;
     const cRow = c + <usize>i * cRowBytes;
     for (let j = 0; j < n; j += PANEL) {
-      tile4x8(ap, bPanels + <usize>(j / PANEL) * bStride, k, cRow + (<usize>j << 2), cRowBytes, rows, min(PANEL, n - j), accumulate);
+      tile4x8(ap, bPanels + <usize>(j / PANEL) * bStride, k, cRow + (<usize>j << 2), cRowBytes, rows, min(PANEL, n - j), accumulate, scale ? scale + (<usize>i << 2) : 0, shift + (<usize>i << 2));
     }
+    if (scale && act) activateRows(cRow, rows * n, act);
   }
 }
 
 /** How many row panels an M-row operand has (the unit threads split a GEMM by). */
 @inline export function rowPanels(m: i32): i32 {
   return (m + ROWS - 1) / ROWS;
+}
+
+/** act over `count` contiguous floats (whole rows of c), vectors then a scalar tail. */
+function activateRows(c: usize, count: i32, act: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const at = c + (<usize>i << 2);
+    v128.store(at, activate(v128.load(at), act));
+  }
+  for (; i < count; i++) {
+    const at = c + (<usize>i << 2);
+    store<f32>(at, f32x4.extract_lane(activate(f32x4.splat(load<f32>(at)), act), 0));
+  }
 }

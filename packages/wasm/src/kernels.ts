@@ -49,7 +49,7 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   for (let i = 0; i < batch; i++) {
     const aAt = aPanels + (ba === 1 ? 0 : i) * aBytes;
     const bAt = bPanels + (bb === 1 ? 0 : i) * bBytes;
-    parallelFor(rowPanels(m), 'gemm', [m, n, k, aAt, bAt, cp + i * m * n * 4, 0], m * n * k);
+    parallelFor(rowPanels(m), 'gemm', [m, n, k, aAt, bAt, cp + i * m * n * 4, 0, 0, 0, 0], m * n * k);
   }
   return outputTensor(cp, [batch, m, n]);
 }));
@@ -88,19 +88,25 @@ function depthwise3x3(name: Depthwise3x3Kernel, units: number, pointers: number[
 const isDepthwise3x3 = (g: Conv2DGeometry, a: Conv2DAttrs): boolean =>
   g.depthwise && g.kh === 3 && g.kw === 3 && a.stride[0] <= 2 && a.stride[1] <= 2 && a.dilation[0] === 1 && a.dilation[1] === 1;
 
-register('Conv2D', (x, w, attrs) => scoped(() => {
+/** conv2dNormAct's epilogue in wasm memory: float32 scale and shift, and the activation's code. */
+interface Epilogue { scale: number; shift: number; act: number }
+
+/** The forward conv, with the epilogue applied as outputs are written when one is given. */
+function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilogue | null): Tensor {
   const g = conv2dGeometry(x.shape, w.shape, attrs);
   const xp = copyIn(x);
   const wp = copyIn(w);
-  const depthwise = g.depthwise;
+  const tail = epilogue ? [epilogue.scale, epilogue.shift, epilogue.act] : [0, 0, 0];
   // Every path writes each output once.
   const yp = outputIn(g.n * g.o * g.ho * g.wo);
   if (isDepthwise3x3(g, attrs)) {
-    depthwise3x3('depthwise3x3', g.n * g.c, [xp, wp, yp], g, attrs, [0]);
+    depthwise3x3('depthwise3x3', g.n * g.c, [xp, wp, yp], g, attrs, [0, ...tail]);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
-  if (depthwise) {
+  if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
+    // No epilogue in this kernel: the norm and activation as a second pass, in place.
+    if (epilogue) parallelFor(g.c, 'bnApply', [yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act], g.n * g.c * g.ho * g.wo);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   // Threads split the batch; each chunk of images has its own scratch: columns, then their panels.
@@ -110,9 +116,14 @@ register('Conv2D', (x, w, attrs) => scoped(() => {
   const scratchBytes = columnBytes(g) + panelBytes(rows, pixels);
   const scratch = alloc(scratchBytes * chunks);
   const wPanels = packGroups(wp, attrs.groups, g.og * rows * 4, g.og, rows, rows, 1);
-  parallelFor(g.n, 'convImages', [xp, wPanels, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
+  parallelFor(g.n, 'convImages', [xp, wPanels, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs), ...tail], g.n * g.o * pixels * rows);
   return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
-}));
+}
+
+register('Conv2D', (x, w, attrs) => scoped(() => conv2dForward(x, w, attrs, null)));
+
+register('Conv2DNormAct', (x, w, scale, shift, activation, attrs) => scoped(() =>
+  conv2dForward(x, w, attrs, { scale: vectorIn(scale), shift: vectorIn(shift), act: activationCode(activation) })));
 
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
 register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {
@@ -125,7 +136,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     if (unit) {
       // Stride 1: dx is the conv of dy (as the input, ho × wo) with the kernel rotated by 180° and padding 2 − p.
       const flipped = { ...g, h: g.ho, w: g.wo, ho: g.h, wo: g.w };
-      depthwise3x3('depthwise3x3', g.n * g.c, [dyp, wp, dxp], flipped, { ...attrs, padding: [2 - attrs.padding[0], 2 - attrs.padding[1]] }, [1]);
+      depthwise3x3('depthwise3x3', g.n * g.c, [dyp, wp, dxp], flipped, { ...attrs, padding: [2 - attrs.padding[0], 2 - attrs.padding[1]] }, [1, 0, 0, 0]);
     } else {
       depthwise3x3('depthwise3x3BackpropInput', g.n * g.c, [dyp, wp, dxp], g, attrs);
     }

@@ -12,12 +12,12 @@ import { platform } from '#platform';
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, SpatialExports, ReductionExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
-  gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, panelStart: number, panelEnd: number): void;
+  gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
   packPanels(b: number, k: number, n: number, dst: number): void;
   packPanelsTransposed(src: number, n: number, k: number, dst: number): void;
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
-  depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, flip: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, flip: number, scale: number, shift: number, act: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwise3x3BackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
@@ -63,16 +63,40 @@ export function f32(pointer: number, length: number): Float32Array {
 
 /**
  * Where a kernel reads a float32 tensor: in place when its storage already lies in wasm memory
- * (the output of an earlier kernel) and it is contiguous; otherwise a row-major copy in scratch.
+ * (the output of an earlier kernel) and it is contiguous; otherwise a row-major copy in scratch,
+ * gathered in wasm where possible. A strided or broadcast view of an ordinary array (a parameter
+ * expanded over the batch) first copies just the storage it spans, which for a broadcast is small.
  */
 export function copyIn(t: Tensor): number {
   const resident = heap.pointerOf(t.storage);
   if (resident >= 0 && t.isContiguous()) return resident + t.offset * 4;
   const at = alloc(t.size * 4);
   if (resident >= 0 && gatherInto(t, resident, at)) return at;
-  const source = t.isContiguous() ? t.storage.subarray(t.offset, t.offset + t.size) : t.contiguous().storage;
-  f32(at, t.size).set(source);
+  if (t.isContiguous()) {
+    f32(at, t.size).set(t.storage.subarray(t.offset, t.offset + t.size));
+    return at;
+  }
+  const [first, last] = storageSpan(t);
+  if (t.shape.length <= 6 && last - first < 4 * t.size) {
+    const span = alloc((last - first + 1) * 4);
+    f32(span, last - first + 1).set(t.storage.subarray(first, last + 1));
+    gatherInto(t, span - first * 4, at);
+    return at;
+  }
+  f32(at, t.size).set(t.contiguous().storage);
   return at;
+}
+
+/** The first and last storage index a view reads (negative strides included). */
+function storageSpan(t: Tensor): [number, number] {
+  let first = t.offset;
+  let last = t.offset;
+  t.shape.forEach((d, i) => {
+    const reach = (d - 1) * t.strides[i];
+    if (reach < 0) first += reach;
+    else last += reach;
+  });
+  return [first, last];
 }
 
 /**
@@ -121,7 +145,7 @@ export interface ConvImagesExports {
   convImages(
     x: number, wPanels: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,
-    imageStart: number, imageEnd: number,
+    scale: number, shift: number, act: number, imageStart: number, imageEnd: number,
   ): void;
   convBackpropInputImages(
     dy: number, wtPanels: number, dx: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,

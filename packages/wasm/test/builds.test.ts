@@ -12,7 +12,7 @@ const builds = ['kernels.wasm', 'kernels-relaxed.wasm', 'kernels-single.wasm', '
 interface GemmExports {
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
   packPanels(b: number, k: number, n: number, dst: number): void;
-  gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, panelStart: number, panelEnd: number): void;
+  gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
 }
 
 describe('the four kernel builds', () => {
@@ -35,7 +35,7 @@ describe('the four kernel builds', () => {
       for (let i = 0; i < k * n; i++) heap[b / 4 + i] = Math.cos(i * 0.7);
       kernels.packRows(a, k, 1, m, k, aPanels);
       kernels.packPanels(b, k, n, bPanels);
-      kernels.gemm(m, n, k, aPanels, bPanels, c, 0, 0, Math.ceil(m / 4));
+      kernels.gemm(m, n, k, aPanels, bPanels, c, 0, 0, 0, 0, 0, Math.ceil(m / 4));
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
           let want = 0;

@@ -84,6 +84,20 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('Conv2DNormAct (inference conv with the norm and activation as its epilogue): dense, grouped, depthwise, pointwise', () => {
+      setNumThreads(threads);
+      const [fused, fusedR] = both('Conv2DNormAct');
+      fc.assert(fc.property(convCase, fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), (c, activation) => {
+        const x = input([c.n, c.groups * c.cg, c.h, c.w], c.seed, c.strided);
+        const w = randn([c.groups * c.og, c.cg, c.kh, c.kw], { seed: c.seed + 1 });
+        const attrs: Conv2DAttrs = { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [c.dh, c.dw], groups: c.groups };
+        const o = c.groups * c.og;
+        const scale = Float64Array.from({ length: o }, (_, i) => 0.5 + i / o);
+        const shift = Float64Array.from({ length: o }, (_, i) => i / o - 0.4);
+        expectClose(fused(x, w, scale, shift, activation, attrs) as Tensor, fusedR(x, w, scale, shift, activation, attrs) as Tensor);
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('depthwise 3×3, stride 1 or 2 per axis (the padded-plane kernels): forward and both backprops, padding 0–2, odd and tiny maps', () => {
       setNumThreads(threads);
       const [forward, backInput, backFilter] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const).map(both);

@@ -41,6 +41,28 @@ export class BatchNorm2d extends Module {
   }
 
   /**
+   * Evaluation's norm as a per-channel affine, y = x · scale[c] + shift[c], from the running
+   * statistics (what batchNorm computes in eval mode), so a conv before it can apply it as it writes
+   * its output (conv2dNormAct). Null without running statistics. An extra per-channel bias b before
+   * the norm folds in as shift + b · scale.
+   */
+  inferenceAffine(inputBias: Tensor | null = null): { scale: Float64Array; shift: Float64Array } | null {
+    if (!this.runningMean || !this.runningVar) return null;
+    const mean = this.runningMean.toTypedArray();
+    const variance = this.runningVar.toTypedArray();
+    const weight = this.weight?.toTypedArray();
+    const bias = this.bias?.toTypedArray();
+    const before = inputBias?.toTypedArray();
+    const scale = new Float64Array(this.numFeatures);
+    const shift = new Float64Array(this.numFeatures);
+    for (let c = 0; c < this.numFeatures; c++) {
+      scale[c] = (weight ? weight[c] : 1) / Math.sqrt(variance[c] + this.eps);
+      shift[c] = (bias ? bias[c] : 0) - mean[c] * scale[c] + (before ? before[c] * scale[c] : 0);
+    }
+    return { scale, shift };
+  }
+
+  /**
    * The norm followed by an activation in one pass (a ConvLayer's BN + SiLU): the same result as
    * the activation module applied to forward(x), with fewer passes over memory.
    */

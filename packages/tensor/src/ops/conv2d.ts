@@ -1,9 +1,9 @@
 import { assertFloat } from '../dtype';
-import { DTypeError, ShapeError } from '../errors';
-import type { Conv2DAttrs } from '../kernel-names';
+import { DTypeError, ParcnetError, ShapeError } from '../errors';
+import type { Conv2DAttrs, NormActivation } from '../kernel-names';
 import { runKernel } from '../registry';
 import { formatShape } from '../shape';
-import { recordOp } from '../tape';
+import { isGradEnabled, recordOp } from '../tape';
 import type { Tensor } from '../tensor';
 import { add } from './elementwise';
 import { reshape } from './views';
@@ -28,35 +28,30 @@ export function pair(op: string, name: string, value: Pair, min: number): [numbe
   return p;
 }
 
-/**
- * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d), NCHW.
- * x: [N, C, H, W], w: [O, C / groups, kH, kW] → [N, O, Ho, Wo], Ho = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1.
- * Dense (groups 1), grouped and depthwise (groups = C) alike.
- * Backward: dx by Conv2DBackpropInput, dw by Conv2DBackpropFilter, db = Σ over N, H, W.
- */
-export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
-  assertFloat('conv2d', x.dtype, 'input');
-  assertFloat('conv2d', w.dtype, 'weight');
+/** Checks a conv's input and weight and returns its attributes; errors name `op`. */
+function conv2dAttrs(op: string, x: Tensor, w: Tensor, options: Conv2dOptions): Conv2DAttrs {
+  assertFloat(op, x.dtype, 'input');
+  assertFloat(op, w.dtype, 'weight');
   if (x.dtype !== w.dtype) {
-    throw new DTypeError(`conv2d: input ${x.dtype} and weight ${w.dtype} must share a dtype`);
+    throw new DTypeError(`${op}: input ${x.dtype} and weight ${w.dtype} must share a dtype`);
   }
   if (x.ndim !== 4 || w.ndim !== 4) {
     throw new ShapeError(
-      `conv2d: expected input [N, C, H, W] and weight [O, C/groups, kH, kW], got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
+      `${op}: expected input [N, C, H, W] and weight [O, C/groups, kH, kW], got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
     );
   }
   const groups = options.groups ?? 1;
   const attrs: Conv2DAttrs = {
-    stride: pair('conv2d', 'stride', options.stride ?? 1, 1),
-    padding: pair('conv2d', 'padding', options.padding ?? 0, 0),
-    dilation: pair('conv2d', 'dilation', options.dilation ?? 1, 1),
+    stride: pair(op, 'stride', options.stride ?? 1, 1),
+    padding: pair(op, 'padding', options.padding ?? 0, 0),
+    dilation: pair(op, 'dilation', options.dilation ?? 1, 1),
     groups,
   };
   const [, c, h, wd] = x.shape;
   const [o, cg, kh, kw] = w.shape;
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || o % groups !== 0 || cg * groups !== c) {
     throw new ShapeError(
-      `conv2d: input ${formatShape(x.shape)} and weight ${formatShape(w.shape)} do not fit groups=${groups} ` +
+      `${op}: input ${formatShape(x.shape)} and weight ${formatShape(w.shape)} do not fit groups=${groups} ` +
         `(need C = ${cg}·groups and O divisible by groups)`,
     );
   }
@@ -64,10 +59,22 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const effW = attrs.dilation[1] * (kw - 1) + 1;
   if (h + 2 * attrs.padding[0] < effH || wd + 2 * attrs.padding[1] < effW) {
     throw new ShapeError(
-      `conv2d: kernel ${kh}×${kw} (dilated ${effH}×${effW}) is larger than the padded input ` +
+      `${op}: kernel ${kh}×${kw} (dilated ${effH}×${effW}) is larger than the padded input ` +
         `${h + 2 * attrs.padding[0]}×${wd + 2 * attrs.padding[1]} of ${formatShape(x.shape)}`,
     );
   }
+  return attrs;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d), NCHW.
+ * x: [N, C, H, W], w: [O, C / groups, kH, kW] → [N, O, Ho, Wo], Ho = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1.
+ * Dense (groups 1), grouped and depthwise (groups = C) alike.
+ * Backward: dx by Conv2DBackpropInput, dw by Conv2DBackpropFilter, db = Σ over N, H, W.
+ */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  const attrs = conv2dAttrs('conv2d', x, w, options);
+  const o = w.shape[0];
   const inputShape = x.shape;
   const weightShape = w.shape;
   const out = runKernel('Conv2D', x, w, attrs);
@@ -81,4 +88,24 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
     throw new ShapeError(`conv2d: bias must be [${o}] for weight ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
   }
   return add(y, reshape(bias, [1, o, 1, 1]));
+}
+
+/**
+ * Inference's conv → batch norm → activation in one kernel (Conv2DNormAct): y = act(conv2d(x, w)
+ * · scale[o] + shift[o]), the norm folded into a per-channel affine (BatchNorm2d.inferenceAffine).
+ * The output is written once, instead of written by the conv and read and rewritten by the norm.
+ * Not differentiable: with grad mode on, x and w must not require grad.
+ */
+export function conv2dNormAct(
+  x: Tensor, w: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation, options: Omit<Conv2dOptions, 'bias'> = {},
+): Tensor {
+  const attrs = conv2dAttrs('conv2dNormAct', x, w, options);
+  const o = w.shape[0];
+  if (scale.length !== o || shift.length !== o) {
+    throw new ShapeError(`conv2dNormAct: scale and shift must have ${o} entries for weight ${formatShape(w.shape)}, got ${scale.length} and ${shift.length}`);
+  }
+  if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) {
+    throw new ParcnetError('conv2dNormAct: inference only, but the input or weight requires grad; call it under noGrad() or use conv2d and batchNorm');
+  }
+  return runKernel('Conv2DNormAct', x, w, scale, shift, activation, attrs);
 }

@@ -1,7 +1,7 @@
 import type { Conv2DAttrs } from '../../kernel-names';
 import { conv2dGeometry, type Conv2DGeometry as Geometry } from '../../kernel-geometry';
 import type { FloatArray } from '../../dtype';
-import { registerKernel } from '../../registry';
+import { getKernel, registerKernel } from '../../registry';
 import { Tensor } from '../../tensor';
 import { gemmNN, gemmNT, gemmTN } from './gemm';
 import { emptyLike, REFERENCE, rowMajorFloat } from './util';
@@ -199,5 +199,17 @@ registerKernel({
       }
     }
     return out;
+  },
+});
+
+// The reference composes its own conv and batch-norm apply: the fused kernel's definition.
+registerKernel({
+  name: 'Conv2DNormAct',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, w, scale, shift, activation, attrs) => {
+    const conv = getKernel('Conv2D', REFERENCE)!;
+    const apply = getKernel('BatchNormApply', REFERENCE)!;
+    return apply(conv(x, w, attrs), scale, shift, activation);
   },
 });

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { conv2dNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
+
+const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
+import { ConvLayer } from '../src/conv-layer';
+
+/** Running statistics away from the initial ones, so the folded affine is not the identity. */
+function withStatistics(layer: ConvLayer, seed: number): ConvLayer {
+  const norm = layer.norm!;
+  const c = norm.numFeatures;
+  norm.runningMean!.storage.set(randn([c], { seed }).toTypedArray());
+  norm.runningVar!.storage.set(randn([c], { seed: seed + 1 }).abs().add(0.5).toTypedArray());
+  norm.weight!.storage.set(randn([c], { seed: seed + 2 }).toTypedArray());
+  norm.bias!.storage.set(randn([c], { seed: seed + 3 }).toTypedArray());
+  return layer;
+}
+
+function kernelsOf(fn: () => Tensor): { out: Tensor; kernels: string[] } {
+  const kernels: string[] = [];
+  const stop = observeKernels((name) => kernels.push(name));
+  const out = fn();
+  stop();
+  return { out, kernels };
+}
+
+describe('ConvLayer in evaluation without gradients: conv → norm → activation as one kernel', () => {
+  const cases: [string, ConvLayer][] = [
+    ['1×1 + SiLU', new ConvLayer(6, 10, 1)],
+    ['3×3 stride 2 + Hardswish, with a conv bias', new ConvLayer(4, 8, 3, { stride: 2, activation: 'hard_swish', bias: true })],
+    ['depthwise 3×3 + SiLU', new ConvLayer(8, 8, 3, { groups: 8 })],
+    ['depthwise 5×5 (no fused depthwise kernel: a second pass)', new ConvLayer(8, 8, 5, { groups: 8 })],
+    ['1×1 without activation', new ConvLayer(8, 5, 1, { activation: false })],
+  ];
+  cases.forEach(([name, layer], i) => {
+    it(`${name}: equals conv, then norm, then activation`, () => {
+      withStatistics(layer, 10 * i).eval();
+      const x = randn([2, layer.conv.inChannels, 9, 7], { seed: i });
+      const fused = noGrad(() => kernelsOf(() => layer.forward(x)));
+      expect(fused.kernels).toContain('Conv2DNormAct');
+      expect(fused.kernels).not.toContain('BatchNormApply');
+      const unfused = noGrad(() => layer.block.forward(x));
+      expect(fused.out.shape).toEqual(unfused.shape);
+      const a = fused.out.toTypedArray();
+      const b = unfused.toTypedArray();
+      for (let k = 0; k < a.length; k++) expect(Math.abs(a[k] - b[k])).toBeLessThan(1e-5 * (1 + Math.abs(b[k])));
+    });
+  });
+
+  it('training, or gradients wanted, keep the differentiable path', () => {
+    const layer = withStatistics(new ConvLayer(4, 6, 3), 7);
+    const x = randn([2, 4, 5, 5], { seed: 1 });
+    expect(kernelsOf(() => layer.forward(x)).kernels).not.toContain('Conv2DNormAct');
+    layer.eval();
+    expect(kernelsOf(() => layer.forward(x)).kernels).not.toContain('Conv2DNormAct');
+    expect(noGrad(() => kernelsOf(() => layer.forward(x))).kernels).toContain('Conv2DNormAct');
+  });
+
+  it('conv2dNormAct refuses inputs that require grad, and affines of the wrong length, naming the op and shapes', () => {
+    const w = randn([3, 2, 1, 1], { requiresGrad: true });
+    const x = randn([1, 2, 4, 4]);
+    const ones = new Float64Array(3).fill(1);
+    expect(() => conv2dNormAct(x, w, ones, new Float64Array(3), null)).toThrow(/conv2dNormAct: inference only/);
+    expect(() => noGrad(() => conv2dNormAct(x, w, new Float64Array(2), new Float64Array(3), null))).toThrow(/conv2dNormAct: scale and shift must have 3 entries for weight \[3, 2, 1, 1\], got 2 and 3/);
+  });
+});
