@@ -11,13 +11,22 @@ import { hardswishGradv, hardswishv, siluGradv, siluv } from './activation';
   return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
 }
 
-/** mean[c] and biased variance[c] (float64 outputs), two passes, for channels [chStart, chEnd). */
-export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance: usize, chStart: i32, chEnd: i32): void {
+/**
+ * mean[c] and biased variance[c] (float64 outputs), two passes, for channels [chStart, chEnd). Each
+ * pass walks image by image, so memory is read in order; the running sums of each channel (an f64x2
+ * and a scalar tail) wait in `sums` (32 bytes per channel) between images.
+ */
+export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance: usize, sums: usize, chStart: i32, chEnd: i32): void {
   const count = <f64>n * <f64>s;
   for (let ch = chStart; ch < chEnd; ch++) {
-    let acc = f64x2.splat(0);
-    let tail: f64 = 0;
-    for (let img = 0; img < n; img++) {
+    v128.store(sums + (<usize>ch << 5), f64x2.splat(0));
+    store<f64>(sums + (<usize>ch << 5), 0, 16);
+  }
+  for (let img = 0; img < n; img++) {
+    for (let ch = chStart; ch < chEnd; ch++) {
+      const at = sums + (<usize>ch << 5);
+      let acc = v128.load(at);
+      let tail = load<f64>(at, 16);
       const p = plane(x, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
@@ -25,12 +34,23 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
         acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
       }
       for (; i < s; i++) tail += <f64>load<f32>(p + (<usize>i << 2));
+      v128.store(at, acc);
+      store<f64>(at, tail, 16);
     }
-    const m = (sumLanes(acc) + tail) / count;
-    const mv = f64x2.splat(m);
-    let sq = f64x2.splat(0);
-    let sqTail: f64 = 0;
-    for (let img = 0; img < n; img++) {
+  }
+  for (let ch = chStart; ch < chEnd; ch++) {
+    const at = sums + (<usize>ch << 5);
+    store<f64>(mean + (<usize>ch << 3), (sumLanes(v128.load(at)) + load<f64>(at, 16)) / count);
+    v128.store(at, f64x2.splat(0));
+    store<f64>(at, 0, 16);
+  }
+  for (let img = 0; img < n; img++) {
+    for (let ch = chStart; ch < chEnd; ch++) {
+      const at = sums + (<usize>ch << 5);
+      let sq = v128.load(at);
+      let sqTail = load<f64>(at, 16);
+      const m = load<f64>(mean + (<usize>ch << 3));
+      const mv = f64x2.splat(m);
       const p = plane(x, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
@@ -43,9 +63,13 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
         const d = <f64>load<f32>(p + (<usize>i << 2)) - m;
         sqTail += d * d;
       }
+      v128.store(at, sq);
+      store<f64>(at, sqTail, 16);
     }
-    store<f64>(mean + (<usize>ch << 3), m);
-    store<f64>(variance + (<usize>ch << 3), (sumLanes(sq) + sqTail) / count);
+  }
+  for (let ch = chStart; ch < chEnd; ch++) {
+    const at = sums + (<usize>ch << 5);
+    store<f64>(variance + (<usize>ch << 3), (sumLanes(v128.load(at)) + load<f64>(at, 16)) / count);
   }
 }
 
@@ -61,14 +85,17 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
   return f32x4.splat(1);
 }
 
-/** y = act(x · scale[c] + shift[c]) for channels [chStart, chEnd); planes padded to 4 elements are not assumed. */
+/**
+ * y = act(x · scale[c] + shift[c]) for channels [chStart, chEnd), image by image, so memory is read
+ * and written in order (channel by channel it would jump C·S·4 bytes between planes).
+ */
 export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, chStart: i32, chEnd: i32): void {
-  for (let ch = chStart; ch < chEnd; ch++) {
-    const a = load<f32>(scale + (<usize>ch << 2));
-    const b = load<f32>(shift + (<usize>ch << 2));
-    const av = f32x4.splat(a);
-    const bv = f32x4.splat(b);
-    for (let img = 0; img < n; img++) {
+  for (let img = 0; img < n; img++) {
+    for (let ch = chStart; ch < chEnd; ch++) {
+      const a = load<f32>(scale + (<usize>ch << 2));
+      const b = load<f32>(shift + (<usize>ch << 2));
+      const av = f32x4.splat(a);
+      const bv = f32x4.splat(b);
       const src = plane(x, img, ch, c, s);
       const dst = plane(y, img, ch, c, s);
       let i = 0;
@@ -83,72 +110,95 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
 
 /**
  * Backward of y = act((x − mean)·invstd·w + b) for channels [chStart, chEnd): first dz = g·act'(z)
- * into dx with the sums Σ dz and Σ dz·x̂ (float64, written to dweight/dbias), then dx in place.
+ * into dx with the sums Σ dz and Σ dz·x̂ (float64, written to dweight/dbias), then dx in place. Both
+ * passes walk image by image (memory in order); each channel's running sums wait in `sums` (64 bytes
+ * per channel: two f64x2, two scalar tails) between images.
  */
 export function bnBackward(
   x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize,
-  batchStats: i32, act: i32, dweight: usize, dbias: usize, chStart: i32, chEnd: i32,
+  batchStats: i32, act: i32, dweight: usize, dbias: usize, sums: usize, chStart: i32, chEnd: i32,
 ): void {
   const count = <f64>n * <f64>s;
-  for (let ch = chStart; ch < chEnd; ch++) {
-    const m = load<f32>(mean + (<usize>ch << 2));
-    const k = load<f32>(invstd + (<usize>ch << 2));
-    const w = load<f32>(weight + (<usize>ch << 2));
-    const b = load<f32>(bias + (<usize>ch << 2));
-    const mv = f32x4.splat(m);
-    const kv = f32x4.splat(k);
-    const wv = f32x4.splat(w);
-    const bv = f32x4.splat(b);
-    let sumDz = f64x2.splat(0);
-    let sumDzX = f64x2.splat(0);
-    let tailDz: f64 = 0;
-    let tailDzX: f64 = 0;
-    for (let img = 0; img < n; img++) {
+  for (let ch = chStart; ch < chEnd; ch++) memory.fill(sums + (<usize>ch << 6), 0, 48);
+  for (let img = 0; img < n; img++) {
+    for (let ch = chStart; ch < chEnd; ch++) {
+      const m = load<f32>(mean + (<usize>ch << 2));
+      const k = load<f32>(invstd + (<usize>ch << 2));
+      const w = load<f32>(weight + (<usize>ch << 2));
+      const b = load<f32>(bias + (<usize>ch << 2));
+      const mv = f32x4.splat(m);
+      const kv = f32x4.splat(k);
+      const wv = f32x4.splat(w);
+      const bv = f32x4.splat(b);
+      const at = sums + (<usize>ch << 6);
+      let sumDz = v128.load(at);
+      let sumDzX = v128.load(at, 16);
+      let tailDz = load<f64>(at, 32);
+      let tailDzX = load<f64>(at, 40);
       const xp = plane(x, img, ch, c, s);
       const gp = plane(g, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
-        const at = <usize>i << 2;
-        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + at), mv), kv);
-        const dz = f32x4.mul(v128.load(gp + at), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
-        v128.store(dp + at, dz);
+        const o = <usize>i << 2;
+        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
+        const dz = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
+        v128.store(dp + o, dz);
         const dzx = f32x4.mul(dz, xhat);
         sumDz = f64x2.add(sumDz, f64x2.add(f64x2.promote_low_f32x4(dz), f64x2.promote_low_f32x4(i32x4.shuffle(dz, dz, 2, 3, 0, 1))));
         sumDzX = f64x2.add(sumDzX, f64x2.add(f64x2.promote_low_f32x4(dzx), f64x2.promote_low_f32x4(i32x4.shuffle(dzx, dzx, 2, 3, 0, 1))));
       }
       for (; i < s; i++) {
-        const at = <usize>i << 2;
-        const xhat = (load<f32>(xp + at) - m) * k;
-        const dz = load<f32>(gp + at) * f32x4.extract_lane(activationGrad(f32x4.splat(xhat * w + b), act), 0);
-        store<f32>(dp + at, dz);
+        const o = <usize>i << 2;
+        const xhat = (load<f32>(xp + o) - m) * k;
+        const dz = load<f32>(gp + o) * f32x4.extract_lane(activationGrad(f32x4.splat(xhat * w + b), act), 0);
+        store<f32>(dp + o, dz);
         tailDz += <f64>dz;
         tailDzX += <f64>dz * <f64>xhat;
       }
+      v128.store(at, sumDz);
+      v128.store(at, sumDzX, 16);
+      store<f64>(at, tailDz, 32);
+      store<f64>(at, tailDzX, 40);
     }
-    const totalDz = sumLanes(sumDz) + tailDz;
-    const totalDzX = sumLanes(sumDzX) + tailDzX;
+  }
+  // Per channel: the totals, then the two correction terms as float32 for the second pass (kept in
+  // `sums` at +48 and +52).
+  for (let ch = chStart; ch < chEnd; ch++) {
+    const at = sums + (<usize>ch << 6);
+    const totalDz = sumLanes(v128.load(at)) + load<f64>(at, 32);
+    const totalDzX = sumLanes(v128.load(at, 16)) + load<f64>(at, 40);
     store<f64>(dweight + (<usize>ch << 3), totalDzX);
     store<f64>(dbias + (<usize>ch << 3), totalDz);
-    const meanDz = batchStats ? <f32>(totalDz / count) : <f32>0;
-    const meanDzX = batchStats ? <f32>(totalDzX / count) : <f32>0;
-    const scale = f32x4.splat(w * k);
-    const meanDzV = f32x4.splat(meanDz);
-    const meanDzXV = f32x4.splat(meanDzX);
-    for (let img = 0; img < n; img++) {
+    store<f32>(at, batchStats ? <f32>(totalDz / count) : <f32>0, 48);
+    store<f32>(at, batchStats ? <f32>(totalDzX / count) : <f32>0, 52);
+  }
+  for (let img = 0; img < n; img++) {
+    for (let ch = chStart; ch < chEnd; ch++) {
+      const at = sums + (<usize>ch << 6);
+      const meanDz = load<f32>(at, 48);
+      const meanDzX = load<f32>(at, 52);
+      const m = load<f32>(mean + (<usize>ch << 2));
+      const k = load<f32>(invstd + (<usize>ch << 2));
+      const w = load<f32>(weight + (<usize>ch << 2));
+      const mv = f32x4.splat(m);
+      const kv = f32x4.splat(k);
+      const scale = f32x4.splat(w * k);
+      const meanDzV = f32x4.splat(meanDz);
+      const meanDzXV = f32x4.splat(meanDzX);
       const xp = plane(x, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
-        const at = <usize>i << 2;
-        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + at), mv), kv);
-        const dz = v128.load(dp + at);
-        v128.store(dp + at, f32x4.mul(scale, f32x4.sub(f32x4.sub(dz, meanDzV), f32x4.mul(xhat, meanDzXV))));
+        const o = <usize>i << 2;
+        const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
+        const dz = v128.load(dp + o);
+        v128.store(dp + o, f32x4.mul(scale, f32x4.sub(f32x4.sub(dz, meanDzV), f32x4.mul(xhat, meanDzXV))));
       }
       for (; i < s; i++) {
-        const at = <usize>i << 2;
-        const xhat = (load<f32>(xp + at) - m) * k;
-        store<f32>(dp + at, w * k * (load<f32>(dp + at) - meanDz - xhat * meanDzX));
+        const o = <usize>i << 2;
+        const xhat = (load<f32>(xp + o) - m) * k;
+        store<f32>(dp + o, w * k * (load<f32>(dp + o) - meanDz - xhat * meanDzX));
       }
     }
   }

@@ -1,15 +1,18 @@
 // Elementwise arithmetic on two float32 arrays of the same length (no broadcasting: the caller's
-// guard sends anything else to the reference kernels). op: 0 add, 1 subtract, 2 multiply.
+// guard sends anything else to the reference kernels). op: 0 add, 1 subtract, 2 multiply. Threads
+// take whole blocks of elements, as the activations (activation.ts).
+import { BLOCK } from './activation';
 
-export function binaryArrays(a: usize, b: usize, y: usize, count: i32, op: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
+export function binaryArrays(a: usize, b: usize, y: usize, count: i32, op: i32, blockStart: i32, blockEnd: i32): void {
+  const end = min(blockEnd * BLOCK, count);
+  let i = blockStart * BLOCK;
+  for (; i + 4 <= end; i += 4) {
     const at = <usize>i << 2;
     const x = v128.load(a + at);
     const z = v128.load(b + at);
     v128.store(y + at, op == 0 ? f32x4.add(x, z) : op == 1 ? f32x4.sub(x, z) : f32x4.mul(x, z));
   }
-  for (; i < count; i++) {
+  for (; i < end; i++) {
     const at = <usize>i << 2;
     const x = load<f32>(a + at);
     const z = load<f32>(b + at);

@@ -194,7 +194,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   parallelFor(slices, 'convBackpropFilterImages', [
     xp, dyp, partials, partialBytes, scratch, scratchBytes, chunk, slice, g.n, g.c, g.o, attrs.groups, ...convArgs(g, attrs),
   ], g.n * g.o * pixels * rows);
-  for (let s = 0; s < slices; s++) wasm.binaryArrays(dwp, partials + s * partialBytes, dwp, count, 0);
+  for (let s = 0; s < slices; s++) wasm.binaryArrays(dwp, partials + s * partialBytes, dwp, count, 0, 0, blocks(count));
   return outputTensor(dwp, weightShape);
 }));
 
@@ -223,37 +223,40 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   return outputTensor(dkp, [c, length]);
 }));
 
-// Activations: forward (x → y) and backward (saved, g → dx), elementwise in SIMD.
-type Unary = (x: number, y: number, count: number) => void;
-type UnaryGrad = (saved: number, g: number, dx: number, count: number) => void;
+// Activations: forward (x → y) and backward (saved, g → dx), elementwise in SIMD, threads taking
+// blocks of ELEMENT_BLOCK elements (assembly/activation.ts).
+const ELEMENT_BLOCK = 4096;
+const blocks = (count: number): number => Math.ceil(count / ELEMENT_BLOCK);
 
-function unary(fn: Unary): (x: Tensor) => Tensor {
+type UnaryExport = 'silu' | 'sigmoid' | 'hardswish' | 'hardsigmoid';
+
+function unary(name: UnaryExport): (x: Tensor) => Tensor {
   return (x) => scoped(() => {
     const xp = copyIn(x);
     const yp = outputIn(x.size);
-    fn(xp, yp, x.size);
+    parallelFor(blocks(x.size), name, [xp, yp, x.size], x.size * 8);
     return outputTensor(yp, x.shape);
   });
 }
 
-function unaryGrad(fn: UnaryGrad): (saved: Tensor, g: Tensor) => Tensor {
+function unaryGrad(name: `${UnaryExport}Grad`): (saved: Tensor, g: Tensor) => Tensor {
   return (saved, g) => scoped(() => {
     const sp = copyIn(saved);
     const gp = copyIn(g);
     const dp = outputIn(g.size);
-    fn(sp, gp, dp, g.size);
+    parallelFor(blocks(g.size), name, [sp, gp, dp, g.size], g.size * 8);
     return outputTensor(dp, g.shape);
   });
 }
 
-register('Silu', unary(wasm.silu));
-register('SiluGrad', unaryGrad(wasm.siluGrad));
-register('Sigmoid', unary(wasm.sigmoid));
-register('SigmoidGrad', unaryGrad(wasm.sigmoidGrad));
-register('Hardswish', unary(wasm.hardswish));
-register('HardswishGrad', unaryGrad(wasm.hardswishGrad));
-register('Hardsigmoid', unary(wasm.hardsigmoid));
-register('HardsigmoidGrad', unaryGrad(wasm.hardsigmoidGrad));
+register('Silu', unary('silu'));
+register('SiluGrad', unaryGrad('siluGrad'));
+register('Sigmoid', unary('sigmoid'));
+register('SigmoidGrad', unaryGrad('sigmoidGrad'));
+register('Hardswish', unary('hardswish'));
+register('HardswishGrad', unaryGrad('hardswishGrad'));
+register('Hardsigmoid', unary('hardsigmoid'));
+register('HardsigmoidGrad', unaryGrad('hardsigmoidGrad'));
 
 // Add, Sub, Mul of two float32 tensors of the same shape (residual connections, gates): one SIMD
 // pass. The ops expand broadcast operands to the output shape first, so those arrive here as
@@ -268,7 +271,7 @@ function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
       const ap = copyIn(a);
       const bp = copyIn(b);
       const yp = outputIn(a.size);
-      wasm.binaryArrays(ap, bp, yp, a.size, op);
+      parallelFor(blocks(a.size), 'binaryArrays', [ap, bp, yp, a.size, op], a.size * 2);
       return outputTensor(yp, a.shape);
     }),
   });
@@ -304,7 +307,7 @@ register('BatchNormStats', (x) => scoped(() => {
   const xp = copyIn(x);
   const mean = alloc(c * 8);
   const variance = alloc(c * 8);
-  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance], x.size);
+  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance, alloc(c * 32)], x.size);
   return { mean: f64(mean, c).slice(), variance: f64(variance, c).slice() };
 }));
 
@@ -324,7 +327,7 @@ register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchS
   const dweight = alloc(c * 8);
   const dbias = alloc(c * 8);
   parallelFor(c, 'bnBackward', [
-    xp, gp, dxp, n, c, s, vectorIn(mean), vectorIn(invstd), vectorIn(weight), vectorIn(bias), batchStats ? 1 : 0, activationCode(activation), dweight, dbias,
+    xp, gp, dxp, n, c, s, vectorIn(mean), vectorIn(invstd), vectorIn(weight), vectorIn(bias), batchStats ? 1 : 0, activationCode(activation), dweight, dbias, alloc(c * 64),
   ], x.size);
   return { dx: outputTensor(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
 }));

@@ -10,7 +10,7 @@ import { platform } from '#platform';
  */
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, SpatialExports, ReductionExports {
-  binaryArrays(a: number, b: number, y: number, count: number, op: number): void;
+  binaryArrays(a: number, b: number, y: number, count: number, op: number, blockStart: number, blockEnd: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
@@ -177,23 +177,23 @@ export interface ReductionExports {
 }
 
 export interface BatchNormExports {
-  bnStats(x: number, n: number, c: number, s: number, mean: number, variance: number, chStart: number, chEnd: number): void;
+  bnStats(x: number, n: number, c: number, s: number, mean: number, variance: number, sums: number, chStart: number, chEnd: number): void;
   bnApply(x: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, chStart: number, chEnd: number): void;
   bnBackward(
     x: number, g: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number,
-    batchStats: number, act: number, dweight: number, dbias: number, chStart: number, chEnd: number,
+    batchStats: number, act: number, dweight: number, dbias: number, sums: number, chStart: number, chEnd: number,
   ): void;
 }
 
 export interface ActivationExports {
-  silu(x: number, y: number, count: number): void;
-  siluGrad(x: number, g: number, dx: number, count: number): void;
-  sigmoid(x: number, y: number, count: number): void;
-  sigmoidGrad(y: number, g: number, dx: number, count: number): void;
-  hardswish(x: number, y: number, count: number): void;
-  hardswishGrad(x: number, g: number, dx: number, count: number): void;
-  hardsigmoid(x: number, y: number, count: number): void;
-  hardsigmoidGrad(x: number, g: number, dx: number, count: number): void;
+  silu(x: number, y: number, count: number, blockStart: number, blockEnd: number): void;
+  siluGrad(x: number, g: number, dx: number, count: number, blockStart: number, blockEnd: number): void;
+  sigmoid(x: number, y: number, count: number, blockStart: number, blockEnd: number): void;
+  sigmoidGrad(y: number, g: number, dx: number, count: number, blockStart: number, blockEnd: number): void;
+  hardswish(x: number, y: number, count: number, blockStart: number, blockEnd: number): void;
+  hardswishGrad(x: number, g: number, dx: number, count: number, blockStart: number, blockEnd: number): void;
+  hardsigmoid(x: number, y: number, count: number, blockStart: number, blockEnd: number): void;
+  hardsigmoidGrad(x: number, g: number, dx: number, count: number, blockStart: number, blockEnd: number): void;
 }
 
 export function f64(pointer: number, length: number): Float64Array {

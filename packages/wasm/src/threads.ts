@@ -19,7 +19,8 @@ const callable: ExportName[] = [
   'gemm', 'depthwise', 'depthwise3x3', 'depthwise3x3BackpropInput', 'depthwise3x3BackpropFilter', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcConv', 'parcConvBackpropInput', 'parcConvBackpropKernel',
   'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',
-  'sumReduce', 'softmax', 'softmaxGrad',
+  'sumReduce', 'softmax', 'softmaxGrad', 'binaryArrays',
+  'silu', 'siluGrad', 'sigmoid', 'sigmoidGrad', 'hardswish', 'hardswishGrad', 'hardsigmoid', 'hardsigmoidGrad',
 ];
 
 const MAX_ARGS = 32;

@@ -306,6 +306,24 @@ for (const threads of [1, 2]) {
   });
 }
 
+describe('WASM elementwise kernels over several blocks (threads take 4,096 elements at a time)', () => {
+  it('Add, Mul, Silu and SiluGrad on 12,297 elements equal the reference, on 1 and 2 threads', () => {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      const a = randn([3, 4099], { seed: 1 });
+      const b = randn([3, 4099], { seed: 2 });
+      for (const name of ['Add', 'Mul'] as const) {
+        const [wasm, reference] = both(name);
+        expect(Array.from((wasm(a, b) as Tensor).toTypedArray())).toEqual(Array.from((reference(a, b) as Tensor).toTypedArray()));
+      }
+      const [silu, siluR] = both('Silu');
+      const [grad, gradR] = both('SiluGrad');
+      expectClose(silu(a) as Tensor, siluR(a) as Tensor, 1e-6);
+      expectClose(grad(a, b) as Tensor, gradR(a, b) as Tensor, 1e-6);
+    }
+  });
+});
+
 describe('WASM dispatch', () => {
   it('Add: float32 goes to wasm (broadcast operands arrive as expanded views, copied in), float64 to the reference', async () => {
     const { add, observeKernels, setBackendEnabled } = await import('@parcnet/tensor');
