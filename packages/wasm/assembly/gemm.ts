@@ -42,18 +42,48 @@ export function packPanels(b: usize, k: i32, n: i32, dst: usize): void {
   }
 }
 
-/** Packs b = srcᵀ, with src row-major [N, K], into panels at dst (a transpose folded into the packing). */
+/** Four rows' vectors r0…r3 (columns p … p+3) transposed: the result's lane t of vector q is r_t[q]. */
+@inline function transposeColumn(r0: v128, r1: v128, r2: v128, r3: v128, q: i32): v128 {
+  const lo01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const lo23 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const hi01 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const hi23 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  if (q == 0) return i32x4.shuffle(lo01, lo23, 0, 1, 4, 5);
+  if (q == 1) return i32x4.shuffle(lo01, lo23, 2, 3, 6, 7);
+  if (q == 2) return i32x4.shuffle(hi01, hi23, 0, 1, 4, 5);
+  return i32x4.shuffle(hi01, hi23, 2, 3, 6, 7);
+}
+
+/**
+ * Packs b = srcᵀ, with src row-major [N, K], into panels at dst (a transpose folded into the
+ * packing). A full panel's 8 source rows are read 4 columns at a time and transposed in registers.
+ */
 export function packPanelsTransposed(src: usize, n: i32, k: i32, dst: usize): void {
   const rowBytes = <usize>k << 2;
   let out = dst;
   for (let j = 0; j < n; j += PANEL) {
     const lanes = min(PANEL, n - j);
     const first = src + <usize>j * rowBytes;
-    if (lanes < PANEL) memory.fill(out, 0, <usize>k * PANEL_BYTES);
+    let p = 0;
+    if (lanes == PANEL) {
+      for (; p + 4 <= k; p += 4) {
+        const at = first + (<usize>p << 2);
+        const r0 = v128.load(at), r1 = v128.load(at + rowBytes), r2 = v128.load(at + 2 * rowBytes), r3 = v128.load(at + 3 * rowBytes);
+        const r4 = v128.load(at + 4 * rowBytes), r5 = v128.load(at + 5 * rowBytes), r6 = v128.load(at + 6 * rowBytes), r7 = v128.load(at + 7 * rowBytes);
+        const to = out + <usize>p * PANEL_BYTES;
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 0)); v128.store(to, transposeColumn(r4, r5, r6, r7, 0), 16);
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 1), 32); v128.store(to, transposeColumn(r4, r5, r6, r7, 1), 48);
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 2), 64); v128.store(to, transposeColumn(r4, r5, r6, r7, 2), 80);
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 3), 96); v128.store(to, transposeColumn(r4, r5, r6, r7, 3), 112);
+      }
+    } else {
+      memory.fill(out, 0, <usize>k * PANEL_BYTES);
+    }
+    // The columns left (and a last, partial panel) one element at a time.
     for (let t = 0; t < lanes; t++) {
-      let from = first + <usize>t * rowBytes;
-      let to = out + (<usize>t << 2);
-      for (let p = 0; p < k; p++) {
+      let from = first + <usize>t * rowBytes + (<usize>p << 2);
+      let to = out + <usize>p * PANEL_BYTES + (<usize>t << 2);
+      for (let q = p; q < k; q++) {
         store<f32>(to, load<f32>(from));
         from += 4;
         to += PANEL_BYTES;
@@ -91,11 +121,27 @@ export function packRows(a: usize, aRow: i32, aCol: i32, m: i32, k: i32, dst: us
   let out = dst;
   for (let i = 0; i < m; i += ROWS) {
     const rows = min(ROWS, m - i);
-    if (rows < ROWS) memory.fill(out, 0, <usize>k * ROW_PANEL_BYTES);
+    let p = 0;
+    if (rows == ROWS && aCol == 1) {
+      // Row-major a: 4 rows × 4 columns transposed in registers.
+      const rowBytes = <usize>aRow << 2;
+      const first = a + <usize>i * rowBytes;
+      for (; p + 4 <= k; p += 4) {
+        const at = first + (<usize>p << 2);
+        const r0 = v128.load(at), r1 = v128.load(at + rowBytes), r2 = v128.load(at + 2 * rowBytes), r3 = v128.load(at + 3 * rowBytes);
+        const to = out + <usize>p * ROW_PANEL_BYTES;
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 0));
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 1), 16);
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 2), 32);
+        v128.store(to, transposeColumn(r0, r1, r2, r3, 3), 48);
+      }
+    } else if (rows < ROWS) {
+      memory.fill(out, 0, <usize>k * ROW_PANEL_BYTES);
+    }
     for (let t = 0; t < rows; t++) {
-      let from = a + (<usize>(i + t) * <usize>aRow << 2);
-      let to = out + (<usize>t << 2);
-      for (let p = 0; p < k; p++) {
+      let from = a + ((<usize>(i + t) * <usize>aRow + <usize>p * <usize>aCol) << 2);
+      let to = out + <usize>p * ROW_PANEL_BYTES + (<usize>t << 2);
+      for (let q = p; q < k; q++) {
         store<f32>(to, load<f32>(from));
         from += <usize>aCol << 2;
         to += ROW_PANEL_BYTES;
