@@ -3,7 +3,7 @@
 // bundler, `@parcnet/data` and `@parcnet/io` resolve to their browser builds (no file system).
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
-export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, WASM } from '@parcnet/wasm';
+export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, wasmBuild, WASM } from '@parcnet/wasm';
 export * as nn from '@parcnet/nn';
 export * as parc from '@parcnet/parc';
 export * as models from '@parcnet/models';

@@ -2,7 +2,7 @@
 export { gemm, packPanels, packPanelsTransposed, packRows } from './gemm';
 export { depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
 export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilter } from './depthwise3x3';
-export { parcConv, parcConvBackpropInput, parcConvBackpropKernel } from './parc';
+export { parcGather, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';
 export { binaryArrays, gather } from './elementwise';

@@ -1,20 +1,8 @@
 // The ParC circular convolution (spec §2.1 step 3) on float32 [N·C] planes of H × W, kernel [C, n]
-// (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n.
-// Every inner loop runs over a contiguous segment in SIMD: along H whole rows, along W the two
-// pieces of a row split at the wrap.
-
-@inline function axpy(dst: usize, src: usize, a: f32, length: i32): void {
-  const av = f32x4.splat(a);
-  let t = 0;
-  for (; t + 4 <= length; t += 4) {
-    const at = dst + (<usize>t << 2);
-    v128.store(at, f32x4.add(v128.load(at), f32x4.mul(av, v128.load(src + (<usize>t << 2)))));
-  }
-  for (; t < length; t++) {
-    const at = dst + (<usize>t << 2);
-    store<f32>(at, load<f32>(at) + a * load<f32>(src + (<usize>t << 2)));
-  }
-}
+// (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n. The forward
+// and the input gradient are one gathered kernel (parcGather); the kernel gradient sums SIMD dot
+// products over contiguous segments (along W the two pieces of a row split at the wrap).
+import { madd } from './simd';
 
 @inline function dot(a: usize, b: usize, length: i32): f32 {
   let acc = f32x4.splat(0);
@@ -23,66 +11,6 @@
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
   for (; t < length; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
   return s;
-}
-
-/** y (zeroed) = ParC(x) for planes [planeStart, planeEnd). */
-export function parcConv(x: usize, kernel: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, planeStart: i32, planeEnd: i32): void {
-  const planeBytes = <usize>h * <usize>w << 2;
-  for (let plane = planeStart; plane < planeEnd; plane++) {
-    const ch = plane % c;
-    const xp = x + <usize>plane * planeBytes;
-    const yp = y + <usize>plane * planeBytes;
-    if (axisH) {
-      const kp = kernel + (<usize>ch * <usize>h << 2);
-      for (let i = 0; i < h; i++) {
-        for (let k = 0; k < h; k++) {
-          const src = i + k < h ? i + k : i + k - h;
-          axpy(yp + (<usize>i * <usize>w << 2), xp + (<usize>src * <usize>w << 2), load<f32>(kp + (<usize>k << 2)), w);
-        }
-      }
-    } else {
-      const kp = kernel + (<usize>ch * <usize>w << 2);
-      for (let i = 0; i < h; i++) {
-        const yr = yp + (<usize>i * <usize>w << 2);
-        const xr = xp + (<usize>i * <usize>w << 2);
-        for (let k = 0; k < w; k++) {
-          const wk = load<f32>(kp + (<usize>k << 2));
-          axpy(yr, xr + (<usize>k << 2), wk, w - k);
-          axpy(yr + (<usize>(w - k) << 2), xr, wk, k);
-        }
-      }
-    }
-  }
-}
-
-/** dx (zeroed) = the transposed ParC of dy, for planes [planeStart, planeEnd). */
-export function parcConvBackpropInput(dy: usize, kernel: usize, dx: usize, c: i32, h: i32, w: i32, axisH: i32, planeStart: i32, planeEnd: i32): void {
-  const planeBytes = <usize>h * <usize>w << 2;
-  for (let plane = planeStart; plane < planeEnd; plane++) {
-    const ch = plane % c;
-    const gp = dy + <usize>plane * planeBytes;
-    const dp = dx + <usize>plane * planeBytes;
-    if (axisH) {
-      const kp = kernel + (<usize>ch * <usize>h << 2);
-      for (let i = 0; i < h; i++) {
-        for (let k = 0; k < h; k++) {
-          const src = i + k < h ? i + k : i + k - h;
-          axpy(dp + (<usize>src * <usize>w << 2), gp + (<usize>i * <usize>w << 2), load<f32>(kp + (<usize>k << 2)), w);
-        }
-      }
-    } else {
-      const kp = kernel + (<usize>ch * <usize>w << 2);
-      for (let i = 0; i < h; i++) {
-        const gr = gp + (<usize>i * <usize>w << 2);
-        const dr = dp + (<usize>i * <usize>w << 2);
-        for (let k = 0; k < w; k++) {
-          const wk = load<f32>(kp + (<usize>k << 2));
-          axpy(dr + (<usize>k << 2), gr, wk, w - k);
-          axpy(dr, gr + (<usize>(w - k) << 2), wk, k);
-        }
-      }
-    }
-  }
 }
 
 /** dk[c, k] = Σ_{images, i, j} dy · x shifted by k, for channels [chStart, chEnd) (each channel summed here alone). */
@@ -112,4 +40,69 @@ export function parcConvBackpropKernel(x: usize, dy: usize, dk: usize, n: i32, c
       store<f32>(dk + ((<usize>ch * <usize>len + <usize>k) << 2), s);
     }
   }
+}
+
+/**
+ * The forward (sign = 1: y[i] = Σ_k kernel[k] · x[(i + k) mod n]) and its transpose, the backward
+ * w.r.t. the input (sign = −1: dx[i] = Σ_k kernel[k] · dy[(i − k) mod n]), gathered: each block of
+ * 16 outputs is summed in four SIMD registers over all n taps and stored once (the scatter form
+ * re-reads and rewrites the output row for every tap). Along W each row is first copied twice into
+ * this thread's scratch (`scratch` + (start / chunk) · scratchBytes, 2·W floats), so the wrapped
+ * taps are plain unaligned loads. Planes [start, end).
+ */
+export function parcGather(
+  x: usize, kernel: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const planeBytes = <usize>h * <usize>w << 2;
+  const rowBytes = <usize>w << 2;
+  const twice = scratch + <usize>(start / chunk) * scratchBytes;
+  const n = axisH ? h : w;
+  for (let plane = start; plane < end; plane++) {
+    const kp = kernel + (<usize>((plane % c) * n) << 2);
+    const xp = x + <usize>plane * planeBytes;
+    const yp = y + <usize>plane * planeBytes;
+    for (let i = 0; i < h; i++) {
+      const out = yp + <usize>i * rowBytes;
+      if (!axisH) {
+        memory.copy(twice, xp + <usize>i * rowBytes, rowBytes);
+        memory.copy(twice + rowBytes, xp + <usize>i * rowBytes, rowBytes);
+      }
+      let j = 0;
+      for (; j + 16 <= w; j += 16) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let k = 0; k < n; k++) {
+          const wk = v128.load32_splat(kp + (<usize>k << 2));
+          const src = tapSource(xp, twice, i, j, k, h, w, axisH, sign);
+          a0 = madd(wk, v128.load(src), a0);
+          a1 = madd(wk, v128.load(src, 16), a1);
+          a2 = madd(wk, v128.load(src, 32), a2);
+          a3 = madd(wk, v128.load(src, 48), a3);
+        }
+        const at = out + (<usize>j << 2);
+        v128.store(at, a0); v128.store(at, a1, 16); v128.store(at, a2, 32); v128.store(at, a3, 48);
+      }
+      for (; j + 4 <= w; j += 4) {
+        let a = f32x4.splat(0);
+        for (let k = 0; k < n; k++) a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(tapSource(xp, twice, i, j, k, h, w, axisH, sign)), a);
+        v128.store(out + (<usize>j << 2), a);
+      }
+      for (; j < w; j++) {
+        let s: f32 = 0;
+        for (let k = 0; k < n; k++) s += load<f32>(kp + (<usize>k << 2)) * load<f32>(tapSource(xp, twice, i, j, k, h, w, axisH, sign));
+        store<f32>(out + (<usize>j << 2), s);
+      }
+    }
+  }
+}
+
+/** Where tap k of output (i, j) reads: row (i ± k) mod H of the plane, or column j ± k (mod W) of the doubled row. */
+@inline function tapSource(xp: usize, twice: usize, i: i32, j: i32, k: i32, h: i32, w: i32, axisH: i32, sign: i32): usize {
+  if (axisH) {
+    let r = i + sign * k;
+    if (r >= h) r -= h;
+    else if (r < 0) r += h;
+    return xp + ((<usize>r * <usize>w + <usize>j) << 2);
+  }
+  return twice + (<usize>(sign > 0 ? j + k : j - k + w) << 2);
 }

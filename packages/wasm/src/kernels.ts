@@ -198,20 +198,24 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   return outputTensor(dwp, weightShape);
 }));
 
-/** The ParC forward and its transpose: a plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
-function parcPlanes(name: 'parcConv' | 'parcConvBackpropInput'): (source: Tensor, kernel: Tensor, axis: 'H' | 'W') => Tensor {
+/** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
+function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W') => Tensor {
   return (source, kernel, axis) => scoped(() => {
     const [n, c, h, w] = source.shape;
     const sp = copyIn(source);
     const kp = copyIn(kernel);
-    const out = outputIn(source.size, true);
-    parallelFor(n * c, name, [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0], source.size * (axis === 'H' ? h : w));
+    const out = outputIn(source.size);
+    const { chunks, chunk } = chunking(n * c);
+    // Along W, each thread's doubled row.
+    const scratchBytes = Math.ceil((2 * w) / 4) * 16;
+    const scratch = alloc(scratchBytes * chunks);
+    parallelFor(n * c, 'parcGather', [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
   });
 }
 
-register('ParcConv', parcPlanes('parcConv'));
-register('ParcConvBackpropInput', parcPlanes('parcConvBackpropInput'));
+register('ParcConv', parcPlanes(1));
+register('ParcConvBackpropInput', parcPlanes(-1));
 
 register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const [n, c, h, w] = x.shape;

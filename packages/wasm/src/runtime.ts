@@ -22,8 +22,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
-  parcConv(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, planeStart: number, planeEnd: number): void;
-  parcConvBackpropInput(dy: number, kernel: number, dx: number, c: number, h: number, w: number, axisH: number, planeStart: number, planeEnd: number): void;
+  parcGather(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcConvBackpropKernel(x: number, dy: number, dk: number, n: number, c: number, h: number, w: number, axisH: number, chStart: number, chEnd: number): void;
 }
 
