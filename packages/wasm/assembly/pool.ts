@@ -1,6 +1,7 @@
 // 2-D pooling on float32 [N·C] planes of H × W → Ho × Wo, forward and backward, windows as PyTorch
 // (floor mode). Every function handles planes [planeStart, planeEnd) and writes only those planes,
 // so threads split the planes and results do not depend on how many there are.
+import { runSum } from './reduce';
 
 /** Where output o's window starts along an axis, before clipping (it may lie in the padding). */
 @inline function windowStart(o: i32, stride: i32, pad: i32): i32 {
@@ -8,16 +9,18 @@
 }
 
 /**
- * Average pooling. PyTorch counts the window clipped to the padded image (countIncludePad) or to
- * the image itself. Sums run in float64, as the reference kernel's.
+ * Average pooling (`adjoint` 0: y from x) and its adjoint (`adjoint` 1: each output's gradient shared
+ * over its window, added into dx, zeroed), one walk over the windows for both. PyTorch counts the
+ * window clipped to the padded image (countIncludePad) or to the image itself. Sums run in float64,
+ * as the reference kernel's.
  */
-export function avgPool(
+function avgPoolWalk(
   x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, includePad: i32,
-  planeStart: i32, planeEnd: i32,
+  adjoint: bool, planeStart: i32, planeEnd: i32,
 ): void {
   for (let plane = planeStart; plane < planeEnd; plane++) {
-    const src = x + (<usize>plane * <usize>h * <usize>w << 2);
-    let dst = y + (<usize>plane * <usize>ho * <usize>wo << 2);
+    const image = x + (<usize>plane * <usize>h * <usize>w << 2);
+    let pooled = y + (<usize>plane * <usize>ho * <usize>wo << 2);
     for (let oy = 0; oy < ho; oy++) {
       const ys = windowStart(oy, sh, ph);
       const yPad = min(ys + kh, h + ph);
@@ -28,50 +31,36 @@ export function avgPool(
         const xPad = min(xs + kw, w + pw);
         const x0 = max(xs, 0);
         const x1 = min(xPad, w);
-        const divisor = includePad ? (yPad - ys) * (xPad - xs) : (y1 - y0) * (x1 - x0);
+        const divisor = <f64>(includePad ? (yPad - ys) * (xPad - xs) : (y1 - y0) * (x1 - x0));
+        const share = adjoint ? <f32>(<f64>load<f32>(pooled) / divisor) : 0;
         let total: f64 = 0;
         for (let iy = y0; iy < y1; iy++) {
-          const row = src + (<usize>iy * <usize>w << 2);
-          for (let ix = x0; ix < x1; ix++) total += <f64>load<f32>(row + (<usize>ix << 2));
+          const row = image + (<usize>iy * <usize>w << 2);
+          for (let ix = x0; ix < x1; ix++) {
+            const at = row + (<usize>ix << 2);
+            if (adjoint) store<f32>(at, load<f32>(at) + share);
+            else total += <f64>load<f32>(at);
+          }
         }
-        store<f32>(dst, <f32>(total / <f64>divisor));
-        dst += 4;
+        if (!adjoint) store<f32>(pooled, <f32>(total / divisor));
+        pooled += 4;
       }
     }
   }
 }
 
-/** The adjoint of avgPool: each output's gradient shared over its window, into dx (zeroed). */
+export function avgPool(
+  x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, includePad: i32,
+  planeStart: i32, planeEnd: i32,
+): void {
+  avgPoolWalk(x, y, h, w, ho, wo, kh, kw, sh, sw, ph, pw, includePad, false, planeStart, planeEnd);
+}
+
 export function avgPoolGrad(
   g: usize, dx: usize, h: i32, w: i32, ho: i32, wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, includePad: i32,
   planeStart: i32, planeEnd: i32,
 ): void {
-  for (let plane = planeStart; plane < planeEnd; plane++) {
-    const dst = dx + (<usize>plane * <usize>h * <usize>w << 2);
-    let src = g + (<usize>plane * <usize>ho * <usize>wo << 2);
-    for (let oy = 0; oy < ho; oy++) {
-      const ys = windowStart(oy, sh, ph);
-      const yPad = min(ys + kh, h + ph);
-      const y0 = max(ys, 0);
-      const y1 = min(yPad, h);
-      for (let ox = 0; ox < wo; ox++) {
-        const xs = windowStart(ox, sw, pw);
-        const xPad = min(xs + kw, w + pw);
-        const x0 = max(xs, 0);
-        const x1 = min(xPad, w);
-        const divisor = includePad ? (yPad - ys) * (xPad - xs) : (y1 - y0) * (x1 - x0);
-        const share = <f32>(<f64>load<f32>(src) / <f64>divisor);
-        src += 4;
-        for (let iy = y0; iy < y1; iy++) {
-          const row = dst + (<usize>iy * <usize>w << 2);
-          for (let ix = x0; ix < x1; ix++) {
-            const at = row + (<usize>ix << 2);
-            store<f32>(at, load<f32>(at) + share);
-          }
-        }
-      }
-    }
-  }
+  avgPoolWalk(dx, g, h, w, ho, wo, kh, kw, sh, sw, ph, pw, includePad, true, planeStart, planeEnd);
 }
 
 /**
@@ -138,26 +127,13 @@ export function maxPoolGrad(g: usize, indices: usize, dx: usize, hw: i32, outPix
   return ((i + 1) * inSize + outSize - 1) / outSize;
 }
 
-/** A plane's sum in float64, four float32 lanes at a time (global average pooling). */
-@inline function planeSum(src: usize, count: i32): f64 {
-  let acc = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const v = v128.load(src + (<usize>i << 2));
-    acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
-  }
-  let total = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; i < count; i++) total += <f64>load<f32>(src + (<usize>i << 2));
-  return total;
-}
-
 /** Adaptive average pooling to ho × wo; a 1 × 1 output (the classifier's global pool) sums the plane in SIMD. */
 export function adaptiveAvgPool(x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
   for (let plane = planeStart; plane < planeEnd; plane++) {
     const src = x + (<usize>plane * <usize>h * <usize>w << 2);
     let dst = y + (<usize>plane * <usize>ho * <usize>wo << 2);
     if (ho == 1 && wo == 1) {
-      store<f32>(dst, <f32>(planeSum(src, h * w) / <f64>(h * w)));
+      store<f32>(dst, <f32>(runSum(src, h * w) / <f64>(h * w)));
       continue;
     }
     for (let oy = 0; oy < ho; oy++) {

@@ -4,7 +4,7 @@
 // Threads split K; each output is summed whole by one call in a fixed order.
 
 /** A contiguous run's sum in float64, four float32 lanes at a time. */
-@inline function runSum(src: usize, count: i32): f64 {
+@inline export function runSum(src: usize, count: i32): f64 {
   let acc = f64x2.splat(0);
   let i = 0;
   for (; i + 4 <= count; i += 4) {
