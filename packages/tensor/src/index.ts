@@ -13,7 +13,7 @@ export {
   type KernelName, type KernelRegistration,
 } from './registry';
 export * from './kernel-names';
-export { conv2dGeometry, convOutputSize, channelGeometry, pooledShape, bilinearTaps, type Conv2DGeometry, type Tap } from './kernel-geometry';
+export { conv2dGeometry, convOutputSize, channelGeometry, pooledShape, bilinearTaps, splitAtAxis, type Conv2DGeometry, type Tap } from './kernel-geometry';
 export { recordOp, isGradEnabled, isTracing, withGradMode, installBackwardEngine, traceOps, type GradNode, type BackwardEngine, type OpAttrs, type TracedOp } from './tape';
 export { toNdarray, fromNdarray } from './ndarray';
 export * from './creation';

@@ -69,3 +69,12 @@ export function bilinearTaps(outSize: number, inSize: number, alignCorners: bool
   }
   return taps;
 }
+
+/** Sizes before, along and after `axis`, for kernels that walk one axis of a row-major tensor. */
+export function splitAtAxis(shape: readonly number[], axis: number): { outer: number; length: number; inner: number } {
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return { outer, length: shape[axis], inner };
+}

@@ -2,13 +2,10 @@
 // 2 = Hardswish). Per-channel sums accumulate in float64 lanes (f64x2) for precision; each call
 // handles whole channels, so results do not depend on how channels are split between threads.
 import { hardswishGradv, hardswishv, siluGradv, siluv } from './activation';
+import { addWidened, sumF64Lanes } from './simd';
 
 @inline function plane(base: usize, img: i32, ch: i32, c: i32, s: i32): usize {
   return base + ((<usize>(img * c + ch) * <usize>s) << 2);
-}
-
-@inline function sumLanes(a: v128): f64 {
-  return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
 }
 
 /**
@@ -31,7 +28,7 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
       let i = 0;
       for (; i + 4 <= s; i += 4) {
         const v = v128.load(p + (<usize>i << 2));
-        acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+        acc = addWidened(acc, v);
       }
       for (; i < s; i++) tail += <f64>load<f32>(p + (<usize>i << 2));
       v128.store(at, acc);
@@ -40,7 +37,7 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
   }
   for (let ch = chStart; ch < chEnd; ch++) {
     const at = sums + (<usize>ch << 5);
-    store<f64>(mean + (<usize>ch << 3), (sumLanes(v128.load(at)) + load<f64>(at, 16)) / count);
+    store<f64>(mean + (<usize>ch << 3), (sumF64Lanes(v128.load(at)) + load<f64>(at, 16)) / count);
     v128.store(at, f64x2.splat(0));
     store<f64>(at, 0, 16);
   }
@@ -69,7 +66,7 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
   }
   for (let ch = chStart; ch < chEnd; ch++) {
     const at = sums + (<usize>ch << 5);
-    store<f64>(variance + (<usize>ch << 3), (sumLanes(v128.load(at)) + load<f64>(at, 16)) / count);
+    store<f64>(variance + (<usize>ch << 3), (sumF64Lanes(v128.load(at)) + load<f64>(at, 16)) / count);
   }
 }
 
@@ -145,8 +142,8 @@ export function bnBackward(
         const dz = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
         v128.store(dp + o, dz);
         const dzx = f32x4.mul(dz, xhat);
-        sumDz = f64x2.add(sumDz, f64x2.add(f64x2.promote_low_f32x4(dz), f64x2.promote_low_f32x4(i32x4.shuffle(dz, dz, 2, 3, 0, 1))));
-        sumDzX = f64x2.add(sumDzX, f64x2.add(f64x2.promote_low_f32x4(dzx), f64x2.promote_low_f32x4(i32x4.shuffle(dzx, dzx, 2, 3, 0, 1))));
+        sumDz = addWidened(sumDz, dz);
+        sumDzX = addWidened(sumDzX, dzx);
       }
       for (; i < s; i++) {
         const o = <usize>i << 2;
@@ -166,8 +163,8 @@ export function bnBackward(
   // `sums` at +48 and +52).
   for (let ch = chStart; ch < chEnd; ch++) {
     const at = sums + (<usize>ch << 6);
-    const totalDz = sumLanes(v128.load(at)) + load<f64>(at, 32);
-    const totalDzX = sumLanes(v128.load(at, 16)) + load<f64>(at, 40);
+    const totalDz = sumF64Lanes(v128.load(at)) + load<f64>(at, 32);
+    const totalDzX = sumF64Lanes(v128.load(at, 16)) + load<f64>(at, 40);
     store<f64>(dweight + (<usize>ch << 3), totalDzX);
     store<f64>(dbias + (<usize>ch << 3), totalDz);
     store<f32>(at, batchStats ? <f32>(totalDz / count) : <f32>0, 48);

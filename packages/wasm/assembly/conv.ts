@@ -1,4 +1,6 @@
 // Convolution helpers on float32 NCHW planes in linear memory (byte pointers, element counts).
+import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelBytes, rowPanels } from './gemm';
+import { horizontalSum } from './simd';
 
 /**
  * im2col for channels [c0, c0 + cg) of one image: cols[(ci·kh + ki)·kw + kj, oy·wo + ox] =
@@ -183,14 +185,12 @@ export function depthwiseBackpropFilter(x: usize, dy: usize, dwgt: usize, n: i32
             for (; ox < hi; ox++) tail += load<f32>(g + (<usize>ox << 2)) * load<f32>(src + (<usize>(ox * sw + ix0) << 2));
           }
         }
-        const total = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
+        const total = horizontalSum(acc) + tail;
         store<f32>(dwgt + ((<usize>(ch * kh + ki) * <usize>kw + <usize>kj) << 2), total);
       }
     }
   }
 }
-
-import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelBytes, rowPanels } from './gemm';
 
 /** A 1×1 conv with stride 1 and no padding: its im2col columns are the input planes themselves. */
 @inline function isPointwise(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
@@ -237,8 +237,8 @@ export function convImages(
 
 /**
  * conv2d backprop input for images [imageStart, imageEnd): Wᵀ·dy into this call's columns, then
- * col2im into dx, zeroed by the caller (a 1×1 conv writes Wᵀ·dy straight into dx). Wᵀ comes in row panels
- * (`wtPanels`, group after group). Scratch per chunk: the columns, then dy's packed panels.
+ * col2im into dx, zeroed by the caller (a 1×1 conv writes Wᵀ·dy straight into dx). Wᵀ comes in row
+ * panels (`wtPanels`, group after group). Scratch per chunk: the columns, then dy's packed panels.
  */
 export function convBackpropInputImages(
   dy: usize, wtPanels: usize, dx: usize, scratch: usize, scratchBytes: usize, chunk: i32,
@@ -268,11 +268,12 @@ export function convBackpropInputImages(
 }
 
 /**
- * The filter gradient of one slice of the batch, images [imageStart, imageEnd), into its own partial
- * sum: partial (zeroed) += dy · colsᵀ per image and group, colsᵀ packed into panels as it is
- * transposed. The caller cuts the batch into slices that do not depend on the thread count and adds
- * the partials in slice order, so dW is the same on any number of threads. Scratch per chunk of
- * slices: the columns (none for a 1×1 conv), then their panels, then dy's row panels.
+ * The filter gradient of slices [sliceStart, sliceEnd) of the batch (slice s holds images
+ * s·slice … s·slice + slice − 1), each into its own partial sum: partial (zeroed) += dy · colsᵀ per
+ * image and group, colsᵀ packed into panels as it is transposed. The caller cuts the batch into
+ * slices that do not depend on the thread count and adds the partials in slice order, so dW is the
+ * same on any number of threads. Scratch per chunk of slices: the columns (none for a 1×1 conv),
+ * then their panels, then dy's row panels.
  */
 export function convBackpropFilterImages(
   x: usize, dy: usize, partials: usize, partialBytes: usize, scratch: usize, scratchBytes: usize, chunk: i32, slice: i32, imageCount: i32,

@@ -5,8 +5,7 @@
 // columns (E, then O): the three taps of outputs ox … ox+3 are then E[ox…], O[ox…] and E[ox+1…],
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
 import { activate } from './batchnorm';
-
-// The scratch geometry, computed the same way by the caller (kernels.ts, depthwise3x3Scratch).
+import { horizontalSum, storeLanes } from './simd';
 
 /** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
 @inline function rowFloats(w: i32, pw: i32, wo: i32, sw: i32): i32 {
@@ -28,8 +27,8 @@ import { activate } from './batchnorm';
 
 /**
  * The even/odd split of a scratch row whose interior starts at column pw: element ix of the image
- * row is padded column q = ix + pw, so even ix land in one half (`first`, from index `firstAt`) and
- * odd ix in the other (`second`, from `secondAt`).
+ * row is padded column q = ix + pw, so the image's even elements land in the half these return the
+ * byte offset of (E when pw is even, O when it is odd), its odd elements in the other.
  */
 @inline function evenHalf(pw: i32, half: usize): usize {
   return pw & 1 ? half : 0;
@@ -93,17 +92,6 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
   return f32x4.splat(load<f32>(wgt + (<usize>(ch * 9 + (flip ? 8 - k : k)) << 2)));
 }
 
-/** Stores lanes 0 … count − 1 of v (count ≥ 1). */
-@inline function storeFirst(at: usize, v: v128, count: i32): void {
-  if (count >= 4) {
-    v128.store(at, v);
-    return;
-  }
-  store<f32>(at, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(at, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(at, f32x4.extract_lane(v, 2), 8);
-}
-
 /**
  * y = the depthwise 3×3 conv of x (planes [start, end)). With `flip` (stride 1 only) the kernel is
  * rotated by 180°: the backward w.r.t. the input of a stride-1 depthwise conv is this conv of dy
@@ -145,10 +133,21 @@ export function depthwise3x3(
         acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
         acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
         if (epilogue) acc = activate(f32x4.add(f32x4.mul(acc, sv), bv), act);
-        storeFirst(dst + at, acc, wo - ox);
+        storeLanes(dst + at, acc, wo - ox);
       }
     }
   }
+}
+
+/**
+ * Bytes of one thread's scratch for a kernel (`kind` 0: forward, 1: backward w.r.t. the input,
+ * 2: backward w.r.t. the weight): the padded plane, then the backward kernels' copy of dy's rows.
+ * The caller (kernels.ts) allocates what this says.
+ */
+export function depthwise3x3ScratchBytes(kind: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
+  const row = rowFloats(w, pw, wo, sw);
+  const gradRows = kind == 1 ? ho * gradRowFloats(row, sw) : kind == 2 ? ho * ((wo + 3) & ~3) : 0;
+  return (row * planeRows(h, ph, ho, sh) + gradRows) << 2;
 }
 
 /** Copies dy's plane [ho, wo] into rows of `stride` floats from float `lead` on (the rest stays zero). */
@@ -240,10 +239,6 @@ export function depthwise3x3BackpropInput(
   }
 }
 
-@inline function sum4(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
 /**
  * dW[c, tap] = Σ over images and outputs of dy · x at the tap, for channels [start, end): one pass
  * over each image's plane with the nine sums in registers. Each channel is summed whole by one call,
@@ -292,8 +287,8 @@ export function depthwise3x3BackpropFilter(
       }
     }
     const out = dwgt + (<usize>(ch * 9) << 2);
-    store<f32>(out, sum4(a0)); store<f32>(out, sum4(a1), 4); store<f32>(out, sum4(a2), 8);
-    store<f32>(out, sum4(a3), 12); store<f32>(out, sum4(a4), 16); store<f32>(out, sum4(a5), 20);
-    store<f32>(out, sum4(a6), 24); store<f32>(out, sum4(a7), 28); store<f32>(out, sum4(a8), 32);
+    store<f32>(out, horizontalSum(a0)); store<f32>(out, horizontalSum(a1), 4); store<f32>(out, horizontalSum(a2), 8);
+    store<f32>(out, horizontalSum(a3), 12); store<f32>(out, horizontalSum(a4), 16); store<f32>(out, horizontalSum(a5), 20);
+    store<f32>(out, horizontalSum(a6), 24); store<f32>(out, horizontalSum(a7), 28); store<f32>(out, horizontalSum(a8), 32);
   }
 }

@@ -1,11 +1,10 @@
-// GEMM on float32 in linear memory: c[M,N] = a · b or c += a · b, both operands packed first. a goes into panels
-// of 4 rows (packRows, from any strides, so Aᵀ costs nothing extra); b into panels of 8 columns
-// (packPanels / packPanelsTransposed): panel q holds
-// b[p, 8q … 8q+8) for p = 0 … K−1, 32 contiguous bytes per p, the last panel zero-padded. Reading a
-// panel walks memory straight through, where reading b's rows would jump N·4 bytes per step (at
-// N = 1024 those jumps land in one L1 set and evict each other). The 4×8 register tile keeps 8 SIMD
-// accumulators; each panel row of b is loaded once per 4 rows of c. Pointers are byte addresses;
-// strides and sizes count elements.
+// GEMM on float32 in linear memory: c[M,N] = a · b or c += a · b, both operands packed first. a goes
+// into panels of 4 rows (packRows, from any strides, so Aᵀ costs nothing extra); b into panels of 8
+// columns (packPanels / packPanelsTransposed): panel q holds b[p, 8q … 8q+8) for p = 0 … K−1, 32
+// contiguous bytes per p, the last panel zero-padded. Reading a panel walks memory straight through,
+// where reading b's rows would jump N·4 bytes per step (at N = 1024 those jumps land in one L1 set
+// and evict each other). The 4×8 register tile keeps 8 SIMD accumulators; each panel row of b is
+// loaded once per 4 rows of c. Pointers are byte addresses; strides and sizes count elements.
 
 import { activate } from './batchnorm';
 import { madd } from './simd';
@@ -201,8 +200,9 @@ export function packRows(a: usize, aRow: i32, aCol: i32, m: i32, k: i32, dst: us
  * c[M,N] = a · b (or c += a · b when `accumulate`), a packed in row panels (packRows), b in column
  * panels (packPanels); with `scale` (≠ 0) each row i of the product becomes act(· scale[i] + shift[i])
  * before it is stored (float32 arrays; act as batchnorm.ts: 0 none, 1 SiLU, 2 Hardswish). For the row
- * panels [panelStart, panelEnd) (threads split row panels). Column panel by column panel, so one
- * (K·32 bytes) stays in L1 while every row panel passes over it.
+ * panels [panelStart, panelEnd) (threads split row panels). Row panel by row panel: its K·16 bytes
+ * stay in L1 while every column panel passes under it, and its finished rows of c are still in L1
+ * when the activation runs over them.
  */
 export function gemm(
   m: i32, n: i32, k: i32, aPanels: usize, bPanels: usize, c: usize, accumulate: bool, scale: usize, shift: usize, act: i32, panelStart: i32, panelEnd: i32,

@@ -2,13 +2,13 @@
 // (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n. The forward
 // and the input gradient are one gathered kernel (parcGather); the kernel gradient sums SIMD dot
 // products over contiguous segments (along W the two pieces of a row split at the wrap).
-import { madd } from './simd';
+import { horizontalSum, madd } from './simd';
 
 @inline function dot(a: usize, b: usize, length: i32): f32 {
   let acc = f32x4.splat(0);
   let t = 0;
   for (; t + 4 <= length; t += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>t << 2)), v128.load(b + (<usize>t << 2))));
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  let s = horizontalSum(acc);
   for (; t < length; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
   return s;
 }

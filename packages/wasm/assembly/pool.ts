@@ -9,6 +9,24 @@ import { runSum } from './reduce';
 }
 
 /**
+ * One window [y0, y1) × [x0, x1) of an image W wide: its sum (float64) over `divisor` stored at
+ * `pooled`, or (`adjoint`) the value at `pooled` over `divisor` added to each of its elements.
+ */
+@inline function averageWindow(image: usize, w: i32, y0: i32, y1: i32, x0: i32, x1: i32, divisor: f64, pooled: usize, adjoint: bool): void {
+  const share = adjoint ? <f32>(<f64>load<f32>(pooled) / divisor) : 0;
+  let total: f64 = 0;
+  for (let iy = y0; iy < y1; iy++) {
+    const row = image + (<usize>iy * <usize>w << 2);
+    for (let ix = x0; ix < x1; ix++) {
+      const at = row + (<usize>ix << 2);
+      if (adjoint) store<f32>(at, load<f32>(at) + share);
+      else total += <f64>load<f32>(at);
+    }
+  }
+  if (!adjoint) store<f32>(pooled, <f32>(total / divisor));
+}
+
+/**
  * Average pooling (`adjoint` 0: y from x) and its adjoint (`adjoint` 1: each output's gradient shared
  * over its window, added into dx, zeroed), one walk over the windows for both. PyTorch counts the
  * window clipped to the padded image (countIncludePad) or to the image itself. Sums run in float64,
@@ -31,18 +49,7 @@ function avgPoolWalk(
         const xPad = min(xs + kw, w + pw);
         const x0 = max(xs, 0);
         const x1 = min(xPad, w);
-        const divisor = <f64>(includePad ? (yPad - ys) * (xPad - xs) : (y1 - y0) * (x1 - x0));
-        const share = adjoint ? <f32>(<f64>load<f32>(pooled) / divisor) : 0;
-        let total: f64 = 0;
-        for (let iy = y0; iy < y1; iy++) {
-          const row = image + (<usize>iy * <usize>w << 2);
-          for (let ix = x0; ix < x1; ix++) {
-            const at = row + (<usize>ix << 2);
-            if (adjoint) store<f32>(at, load<f32>(at) + share);
-            else total += <f64>load<f32>(at);
-          }
-        }
-        if (!adjoint) store<f32>(pooled, <f32>(total / divisor));
+        averageWindow(image, w, y0, y1, x0, x1, <f64>(includePad ? (yPad - ys) * (xPad - xs) : (y1 - y0) * (x1 - x0)), pooled, adjoint);
         pooled += 4;
       }
     }
@@ -127,13 +134,27 @@ export function maxPoolGrad(g: usize, indices: usize, dx: usize, hw: i32, outPix
   return ((i + 1) * inSize + outSize - 1) / outSize;
 }
 
-/** Adaptive average pooling to ho × wo; a 1 × 1 output (the classifier's global pool) sums the plane in SIMD. */
-export function adaptiveAvgPool(x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
+/**
+ * Adaptive average pooling to ho × wo (`adjoint` 0: y from x) and its adjoint (`adjoint` 1: each
+ * output's gradient, in y, shared over its bin and added into dx, in x, zeroed), one walk over the
+ * bins for both. A 1 × 1 output (the classifier's global pool) sums, or spreads over, the plane in
+ * SIMD.
+ */
+function adaptiveWalk(x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, adjoint: bool, planeStart: i32, planeEnd: i32): void {
   for (let plane = planeStart; plane < planeEnd; plane++) {
-    const src = x + (<usize>plane * <usize>h * <usize>w << 2);
-    let dst = y + (<usize>plane * <usize>ho * <usize>wo << 2);
+    const image = x + (<usize>plane * <usize>h * <usize>w << 2);
+    let pooled = y + (<usize>plane * <usize>ho * <usize>wo << 2);
     if (ho == 1 && wo == 1) {
-      store<f32>(dst, <f32>(runSum(src, h * w) / <f64>(h * w)));
+      const count = h * w;
+      if (!adjoint) {
+        store<f32>(pooled, <f32>(runSum(image, count) / <f64>count));
+        continue;
+      }
+      const share = <f32>(<f64>load<f32>(pooled) / <f64>count);
+      const sv = f32x4.splat(share);
+      let i = 0;
+      for (; i + 4 <= count; i += 4) v128.store(image + (<usize>i << 2), f32x4.add(v128.load(image + (<usize>i << 2)), sv));
+      for (; i < count; i++) store<f32>(image + (<usize>i << 2), load<f32>(image + (<usize>i << 2)) + share);
       continue;
     }
     for (let oy = 0; oy < ho; oy++) {
@@ -142,48 +163,17 @@ export function adaptiveAvgPool(x: usize, y: usize, h: i32, w: i32, ho: i32, wo:
       for (let ox = 0; ox < wo; ox++) {
         const x0 = binStart(ox, w, wo);
         const x1 = binEnd(ox, w, wo);
-        let total: f64 = 0;
-        for (let iy = y0; iy < y1; iy++) {
-          const row = src + (<usize>iy * <usize>w << 2);
-          for (let ix = x0; ix < x1; ix++) total += <f64>load<f32>(row + (<usize>ix << 2));
-        }
-        store<f32>(dst, <f32>(total / <f64>((y1 - y0) * (x1 - x0))));
-        dst += 4;
+        averageWindow(image, w, y0, y1, x0, x1, <f64>((y1 - y0) * (x1 - x0)), pooled, adjoint);
+        pooled += 4;
       }
     }
   }
 }
 
-/** The adjoint of adaptiveAvgPool into dx (zeroed); a 1 × 1 output spreads over the plane in SIMD. */
+export function adaptiveAvgPool(x: usize, y: usize, h: i32, w: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
+  adaptiveWalk(x, y, h, w, ho, wo, false, planeStart, planeEnd);
+}
+
 export function adaptiveAvgPoolGrad(g: usize, dx: usize, h: i32, w: i32, ho: i32, wo: i32, planeStart: i32, planeEnd: i32): void {
-  for (let plane = planeStart; plane < planeEnd; plane++) {
-    const dst = dx + (<usize>plane * <usize>h * <usize>w << 2);
-    let src = g + (<usize>plane * <usize>ho * <usize>wo << 2);
-    if (ho == 1 && wo == 1) {
-      const count = h * w;
-      const share = <f32>(<f64>load<f32>(src) / <f64>count);
-      const sv = f32x4.splat(share);
-      let i = 0;
-      for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), f32x4.add(v128.load(dst + (<usize>i << 2)), sv));
-      for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + share);
-      continue;
-    }
-    for (let oy = 0; oy < ho; oy++) {
-      const y0 = binStart(oy, h, ho);
-      const y1 = binEnd(oy, h, ho);
-      for (let ox = 0; ox < wo; ox++) {
-        const x0 = binStart(ox, w, wo);
-        const x1 = binEnd(ox, w, wo);
-        const share = <f32>(<f64>load<f32>(src) / <f64>((y1 - y0) * (x1 - x0)));
-        src += 4;
-        for (let iy = y0; iy < y1; iy++) {
-          const row = dst + (<usize>iy * <usize>w << 2);
-          for (let ix = x0; ix < x1; ix++) {
-            const at = row + (<usize>ix << 2);
-            store<f32>(at, load<f32>(at) + share);
-          }
-        }
-      }
-    }
-  }
+  adaptiveWalk(dx, g, h, w, ho, wo, true, planeStart, planeEnd);
 }

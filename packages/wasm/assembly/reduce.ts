@@ -2,6 +2,7 @@
 // at most one leading and one trailing block: a bias gradient [N, C, H, W] → [C], a broadcast's
 // gradient [N, C, H, W] → [N, C, 1, 1], a total). Sums run in float64, as the reference kernel's.
 // Threads split K; each output is summed whole by one call in a fixed order.
+import { addWidened, sumF64Lanes } from './simd';
 
 /** A contiguous run's sum in float64, four float32 lanes at a time. */
 @inline export function runSum(src: usize, count: i32): f64 {
@@ -9,9 +10,9 @@
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     const v = v128.load(src + (<usize>i << 2));
-    acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+    acc = addWidened(acc, v);
   }
-  let total = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  let total = sumF64Lanes(acc);
   for (; i < count; i++) total += <f64>load<f32>(src + (<usize>i << 2));
   return total;
 }

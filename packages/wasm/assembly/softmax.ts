@@ -4,6 +4,7 @@
 // Threads split `outer`; every line is computed whole by one call, so the thread count does not
 // change results. mode: 0 softmax, 1 log-softmax.
 import { expv } from './activation';
+import { horizontalSum, storeLanes } from './simd';
 
 @inline function lane0(v: v128): f32 {
   return f32x4.extract_lane(v, 0);
@@ -11,10 +12,6 @@ import { expv } from './activation';
 
 @inline function horizontalMax(v: v128): f32 {
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-}
-
-@inline function horizontalSum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
 /** One contiguous line of `length`: y = softmax(x) or log-softmax(x). */
@@ -49,7 +46,7 @@ import { expv } from './activation';
   const shift = f32x4.splat(m + <f32>Math.log(<f64>total));
   k = 0;
   for (; k + 4 <= length; k += 4) v128.store(y + (<usize>k << 2), f32x4.sub(v128.load(x + (<usize>k << 2)), shift));
-  for (; k < length; k++) store<f32>(y + (<usize>k << 2), load<f32>(x + (<usize>k << 2)) - f32x4.extract_lane(shift, 0));
+  for (; k < length; k++) store<f32>(y + (<usize>k << 2), load<f32>(x + (<usize>k << 2)) - lane0(shift));
 }
 
 /**
@@ -63,16 +60,6 @@ import { expv } from './activation';
   if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(at, 4));
   if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(at, 8));
   return v;
-}
-
-@inline function storeLanes(at: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) {
-    v128.store(at, v);
-    return;
-  }
-  store<f32>(at, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(at, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(at, f32x4.extract_lane(v, 2), 8);
 }
 
 @inline function strideLines(x: usize, y: usize, length: i32, inner: i32, lanes: i32, mode: i32): void {

@@ -61,23 +61,14 @@ const convArgs = (g: Conv2DGeometry, a: Conv2DAttrs): [number, number, number, n
 type Depthwise3x3Kernel = 'depthwise3x3' | 'depthwise3x3BackpropInput' | 'depthwise3x3BackpropFilter';
 
 /**
- * The depthwise 3×3 kernels (dilation 1, stride 1 or 2 per axis; assembly/depthwise3x3.ts) work on
- * a zero-bordered copy of each plane, per thread: its bytes, computed as the kernels do, plus a copy
- * of dy's rows for the backward kernels.
+ * Runs one depthwise 3×3 kernel (dilation 1, stride 1 or 2 per axis; assembly/depthwise3x3.ts) over
+ * `units` (planes, or channels for the filter gradient), each thread with the scratch the module
+ * says it needs (a zero-bordered copy of the plane, and for the backward kernels dy's rows).
  */
-function depthwise3x3Scratch(name: Depthwise3x3Kernel, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number {
-  const wo4 = (wo + 3) & ~3;
-  const round4 = (v: number): number => (v + 3) & ~3;
-  const row = sw === 1 ? round4(Math.max(w + 2 * pw, wo4 + 2)) : 2 * round4(Math.max(wo4 + 1, Math.floor((w + 2 * pw + 1) / 2)));
-  const rows = Math.max(h + 2 * ph, sh * (ho - 1) + 3);
-  const gradRows = name === 'depthwise3x3BackpropInput' ? ho * (8 + (sw === 1 ? row : row / 2)) : name === 'depthwise3x3BackpropFilter' ? ho * wo4 : 0;
-  return (row * rows + gradRows) * 4;
-}
-
-/** Runs one depthwise 3×3 kernel over `units` (planes, or channels for the filter gradient) with its scratch. */
 function depthwise3x3(name: Depthwise3x3Kernel, units: number, pointers: number[], g: Conv2DGeometry, a: Conv2DAttrs, extra: number[] = []): void {
   const { chunks, chunk } = chunking(units);
-  const bytes = depthwise3x3Scratch(name, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
+  const kind = name === 'depthwise3x3' ? 0 : name === 'depthwise3x3BackpropInput' ? 1 : 2;
+  const bytes = wasm.depthwise3x3ScratchBytes(kind, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
   const scratch = alloc(bytes * chunks);
   const sizes = name === 'depthwise3x3BackpropFilter' ? [g.n, g.c] : [g.c];
   parallelFor(units, name, [

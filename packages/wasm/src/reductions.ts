@@ -1,4 +1,4 @@
-import { registerKernel, type Tensor } from '@parcnet/tensor';
+import { registerKernel, splitAtAxis, type Tensor } from '@parcnet/tensor';
 import { allFloat32, PRIORITY, register, WASM } from './registration';
 import { alloc, copyIn, outputIn, outputTensor, scoped } from './runtime';
 import { parallelFor } from './threads';
@@ -47,16 +47,9 @@ registerKernel({
   }),
 });
 
-/** Sizes before, along and after `axis`. */
-function lines(x: Tensor, axis: number): [number, number, number] {
-  const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  return [outer, x.shape[axis], inner];
-}
-
 function softmaxKernel(mode: 0 | 1): (x: Tensor, axis: number) => Tensor {
   return (x, axis) => scoped(() => {
-    const [outer, length, inner] = lines(x, axis);
+    const { outer, length, inner } = splitAtAxis(x.shape, axis);
     const xp = copyIn(x);
     const yp = outputIn(x.size);
     parallelFor(outer, 'softmax', [xp, yp, length, inner, mode], x.size * 8);
@@ -66,7 +59,7 @@ function softmaxKernel(mode: 0 | 1): (x: Tensor, axis: number) => Tensor {
 
 function softmaxGradKernel(mode: 0 | 1): (y: Tensor, gradOutput: Tensor, axis: number) => Tensor {
   return (y, gradOutput, axis) => scoped(() => {
-    const [outer, length, inner] = lines(y, axis);
+    const { outer, length, inner } = splitAtAxis(y.shape, axis);
     const yp = copyIn(y);
     const gp = copyIn(gradOutput);
     const dxp = outputIn(y.size);

@@ -1,6 +1,6 @@
 import { Tensor } from '@parcnet/tensor';
 import { WasmHeap, type HeapStats } from './heap';
-import { platform } from '#platform';
+import { platform, wasmPath } from '#platform';
 
 /**
  * The kernel module, instantiated on one WebAssembly.Memory by the platform adapter (synchronously
@@ -19,6 +19,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   depthwise(x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, flip: number, scale: number, shift: number, act: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwise3x3BackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3ScratchBytes(kind: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
@@ -29,8 +30,6 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
 const PAGE = 65536;
 /** The first pages belong to the module (its stack and static data); the heap starts after them. */
 const HEAP_BASE = 4 * PAGE;
-
-import { wasmPath } from '#platform';
 
 export { wasmPath };
 

@@ -1,7 +1,8 @@
 import { reduceKernelNames } from '../../kernel-names';
 import { registerKernel } from '../../registry';
 import { Tensor } from '../../tensor';
-import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat, splitAtAxis } from './util';
+import { splitAtAxis } from '../../kernel-geometry';
+import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
 
 /**
  * Reductions over any set of axes: the reduced axes are permuted to the end and made contiguous,

@@ -32,12 +32,3 @@ export function rowMajorFloat(op: string, x: Tensor): FloatArray {
 export function emptyLike(x: Tensor, shape: readonly number[] = x.shape): Tensor {
   return new Tensor(allocate(x.dtype, shape.reduce((a, b) => a * b, 1)), shape);
 }
-
-/** Sizes before, along and after `axis`, for kernels that walk one axis of a row-major tensor. */
-export function splitAtAxis(shape: readonly number[], axis: number): { outer: number; length: number; inner: number } {
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return { outer, length: shape[axis], inner };
-}
