@@ -1,6 +1,6 @@
 import { contiguousStrides, DTypeError, formatShape, GradientError, storageOffsets, Tensor } from '@parcnet/tensor';
-import { grad } from './engine';
-import { noGrad } from './grad-mode';
+import { grad } from './engine.js';
+import { noGrad } from './grad-mode.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */

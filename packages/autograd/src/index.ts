@@ -1,5 +1,5 @@
 // @parcnet/autograd: the backward engine over the tape that @parcnet/tensor's ops record,
 // grad-mode switches and gradcheck. Importing it installs the engine behind `tensor.backward()`.
-export { backward, grad, type GradOptions } from './engine';
-export { noGrad, enableGrad } from './grad-mode';
-export { gradcheck, type GradcheckOptions } from './gradcheck';
+export { backward, grad, type GradOptions } from './engine.js';
+export { noGrad, enableGrad } from './grad-mode.js';
+export { gradcheck, type GradcheckOptions } from './gradcheck.js';

@@ -7,8 +7,8 @@ import { evaluateSegmentation, loadSegmentationSplit } from '@parcnet/segmentati
 import type { SsdLite } from '@parcnet/models';
 import type { Module } from '@parcnet/nn';
 import { setNumThreads } from '@parcnet/wasm';
-import { numberFlag, type Flags } from './main';
-import { buildFromWeights } from './weights';
+import { numberFlag, type Flags } from './main.js';
+import { buildFromWeights } from './weights.js';
 
 export async function evalCommand(flags: Flags): Promise<void> {
   if (typeof flags.weights !== 'string') throw new FormatError('eval: --weights <file> is required');

@@ -2,8 +2,8 @@ import { exportOnnx, saveSafetensors, saveTorch } from '@parcnet/io';
 import { createModel, modelNames } from '@parcnet/models';
 import { FormatError, randn, type Tensor } from '@parcnet/tensor';
 import { loadWeights } from '@parcnet/train';
-import { readWeightsFile } from './info';
-import { numberFlag, type Flags } from './main';
+import { readWeightsFile } from './info.js';
+import { numberFlag, type Flags } from './main.js';
 
 /** Keys whose first dimension is the number of classes, by model family. */
 const HEAD_KEYS = ['classifier.fc.weight', 'classifier.1.weight', 'fc.weight', 'head.weight'];

@@ -1,2 +1,2 @@
 // @parcnet/cli: the `parcnet` command (the umbrella package's bin runs `main`).
-export { main } from './main';
+export { main } from './main.js';

@@ -1,7 +1,7 @@
 import { FormatError, formatShape, type Tensor } from '@parcnet/tensor';
 import { readFileSync } from 'node:fs';
 import { parseSafetensors, parseTorch } from '@parcnet/io';
-import type { Flags } from './main';
+import type { Flags } from './main.js';
 
 /** Keys, shapes, dtypes and the parameter count of a safetensors or PyTorch (.pt) file. */
 export async function infoCommand(flags: Flags, positionals: string[]): Promise<void> {

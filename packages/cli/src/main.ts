@@ -1,10 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FormatError, ParcnetError } from '@parcnet/tensor';
-import { evalCommand } from './eval';
-import { exportCommand } from './export';
-import { infoCommand } from './info';
-import { predictCommand } from './predict';
-import { trainCommand } from './train';
+import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
+import { infoCommand } from './info.js';
+import { predictCommand } from './predict.js';
+import { trainCommand } from './train.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 

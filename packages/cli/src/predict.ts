@@ -8,9 +8,9 @@ import { resizeMask } from '@parcnet/segmentation';
 import type { SsdLite } from '@parcnet/models';
 import type { Module } from '@parcnet/nn';
 import { writeFileAtomic } from '@parcnet/io';
-import { drawDetections, drawSegmentation } from './draw';
-import { numberFlag, type Flags } from './main';
-import { buildFromWeights } from './weights';
+import { drawDetections, drawSegmentation } from './draw.js';
+import { numberFlag, type Flags } from './main.js';
+import { buildFromWeights } from './weights.js';
 
 const TASKS = ['classify', 'detect', 'segment'] as const;
 type Task = (typeof TASKS)[number];

@@ -1,5 +1,5 @@
 import { Generator } from '@parcnet/tensor';
-import { applyTransforms, type TransformSpec } from './transforms';
+import { applyTransforms, type TransformSpec } from './transforms.js';
 
 /** What a batch is made from: the shared pixel block and the pipeline (plain data, sent to workers). */
 export interface BatchSource {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
-import { allocateImageDataset, type ImageDataset } from './dataset';
+import { allocateImageDataset, type ImageDataset } from './dataset.js';
 
 /**
  * Decoded datasets cached as one uint8 file, so that JPEG is decoded once per machine, not per

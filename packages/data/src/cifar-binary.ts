@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
-import { allocateImageDataset, type ImageDataset } from './dataset';
+import { allocateImageDataset, type ImageDataset } from './dataset.js';
 
 /**
  * The official CIFAR binary release (https://www.cs.toronto.edu/~kriz/cifar.html). Each record is

@@ -5,10 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { extract } from 'tar';
 import { FormatError } from '@parcnet/tensor';
-import { defaultCacheDir } from './cache';
-import { findCifarBinary, readCifarBinary, type CifarVariant, type Split } from './cifar-binary';
-import type { ImageDataset } from './dataset';
-import { loadImageFolder } from './image-folder';
+import { defaultCacheDir } from './cache.js';
+import { findCifarBinary, readCifarBinary, type CifarVariant, type Split } from './cifar-binary.js';
+import type { ImageDataset } from './dataset.js';
+import { loadImageFolder } from './image-folder.js';
 
 export interface CifarOptions {
   split: Split;

@@ -1,5 +1,5 @@
 import { FormatError } from '@parcnet/tensor';
-import type { RgbImage } from './image';
+import type { RgbImage } from './image.js';
 
 /**
  * A labelled set of same-sized RGB images held in memory as one uint8 block [N, 3, H, W]

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FormatError } from '@parcnet/tensor';
-import { decodeImage } from './image';
-import { resizeBilinear } from './transforms';
+import { decodeImage } from './image.js';
+import { resizeBilinear } from './transforms.js';
 
 export interface DecodeJob {
   files: string[];

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
-import { cacheKey, defaultCacheDir, readCachedDataset, writeCachedDataset } from './cache';
-import { allocateImageDataset, type ImageDataset } from './dataset';
-import { decodeRange } from './decode-range';
-import { decodeImage } from './image';
-import { DEFAULT_DATA_WORKERS, startWorker } from './threads';
+import { cacheKey, defaultCacheDir, readCachedDataset, writeCachedDataset } from './cache.js';
+import { allocateImageDataset, type ImageDataset } from './dataset.js';
+import { decodeRange } from './decode-range.js';
+import { decodeImage } from './image.js';
+import { DEFAULT_DATA_WORKERS, startWorker } from './threads.js';
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png)$/i;
 /** Part of the cache key: bump it when decoding changes, so old caches are not reused. */

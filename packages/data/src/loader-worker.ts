@@ -1,6 +1,6 @@
 // Worker thread of the DataLoader: makes the batches it is asked for from the shared pixel block.
 import { parentPort, workerData } from 'node:worker_threads';
-import { makeBatch, type BatchSource } from './batch';
+import { makeBatch, type BatchSource } from './batch.js';
 
 interface BatchJob { id: number; indices: Int32Array; epoch: number; firstPosition: number }
 

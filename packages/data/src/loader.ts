@@ -1,9 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import { FormatError, Generator, Tensor } from '@parcnet/tensor';
-import { makeBatch, type BatchSource } from './batch';
-import type { ImageDataset } from './dataset';
-import { DEFAULT_DATA_WORKERS, startWorker } from './threads';
-import type { TransformSpec } from './transforms';
+import { makeBatch, type BatchSource } from './batch.js';
+import type { ImageDataset } from './dataset.js';
+import { DEFAULT_DATA_WORKERS, startWorker } from './threads.js';
+import type { TransformSpec } from './transforms.js';
 
 export interface DataLoaderOptions {
   batchSize: number;

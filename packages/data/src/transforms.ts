@@ -1,5 +1,5 @@
 import { FormatError, Generator, ShapeError, Tensor } from '@parcnet/tensor';
-import type { RgbImage } from './image';
+import type { RgbImage } from './image.js';
 
 /**
  * Per-image transforms, described by plain objects so that a YAML config can name them and a

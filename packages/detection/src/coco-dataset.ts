@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
 import { decodeImage, loadCocoInstances, toFloatImage, type CocoInstances } from '@parcnet/data';
-import { centerToCorners, cornersToCenter, encodeBoxes, matchAnchors } from './boxes';
-import type { DetectionSample } from './transforms';
+import { centerToCorners, cornersToCenter, encodeBoxes, matchAnchors } from './boxes.js';
+import type { DetectionSample } from './transforms.js';
 
 /** A COCO detection split: the instances file, its image folder and the class order. */
 export interface CocoDetection {

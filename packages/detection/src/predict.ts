@@ -2,9 +2,9 @@ import { noGrad } from '@parcnet/autograd';
 import type { SsdLite } from '@parcnet/models';
 import { softmax } from '@parcnet/tensor';
 import { bgrBatch, resizeBilinear, type FloatImage } from '@parcnet/data';
-import { batchedNms, centerToCorners, decodeBoxes } from './boxes';
-import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval';
-import { loadDetectionSample, type CocoDetection as CocoDetectionSplit } from './coco-dataset';
+import { batchedNms, centerToCorners, decodeBoxes } from './boxes.js';
+import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval.js';
+import { loadDetectionSample, type CocoDetection as CocoDetectionSplit } from './coco-dataset.js';
 
 export interface Detection {
   /** [x0, y0, x1, y1] in pixels of the original image. */

@@ -5,11 +5,11 @@ import {
   checkNonNegative, checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
   type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
 } from '@parcnet/train';
-import { ssdAnchors } from './anchors';
-import { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection } from './coco-dataset';
-import { multiboxLoss } from './multibox-loss';
-import { evaluateSsd } from './predict';
-import { flipDetection, photometricDistort, resizeDetection, ssdRandomCrop, type DetectionSample } from './transforms';
+import { ssdAnchors } from './anchors.js';
+import { loadCocoDetection, loadDetectionSample, ssdTargets, type CocoDetection } from './coco-dataset.js';
+import { multiboxLoss } from './multibox-loss.js';
+import { evaluateSsd } from './predict.js';
+import { flipDetection, photometricDistort, resizeDetection, ssdRandomCrop, type DetectionSample } from './transforms.js';
 
 /**
  * An SSDLite run on a COCO-format folder (`annotations/instances_<split>.json` + `<split>/`), in the

@@ -1,5 +1,5 @@
 import { readFileBytes, writeFileAtomic } from '#files';
-import { bfloatToFloat, halfToFloat } from './half';
+import { bfloatToFloat, halfToFloat } from './half.js';
 import { FormatError, Tensor, type DType } from '@parcnet/tensor';
 
 /**

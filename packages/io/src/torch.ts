@@ -1,7 +1,7 @@
 import { zipSync } from 'fflate';
 import { readFileBytes, writeFileAtomic } from '#files';
-import { halfToFloat } from './half';
-import { readZip } from './zip';
+import { halfToFloat } from './half.js';
+import { readZip } from './zip.js';
 import { Parser } from 'pickleparser';
 import { contiguousStrides, FormatError, Tensor, formatShape, type DType } from '@parcnet/tensor';
 

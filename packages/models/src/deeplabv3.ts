@@ -1,7 +1,7 @@
 import { AdaptiveAvgPool2d, Conv2d, Dropout, Dropout2d, Module, ModuleList, Sequential, Upsample, kaimingNormal_, ones_, zeros_, BatchNorm2d } from '@parcnet/nn';
 import { ConvLayer } from '@parcnet/parc';
 import { concat, Generator, interpolate, type Tensor } from '@parcnet/tensor';
-import { ParcNet, parcnetScales, type ParcNetScale } from './parcnet';
+import { ParcNet, parcnetScales, type ParcNetScale } from './parcnet.js';
 
 /** ASPP's image-pooling branch: global average pool, 1×1 ConvLayer, bilinear back to the map size. */
 class AsppPooling extends Module {

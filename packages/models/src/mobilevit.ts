@@ -1,8 +1,8 @@
 import { Dropout, LayerNorm, Linear, Module, Sequential, SiLU } from '@parcnet/nn';
 import { ConvLayer, InvertedResidual } from '@parcnet/parc';
 import { add, concat, Generator, interpolate, matmul, mul, softmax, type Tensor } from '@parcnet/tensor';
-import { GlobalPool } from './common';
-import { initializeWeights } from './parcnet';
+import { GlobalPool } from './common.js';
+import { initializeWeights } from './parcnet.js';
 
 /** cvnets' MultiHeadAttention: one qkv projection, scaled dot-product attention per head, an output projection. */
 class MultiHeadAttention extends Module {

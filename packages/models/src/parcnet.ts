@@ -3,7 +3,7 @@ import {
 } from '@parcnet/nn';
 import { ConvLayer, InvertedResidual, ParcBlock, ParcStage } from '@parcnet/parc';
 import { Generator, ShapeError, type Tensor } from '@parcnet/tensor';
-import { GlobalPool } from './common';
+import { GlobalPool } from './common.js';
 
 interface StageScale { channels: number; spatial: number; ffn: number; blocks: number; metaKernel: number }
 

@@ -1,7 +1,7 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Module, ModuleList, ones_, Sequential, xavierUniform_, zeros_ } from '@parcnet/nn';
 import { ConvLayer } from '@parcnet/parc';
 import { concat, Generator, permute, reshape, slice, type Tensor } from '@parcnet/tensor';
-import { ParcNet, parcnetScales, type ParcNetScale } from './parcnet';
+import { ParcNet, parcnetScales, type ParcNetScale } from './parcnet.js';
 
 /** cvnets' SeparableConv: `dw_conv` depthwise 3×3 + BN (no activation), then `pw_conv` 1×1. */
 export class SeparableConv extends Module {

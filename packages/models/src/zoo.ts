@@ -1,12 +1,12 @@
 import { FormatError } from '@parcnet/tensor';
 import type { Module } from '@parcnet/nn';
-import { convnextXT, parcConvnextXT } from './convnext';
-import { mobilenetV2, parcMobileNetV2 } from './mobilenetv2';
-import { mobilevitS, mobilevitXS } from './mobilevit';
-import { parcnetH, parcnetS, parcnetXS, type ParcNetOptions } from './parcnet';
-import { parcResnet50, resnet50 } from './resnet';
-import { ssdliteParcnetS, ssdliteParcnetXS } from './ssdlite';
-import { deeplabv3ParcnetS } from './deeplabv3';
+import { convnextXT, parcConvnextXT } from './convnext.js';
+import { mobilenetV2, parcMobileNetV2 } from './mobilenetv2.js';
+import { mobilevitS, mobilevitXS } from './mobilevit.js';
+import { parcnetH, parcnetS, parcnetXS, type ParcNetOptions } from './parcnet.js';
+import { parcResnet50, resnet50 } from './resnet.js';
+import { ssdliteParcnetS, ssdliteParcnetXS } from './ssdlite.js';
+import { deeplabv3ParcnetS } from './deeplabv3.js';
 
 /** Options every model of the zoo understands; those a model has no use for are ignored. */
 export type ModelOptions = ParcNetOptions;

@@ -1,5 +1,5 @@
 import { ShapeError, formatShape } from '@parcnet/tensor';
-import type { Module } from './module';
+import type { Module } from './module.js';
 
 /**
  * An exponential moving average of a model's whole state — parameters and buffers — the official

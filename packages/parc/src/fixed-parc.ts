@@ -1,6 +1,6 @@
 import { Conv2d, Module, normal_, truncNormal_ } from '@parcnet/nn';
 import { add, formatShape, pad, ShapeError, zeros, type Tensor } from '@parcnet/tensor';
-import type { ParcAxis } from './kernel-names';
+import type { ParcAxis } from './kernel-names.js';
 
 /**
  * The fixed-size ParC of the official `ParC_ConvNets` (spec §11): no meta kernel and no resampling —

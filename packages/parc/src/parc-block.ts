@@ -1,7 +1,7 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Hardsigmoid, Hardswish, kaimingUniform_, Module, normal_, Sequential } from '@parcnet/nn';
 import { add, chunk, concat, mul, zeros, type Tensor } from '@parcnet/tensor';
-import { parcConv } from './ops/parc-conv';
-import { resampleKernel } from './ops/resample';
+import { parcConv } from './ops/parc-conv.js';
+import { resampleKernel } from './ops/resample.js';
 
 /** The channel attention of a ParC block (official `CA_layer`): x · hardsigmoid(BN(1×1(hardswish(BN(1×1(gap(x))))))). */
 export class ChannelAttention extends Module {

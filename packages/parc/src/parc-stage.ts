@@ -1,7 +1,7 @@
 import { BatchNorm2d, Module, Sequential } from '@parcnet/nn';
 import { add, concat, type Tensor } from '@parcnet/tensor';
-import { ConvLayer } from './conv-layer';
-import { ParcBlock } from './parc-block';
+import { ConvLayer } from './conv-layer.js';
+import { ParcBlock } from './parc-block.js';
 
 export interface ParcStageOptions {
   /** Width s of the ParC blocks' input (dim = s / 2). */

@@ -1,9 +1,9 @@
 // @parcnet/segmentation: semantic segmentation. Masks from COCO polygons and RLE, transforms, metrics,
 // and the DeepLabV3 trainer.
-export { fillPolygon, decodeRle, semanticMask, IGNORE_INDEX } from './masks';
-export { ConfusionMatrix } from './metrics';
-export { resizeMask, resizeSegmentation, randomResizeSegmentation, randomCropSegmentation, flipSegmentation, type SegmentationSample } from './transforms';
+export { fillPolygon, decodeRle, semanticMask, IGNORE_INDEX } from './masks.js';
+export { ConfusionMatrix } from './metrics.js';
+export { resizeMask, resizeSegmentation, randomResizeSegmentation, randomCropSegmentation, flipSegmentation, type SegmentationSample } from './transforms.js';
 export {
   trainSegmenter, parseSegmentationConfig, loadSegmentationSplit, evaluateSegmentation, augmentSegmentation, DEFAULT_SEGMENTATION_CONFIG,
   type SegmentationTrainConfig, type SegmentationSplit,
-} from './train';
+} from './train.js';

@@ -1,5 +1,5 @@
 import { FormatError } from '@parcnet/tensor';
-import { IGNORE_INDEX } from './masks';
+import { IGNORE_INDEX } from './masks.js';
 
 /** A confusion matrix [classes × classes] (rows: truth, columns: prediction) accumulated over images. */
 export class ConfusionMatrix {

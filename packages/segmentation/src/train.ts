@@ -9,9 +9,9 @@ import {
   checkPositiveInteger, checkSharedConfig, configError, DEFAULT_CONFIG, epochGenerator, epochOrder, mergeConfig, trainTask,
   type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
 } from '@parcnet/train';
-import { IGNORE_INDEX, semanticMask } from './masks';
-import { ConfusionMatrix } from './metrics';
-import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, resizeSegmentation, type SegmentationSample } from './transforms';
+import { IGNORE_INDEX, semanticMask } from './masks.js';
+import { ConfusionMatrix } from './metrics.js';
+import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, resizeSegmentation, type SegmentationSample } from './transforms.js';
 
 /**
  * A DeepLabV3 run on COCO-format masks (80 thing classes + background, crowds ignored), in the

@@ -1,6 +1,6 @@
 import type { Generator } from '@parcnet/tensor';
 import { crop, flipHorizontal, resizeBilinear, type FloatImage } from '@parcnet/data';
-import { IGNORE_INDEX } from './masks';
+import { IGNORE_INDEX } from './masks.js';
 
 /**
  * Segmentation training transforms (spec §10, segmentation): random resize of the shorter side,

@@ -1,8 +1,8 @@
-import { allocate, dtypeOfArray, type DType, type TypedArray } from './dtype';
-import { DTypeError, ShapeError } from './errors';
-import { resolveGenerator, type RandomOptions } from './random';
-import { assertValidShape, formatShape, sizeOf, type Shape } from './shape';
-import { Tensor } from './tensor';
+import { allocate, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
+import { DTypeError, ShapeError } from './errors.js';
+import { resolveGenerator, type RandomOptions } from './random.js';
+import { assertValidShape, formatShape, sizeOf, type Shape } from './shape.js';
+import { Tensor } from './tensor.js';
 
 export interface TensorOptions {
   /** Reinterpret flat data as this shape (its size must match). */

@@ -1,4 +1,4 @@
-import { DTypeError } from './errors';
+import { DTypeError } from './errors.js';
 
 /** The element types a tensor can hold. */
 export type DType = 'float32' | 'float64' | 'int32';

@@ -1,4 +1,4 @@
-import type { Conv2DAttrs, Pool2DAttrs } from './kernel-names';
+import type { Conv2DAttrs, Pool2DAttrs } from './kernel-names.js';
 
 /**
  * Sizes every backend derives the same way from a kernel's arguments, so that the reference and

@@ -1,5 +1,5 @@
-import type { DType } from './dtype';
-import type { Tensor } from './tensor';
+import type { DType } from './dtype.js';
+import type { Tensor } from './tensor.js';
 
 /**
  * Every kernel a backend may provide, by name, with its signature. The names are the contract

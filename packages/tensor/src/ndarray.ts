@@ -1,7 +1,7 @@
 import ndarray, { type NdArray } from 'ndarray';
-import { DTypeError } from './errors';
-import type { TypedArray } from './dtype';
-import { Tensor } from './tensor';
+import { DTypeError } from './errors.js';
+import type { TypedArray } from './dtype.js';
+import { Tensor } from './tensor.js';
 
 /** A zero-copy scijs `ndarray` view of a tensor: same storage, shape, strides and offset. */
 export function toNdarray(t: Tensor): NdArray<TypedArray> {

@@ -1,5 +1,5 @@
-import { ParcnetError } from './errors';
-import type { KernelSignatures } from './kernel-names';
+import { ParcnetError } from './errors.js';
+import type { KernelSignatures } from './kernel-names.js';
 
 /**
  * The one dispatch point between ops and backends. Ops call `runKernel(name, ...)`; backends

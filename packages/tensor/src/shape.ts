@@ -1,4 +1,4 @@
-import { ShapeError } from './errors';
+import { ShapeError } from './errors.js';
 
 export type Shape = readonly number[];
 

@@ -1,4 +1,4 @@
-import type { Tensor } from './tensor';
+import type { Tensor } from './tensor.js';
 
 /**
  * The tape's unit: what produced a tensor and how to send a gradient back to its inputs.

@@ -1,14 +1,14 @@
-import { allocate, dtypeOfArray, isFloatDType, type DType, type TypedArray } from './dtype';
-import { DTypeError, GradientError } from './errors';
-import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape';
-import { backwardEngine, type GradNode } from './tape';
-import * as elementwise from './ops/elementwise';
-import * as unary from './ops/unary';
-import * as reduce from './ops/reduce';
-import * as views from './ops/views';
-import { cast, contiguous } from './ops/cast';
-import { matmul } from './ops/matmul';
-import { softmax, logSoftmax } from './ops/softmax';
+import { allocate, dtypeOfArray, isFloatDType, type DType, type TypedArray } from './dtype.js';
+import { DTypeError, GradientError } from './errors.js';
+import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape.js';
+import { backwardEngine, type GradNode } from './tape.js';
+import * as elementwise from './ops/elementwise.js';
+import * as unary from './ops/unary.js';
+import * as reduce from './ops/reduce.js';
+import * as views from './ops/views.js';
+import { cast, contiguous } from './ops/cast.js';
+import { matmul } from './ops/matmul.js';
+import { softmax, logSoftmax } from './ops/softmax.js';
 
 /** A tensor operand: a tensor, or a JS number that broadcasts like a 0-d tensor of the other's dtype. */
 export type TensorLike = Tensor | number;

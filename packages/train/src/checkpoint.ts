@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { FormatError, Tensor } from '@parcnet/tensor';
 import type { Module, Optimizer } from '@parcnet/nn';
 import { loadSafetensors, saveSafetensors } from '@parcnet/io';
-import type { TrainConfig } from './config';
+import type { TrainConfig } from './config.js';
 
 /**
  * A training checkpoint is one safetensors file (written atomically: temp file + rename):

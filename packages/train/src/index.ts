@@ -1,12 +1,12 @@
 // @parcnet/train: the classification trainer, its config, checkpoints, metrics, progress bar and plots.
 export {
   DEFAULT_CONFIG, parseTrainConfig, loadTrainConfig, readConfigFile, mergeConfig, checkSharedConfig, checkPositiveInteger, checkNonNegative, configError, type TrainConfig, type TaskName,
-} from './config';
-export { trainTask, epochGenerator, epochOrder, type TaskLoopConfig, type TrainingTask, type TaskTrainResult } from './task-loop';
-export { saveCheckpoint, loadCheckpoint, saveWeights, loadWeights, type Checkpoint, type LoopState, type WeightsInfo } from './checkpoint';
-export { countTopK, evaluateClassifier, type EvalResult } from './metrics';
-export { plotTrainingLog, type PlotSeries } from './plot';
-export { ProgressBar } from './progress';
+} from './config.js';
+export { trainTask, epochGenerator, epochOrder, type TaskLoopConfig, type TrainingTask, type TaskTrainResult } from './task-loop.js';
+export { saveCheckpoint, loadCheckpoint, saveWeights, loadWeights, type Checkpoint, type LoopState, type WeightsInfo } from './checkpoint.js';
+export { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
+export { plotTrainingLog, type PlotSeries } from './plot.js';
+export { ProgressBar } from './progress.js';
 export {
   trainClassifier, loadClassificationData, buildClassifier, CHECKPOINT_FILE, LOG_FILE, EVENTS_FILE, PLOT_FILE, type TrainOptions, type TrainResult,
-} from './trainer';
+} from './trainer.js';

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, type Tensor } from '@parcnet/tensor';
 import { clipGradNorm, type Module } from '@parcnet/nn';
 import { setNumThreads } from '@parcnet/wasm';
-import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint';
-import type { TrainConfig } from './config';
-import { plotTrainingLog, type PlotSeries } from './plot';
-import { ProgressBar } from './progress';
-import { buildOptimizer, buildSchedule, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, PLOT_FILE, type TrainOptions } from './trainer';
+import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { plotTrainingLog, type PlotSeries } from './plot.js';
+import { ProgressBar } from './progress.js';
+import { buildOptimizer, buildSchedule, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, PLOT_FILE, type TrainOptions } from './trainer.js';
 
 /**
  * The parts of a run's config every task shares with the classification trainer (same keys, same

@@ -6,11 +6,11 @@ import { AdamW, clipGradNorm, crossEntropy, ModelEma, SGD, warmupCosine, type Lr
 import { createModel } from '@parcnet/models';
 import { balancedSubset, DataLoader, loadCifar10, loadCifar100, type ImageDataset } from '@parcnet/data';
 import { setNumThreads } from '@parcnet/wasm';
-import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint';
-import type { TrainConfig } from './config';
-import { countTopK, evaluateClassifier, type EvalResult } from './metrics';
-import { plotTrainingLog } from './plot';
-import { ProgressBar } from './progress';
+import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
+import { plotTrainingLog } from './plot.js';
+import { ProgressBar } from './progress.js';
 
 export interface TrainOptions {
   /** A checkpoint to continue from (model, optimiser, schedule position, EMA, generators). */

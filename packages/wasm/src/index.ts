@@ -1,9 +1,9 @@
 // @parcnet/wasm: WASM SIMD kernels for float32, registered under the reference kernels' names.
-import './kernels';
-import './spatial';
-import './reductions';
+import './kernels.js';
+import './spatial.js';
+import './reductions.js';
 
-export { WASM } from './registration';
-export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads';
-export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime';
-export type { HeapStats } from './heap';
+export { WASM } from './registration.js';
+export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads.js';
+export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime.js';
+export type { HeapStats } from './heap.js';

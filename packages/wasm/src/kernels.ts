@@ -2,9 +2,9 @@ import {
   channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type NormActivation,
 } from '@parcnet/tensor';
 import '@parcnet/parc';
-import { allFloat32, PRIORITY, register, WASM } from './registration';
-import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, wasm } from './runtime';
-import { chunking, parallelFor } from './threads';
+import { allFloat32, PRIORITY, register, WASM } from './registration.js';
+import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, wasm } from './runtime.js';
+import { chunking, parallelFor } from './threads.js';
 
 // The GEMM, convolution, ParC, activation, elementwise and batch-norm kernels (pooling, resize,
 // softmax and sums are in spatial.ts and reductions.ts).

@@ -1,4 +1,4 @@
-import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform.js';
 
 /**
  * Browsers: the module is fetched and instantiated asynchronously (top-level await, so importing

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform';
+import { hasRelaxedSimd, kernelImports, MEMORY_PAGES, type HelperData, type Platform } from './platform.js';
 
 /**
  * Node: the module is read and instantiated synchronously; helpers are worker_threads. Node 20 has

@@ -1,7 +1,7 @@
 import { registerKernel, splitAtAxis, type Tensor } from '@parcnet/tensor';
-import { allFloat32, PRIORITY, register, WASM } from './registration';
-import { alloc, copyIn, outputIn, outputTensor, scoped } from './runtime';
-import { parallelFor } from './threads';
+import { allFloat32, PRIORITY, register, WASM } from './registration.js';
+import { alloc, copyIn, outputIn, outputTensor, scoped } from './runtime.js';
+import { parallelFor } from './threads.js';
 
 // Sums over axes, and softmax / log-softmax along one axis, of float32 tensors (assembly/reduce.ts,
 // assembly/softmax.ts).

@@ -1,5 +1,5 @@
 import { Tensor } from '@parcnet/tensor';
-import { WasmHeap, type HeapStats } from './heap';
+import { WasmHeap, type HeapStats } from './heap.js';
 import { platform, wasmPath } from '#platform';
 
 /**

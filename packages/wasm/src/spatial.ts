@@ -1,7 +1,7 @@
 import { bilinearTaps, pooledShape, registerKernel, Tensor, type Pool2DAttrs, type ResizeAttrs, type Tap } from '@parcnet/tensor';
-import { PRIORITY, register, WASM } from './registration';
-import { alloc, copyIn, heap, outputIn, outputTensor, scoped } from './runtime';
-import { parallelFor } from './threads';
+import { PRIORITY, register, WASM } from './registration.js';
+import { alloc, copyIn, heap, outputIn, outputTensor, scoped } from './runtime.js';
+import { parallelFor } from './threads.js';
 
 // Pooling and bilinear resize of [N, C, H, W] float32 tensors, forward and backward (assembly/pool.ts,
 // assembly/resize.ts): threads split the N·C planes.

@@ -1,6 +1,6 @@
 import { platform } from '#platform';
-import type { Helper } from './platform';
-import { runtime, type KernelExports } from './runtime';
+import type { Helper } from './platform.js';
+import { runtime, type KernelExports } from './runtime.js';
 
 /**
  * Splits kernel work across worker threads that share the wasm memory. `parallelFor(total, name,

@@ -1,6 +1,6 @@
 import { FormatError, formatShape, Tensor, traceOps, withGradMode, type TracedOp } from '@parcnet/tensor';
 import { writeFileAtomic } from '#files';
-import { ATTRIBUTE_TYPE, ModelProto, ONNX_DTYPE } from './proto';
+import { ATTRIBUTE_TYPE, ModelProto, ONNX_DTYPE } from './proto.js';
 
 /** Anything with a forward of one tensor; eval() is called first when it has one (BN uses running statistics). */
 export interface OnnxExportable {

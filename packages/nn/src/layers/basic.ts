@@ -3,8 +3,8 @@ import {
   mul, rand, relu, relu6, sigmoid, silu, add, zeros, lt, cast, type Generator, type InterpolateOptions, type Pair,
   type Pool2dOptions, type Tensor,
 } from '@parcnet/tensor';
-import { fans, kaimingUniform_, uniform_ } from '../init';
-import { Module } from '../module';
+import { fans, kaimingUniform_, uniform_ } from '../init.js';
+import { Module } from '../module.js';
 
 /** torch.nn.Linear: y = x · Wᵀ + b, W: [out, in]; PyTorch's default init. */
 export class Linear extends Module {

@@ -1,5 +1,5 @@
 import { ParcnetError, type Tensor } from '@parcnet/tensor';
-import { Module } from '../module';
+import { Module } from '../module.js';
 
 /**
  * Children named "0", "1", … (or by name, like an OrderedDict: `Sequential.named`); forward feeds

@@ -1,6 +1,6 @@
 import { conv2d, defaultGenerator, pad, zeros, type Generator, type Pair, type Tensor } from '@parcnet/tensor';
-import { kaimingUniform_, uniform_, fans } from '../init';
-import { Module } from '../module';
+import { kaimingUniform_, uniform_, fans } from '../init.js';
+import { Module } from '../module.js';
 
 export interface Conv2dOptions {
   stride?: Pair;

@@ -1,5 +1,5 @@
 import { add, batchNorm, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type NormActivation, type Tensor } from '@parcnet/tensor';
-import { Module } from '../module';
+import { Module } from '../module.js';
 
 export interface BatchNormOptions {
   eps?: number;

@@ -1,8 +1,8 @@
 import {
   assertFloat, DTypeError, formatShape, recordOp, runKernel, ShapeError, sum, Tensor, type FloatArray, type FloatDType,
 } from '@parcnet/tensor';
-import type { ParcAxis } from '../kernel-names';
-import { resampleRows, resampleRowsAdjoint, resampleTaps } from './resample';
+import type { ParcAxis } from '../kernel-names.js';
+import { resampleRows, resampleRowsAdjoint, resampleTaps } from './resample.js';
 
 export interface ParcConvOptions {
   axis: ParcAxis;

@@ -1,10 +1,10 @@
-import { assertFloat } from '../dtype';
-import { ShapeError } from '../errors';
-import { runKernel } from '../registry';
-import { formatShape } from '../shape';
-import { recordOp } from '../tape';
-import { Tensor } from '../tensor';
-import type { NormActivation } from '../kernel-names';
+import { assertFloat } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import { runKernel } from '../registry.js';
+import { formatShape } from '../shape.js';
+import { recordOp } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import type { NormActivation } from '../kernel-names.js';
 
 export interface BatchNormOptions {
   weight?: Tensor | null;

@@ -1,7 +1,7 @@
-import { isFloatDType, type DType } from '../dtype';
-import { runKernel } from '../registry';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
+import { isFloatDType, type DType } from '../dtype.js';
+import { runKernel } from '../registry.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
 
 /**
  * A copy of `x` in `dtype` (x itself when the dtype already matches, unless `copy`). The gradient

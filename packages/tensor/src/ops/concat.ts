@@ -1,11 +1,11 @@
-import { promoteTypes } from '../dtype';
-import { ShapeError } from '../errors';
-import { runKernel } from '../registry';
-import { formatShape, normalizeAxis } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
-import { cast } from './cast';
-import { slice, unsqueeze } from './views';
+import { promoteTypes } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import { runKernel } from '../registry.js';
+import { formatShape, normalizeAxis } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { cast } from './cast.js';
+import { slice, unsqueeze } from './views.js';
 
 /** torch.cat: joins along `dim`; every other dim must agree. Dtypes promote. */
 export function concat(tensors: readonly Tensor[], dim = 0): Tensor {

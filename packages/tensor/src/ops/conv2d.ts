@@ -1,12 +1,12 @@
-import { assertFloat } from '../dtype';
-import { DTypeError, ParcnetError, ShapeError } from '../errors';
-import type { Conv2DAttrs, NormActivation } from '../kernel-names';
-import { runKernel } from '../registry';
-import { formatShape } from '../shape';
-import { isGradEnabled, recordOp } from '../tape';
-import type { Tensor } from '../tensor';
-import { add } from './elementwise';
-import { reshape } from './views';
+import { assertFloat } from '../dtype.js';
+import { DTypeError, ParcnetError, ShapeError } from '../errors.js';
+import type { Conv2DAttrs, NormActivation } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { formatShape } from '../shape.js';
+import { isGradEnabled, recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { add } from './elementwise.js';
+import { reshape } from './views.js';
 
 export type Pair = number | readonly [number, number];
 

@@ -1,12 +1,12 @@
-import { isFloatDType, promoteTypes, type DType } from '../dtype';
-import type { BinaryKernelName, ComparisonKernelName } from '../kernel-names';
-import { runKernel } from '../registry';
-import { broadcastShapes } from '../shape';
-import { recordOp } from '../tape';
-import { Tensor, type TensorLike } from '../tensor';
-import { cast } from './cast';
-import { log, neg } from './unary';
-import { expand } from './views';
+import { isFloatDType, promoteTypes, type DType } from '../dtype.js';
+import type { BinaryKernelName, ComparisonKernelName } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { broadcastShapes } from '../shape.js';
+import { recordOp } from '../tape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
+import { cast } from './cast.js';
+import { log, neg } from './unary.js';
+import { expand } from './views.js';
 
 /**
  * Elementwise binary ops with NumPy broadcasting and PyTorch's type promotion. Operands are cast

@@ -1,8 +1,8 @@
-import { ShapeError, DTypeError } from '../errors';
-import { runKernel } from '../registry';
-import { formatShape, normalizeAxis } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
+import { ShapeError, DTypeError } from '../errors.js';
+import { runKernel } from '../registry.js';
+import { formatShape, normalizeAxis } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
 
 /**
  * Picks positions along `axis`; a position of -1 yields `fill`. The shared gather behind

@@ -1,10 +1,10 @@
-import { assertFloat } from '../dtype';
-import { ShapeError } from '../errors';
-import type { ResizeAttrs } from '../kernel-names';
-import { runKernel } from '../registry';
-import { formatShape } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
+import { assertFloat } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import type { ResizeAttrs } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { formatShape } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
 
 export interface InterpolateOptions {
   /** Output [H, W] (or one number for both). Give this or scaleFactor. */

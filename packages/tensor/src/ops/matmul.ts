@@ -1,11 +1,11 @@
-import { assertFloat } from '../dtype';
-import { DTypeError, ShapeError } from '../errors';
-import { runKernel } from '../registry';
-import { broadcastShapes, formatShape, sizeOf } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
-import { sumToShape } from './reduce';
-import { expand, reshape, squeeze, unsqueeze } from './views';
+import { assertFloat } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { runKernel } from '../registry.js';
+import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { sumToShape } from './reduce.js';
+import { expand, reshape, squeeze, unsqueeze } from './views.js';
 
 /**
  * The batched product of two 3-D tensors a: [Ba, M, K], b: [Bb, K, N] with Ba, Bb equal or 1.

@@ -1,7 +1,7 @@
-import { ShapeError } from '../errors';
-import { formatShape, normalizeAxis } from '../shape';
-import type { Tensor } from '../tensor';
-import { selectAlongAxis } from './indexing';
+import { ShapeError } from '../errors.js';
+import { formatShape, normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { selectAlongAxis } from './indexing.js';
 
 export type PadMode = 'constant' | 'circular' | 'reflect';
 

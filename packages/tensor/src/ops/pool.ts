@@ -1,11 +1,11 @@
-import { assertFloat } from '../dtype';
-import { ShapeError } from '../errors';
-import type { Pool2DAttrs } from '../kernel-names';
-import { runKernel } from '../registry';
-import { formatShape } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
-import { pair, type Pair } from './conv2d';
+import { assertFloat } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import type { Pool2DAttrs } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { formatShape } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { pair, type Pair } from './conv2d.js';
 
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */

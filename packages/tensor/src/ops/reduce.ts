@@ -1,14 +1,14 @@
-import { assertFloat } from '../dtype';
-import { ShapeError } from '../errors';
-import type { ReduceKernelName } from '../kernel-names';
-import { runKernel } from '../registry';
-import { formatShape, normalizeAxes, normalizeAxis } from '../shape';
-import { recordOp, withGradMode } from '../tape';
-import type { Tensor } from '../tensor';
-import { cast } from './cast';
-import { add, div, eq, filled, mul, sub, where } from './elementwise';
-import { exp, log } from './unary';
-import { expand, reshape } from './views';
+import { assertFloat } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import type { ReduceKernelName } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { formatShape, normalizeAxes, normalizeAxis } from '../shape.js';
+import { recordOp, withGradMode } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { cast } from './cast.js';
+import { add, div, eq, filled, mul, sub, where } from './elementwise.js';
+import { exp, log } from './unary.js';
+import { expand, reshape } from './views.js';
 
 /**
  * Reductions over any axes (all when `axes` is undefined), keeping them as size-1 dims with `keepdim`.

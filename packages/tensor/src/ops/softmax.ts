@@ -1,8 +1,8 @@
-import { assertFloat } from '../dtype';
-import { runKernel } from '../registry';
-import { normalizeAxis } from '../shape';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
+import { assertFloat } from '../dtype.js';
+import { runKernel } from '../registry.js';
+import { normalizeAxis } from '../shape.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
 
 /** softmax along `axis`; backward: dx = y · (g − Σ g·y) (kernel SoftmaxGrad). */
 export function softmax(x: Tensor, axis: number): Tensor {

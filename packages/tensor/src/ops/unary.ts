@@ -1,9 +1,9 @@
-import { assertFloat } from '../dtype';
-import { unaryGradSavedFor, type UnaryKernelName } from '../kernel-names';
-import { runKernel } from '../registry';
-import { recordOp } from '../tape';
-import type { Tensor } from '../tensor';
-import { clamp } from './elementwise';
+import { assertFloat } from '../dtype.js';
+import { unaryGradSavedFor, type UnaryKernelName } from '../kernel-names.js';
+import { runKernel } from '../registry.js';
+import { recordOp } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { clamp } from './elementwise.js';
 
 /**
  * Unary math and activations. Forward and backward are one kernel each, `Name` and `NameGrad`;

@@ -1,10 +1,10 @@
-import { ShapeError } from '../errors';
-import { runKernel } from '../registry';
-import { contiguousStrides, formatShape, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../shape';
-import { recordOp } from '../tape';
-import { Tensor } from '../tensor';
-import { contiguous } from './cast';
-import { sumToShape } from './reduce';
+import { ShapeError } from '../errors.js';
+import { runKernel } from '../registry.js';
+import { contiguousStrides, formatShape, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../shape.js';
+import { recordOp } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import { contiguous } from './cast.js';
+import { sumToShape } from './reduce.js';
 
 /**
  * Zero-copy views: a new shape, strides and offset over the same storage, each with its backward.

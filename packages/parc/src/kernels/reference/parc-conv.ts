@@ -1,5 +1,5 @@
 import { registerKernel, Tensor, type FloatArray } from '@parcnet/tensor';
-import type { ParcAxis } from '../../kernel-names';
+import type { ParcAxis } from '../../kernel-names.js';
 
 /**
  * Reference ParC kernels. x: [B, C, H, W], kernel: [C, n] with n = H (axis H) or W (axis W).

@@ -1,8 +1,8 @@
-import type { NormActivation } from '../../kernel-names';
-import { channelGeometry } from '../../kernel-geometry';
-import { registerKernel } from '../../registry';
-import { unaryMath } from './scalar-math';
-import { emptyLike, REFERENCE, rowMajorFloat } from './util';
+import type { NormActivation } from '../../kernel-names.js';
+import { channelGeometry } from '../../kernel-geometry.js';
+import { registerKernel } from '../../registry.js';
+import { unaryMath } from './scalar-math.js';
+import { emptyLike, REFERENCE, rowMajorFloat } from './util.js';
 
 // x: [N, C, S…] row-major: channel c of image n is the run [(n·C + c)·S, (n·C + c + 1)·S).
 

@@ -1,10 +1,10 @@
-import type { Conv2DAttrs } from '../../kernel-names';
-import { conv2dGeometry, type Conv2DGeometry as Geometry } from '../../kernel-geometry';
-import type { FloatArray } from '../../dtype';
-import { getKernel, registerKernel } from '../../registry';
-import { Tensor } from '../../tensor';
-import { gemmNN, gemmNT, gemmTN } from './gemm';
-import { emptyLike, REFERENCE, rowMajorFloat } from './util';
+import type { Conv2DAttrs } from '../../kernel-names.js';
+import { conv2dGeometry, type Conv2DGeometry as Geometry } from '../../kernel-geometry.js';
+import type { FloatArray } from '../../dtype.js';
+import { getKernel, registerKernel } from '../../registry.js';
+import { Tensor } from '../../tensor.js';
+import { gemmNN, gemmNT, gemmTN } from './gemm.js';
+import { emptyLike, REFERENCE, rowMajorFloat } from './util.js';
 
 /**
  * conv2d by im2col + GEMM, per image and group; 1×1 convs skip the im2col copy and depthwise

@@ -1,11 +1,11 @@
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import { binaryKernelNames, comparisonKernelNames, unaryKernelNames, type BinaryKernelName, type ComparisonKernelName } from '../../kernel-names';
-import { registerKernel } from '../../registry';
-import { Tensor } from '../../tensor';
-import { toNdarray } from '../../ndarray';
-import { unaryMath } from './scalar-math';
-import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
+import { binaryKernelNames, comparisonKernelNames, unaryKernelNames, type BinaryKernelName, type ComparisonKernelName } from '../../kernel-names.js';
+import { registerKernel } from '../../registry.js';
+import { Tensor } from '../../tensor.js';
+import { toNdarray } from '../../ndarray.js';
+import { unaryMath } from './scalar-math.js';
+import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util.js';
 
 // Binary arithmetic and comparisons run on ndarray-ops' strided loops, which read the broadcast
 // (stride-0) views directly.

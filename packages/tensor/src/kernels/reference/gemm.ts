@@ -1,4 +1,4 @@
-import type { FloatArray } from '../../dtype';
+import type { FloatArray } from '../../dtype.js';
 
 /**
  * Row-major GEMM loops on raw arrays, the reference twin of the WASM GEMM. Each adds into `c`

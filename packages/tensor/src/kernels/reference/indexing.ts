@@ -1,7 +1,7 @@
-import { contiguousStrides } from '../../shape';
-import { registerKernel } from '../../registry';
-import { splitAtAxis } from '../../kernel-geometry';
-import { emptyLike, REFERENCE, rowMajor } from './util';
+import { contiguousStrides } from '../../shape.js';
+import { registerKernel } from '../../registry.js';
+import { splitAtAxis } from '../../kernel-geometry.js';
+import { emptyLike, REFERENCE, rowMajor } from './util.js';
 
 // IndexSelect: out[o, j, i] = x[o, indices[j], i] (or `fill` where indices[j] = -1), for the
 // row-major split of x into (outer, axis, inner). Pad and roll are built on it.

@@ -1,7 +1,7 @@
-import { registerKernel } from '../../registry';
-import { Tensor } from '../../tensor';
-import { gemmNN, gemmNT, gemmTN } from './gemm';
-import { castContiguous, emptyLike, REFERENCE, rowMajorFloat } from './util';
+import { registerKernel } from '../../registry.js';
+import { Tensor } from '../../tensor.js';
+import { gemmNN, gemmNT, gemmTN } from './gemm.js';
+import { castContiguous, emptyLike, REFERENCE, rowMajorFloat } from './util.js';
 
 // a: [Ba, M, K] (or [Ba, K, M] when transposeA), b: [Bb, K, N] (or [Bb, N, K]) → [max(Ba, Bb), M, N]
 registerKernel({

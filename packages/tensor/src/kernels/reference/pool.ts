@@ -1,9 +1,9 @@
-import type { Pool2DAttrs } from '../../kernel-names';
-import type { FloatArray } from '../../dtype';
-import { registerKernel } from '../../registry';
-import { Tensor } from '../../tensor';
-import { pooledShape } from '../../kernel-geometry';
-import { emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
+import type { Pool2DAttrs } from '../../kernel-names.js';
+import type { FloatArray } from '../../dtype.js';
+import { registerKernel } from '../../registry.js';
+import { Tensor } from '../../tensor.js';
+import { pooledShape } from '../../kernel-geometry.js';
+import { emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util.js';
 
 // x: [N, C, H, W] → y: [N, C, Ho, Wo]; windows follow PyTorch (floor mode).
 

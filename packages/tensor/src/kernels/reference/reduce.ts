@@ -1,8 +1,8 @@
-import { reduceKernelNames } from '../../kernel-names';
-import { registerKernel } from '../../registry';
-import { Tensor } from '../../tensor';
-import { splitAtAxis } from '../../kernel-geometry';
-import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util';
+import { reduceKernelNames } from '../../kernel-names.js';
+import { registerKernel } from '../../registry.js';
+import { Tensor } from '../../tensor.js';
+import { splitAtAxis } from '../../kernel-geometry.js';
+import { castContiguous, emptyLike, REFERENCE, rowMajor, rowMajorFloat } from './util.js';
 
 /**
  * Reductions over any set of axes: the reduced axes are permuted to the end and made contiguous,

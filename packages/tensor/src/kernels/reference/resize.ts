@@ -1,7 +1,7 @@
-import type { ResizeAttrs } from '../../kernel-names';
-import { registerKernel } from '../../registry';
-import { bilinearTaps, type Tap } from '../../kernel-geometry';
-import { emptyLike, REFERENCE, rowMajorFloat } from './util';
+import type { ResizeAttrs } from '../../kernel-names.js';
+import { registerKernel } from '../../registry.js';
+import { bilinearTaps, type Tap } from '../../kernel-geometry.js';
+import { emptyLike, REFERENCE, rowMajorFloat } from './util.js';
 
 // x: [N, C, H, W] → y: [N, C, outH, outW], with PyTorch's source-coordinate rules.
 

@@ -1,4 +1,4 @@
-import type { UnaryKernelName } from '../../kernel-names';
+import type { UnaryKernelName } from '../../kernel-names.js';
 
 /**
  * Scalar definitions of the unary ops and of their derivatives, shared by the reference kernels.

@@ -1,9 +1,9 @@
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import { allocate, type DType, type FloatArray, type TypedArray } from '../../dtype';
-import { DTypeError } from '../../errors';
-import { Tensor } from '../../tensor';
-import { toNdarray } from '../../ndarray';
+import { allocate, type DType, type FloatArray, type TypedArray } from '../../dtype.js';
+import { DTypeError } from '../../errors.js';
+import { Tensor } from '../../tensor.js';
+import { toNdarray } from '../../ndarray.js';
 
 export const REFERENCE = 'reference';
 
