@@ -1,6 +1,13 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests run from the TypeScript sources: the "parcnet-source" condition of every package's exports
+// (processes the tests start, such as the `parcnet` command, run the compiled dist/ instead).
+const sourceConditions = ['parcnet-source'];
+
 export default defineConfig({
+  resolve: { conditions: [...sourceConditions, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [...sourceConditions, ...defaultServerConditions] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Gradient checks over many random shapes take seconds each; the machine has two cores.

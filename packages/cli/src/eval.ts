@@ -1,30 +1,26 @@
 import { availableParallelism } from 'node:os';
 import { FormatError } from '@parcnet/tensor';
 import { balancedSubset, DataLoader, loadCifar10, loadCifar100 } from '@parcnet/data';
-import { evaluateClassifier, loadWeights, type WeightsInfo } from '@parcnet/train';
+import { evaluateClassifier, type WeightsInfo } from '@parcnet/train';
 import { cocoSplit, evaluateSsd, ssdAnchors } from '@parcnet/detection';
 import { evaluateSegmentation, loadSegmentationSplit } from '@parcnet/segmentation';
 import type { SsdLite } from '@parcnet/models';
 import type { Module } from '@parcnet/nn';
 import { setNumThreads } from '@parcnet/wasm';
-import { numberFlag, type Flags } from './main.js';
-import { buildFromWeights } from './weights.js';
+import { numberFlag, type Flags } from './flags.js';
+import { modelFromWeights } from './weights.js';
 
 export async function evalCommand(flags: Flags): Promise<void> {
-  if (typeof flags.weights !== 'string') throw new FormatError('eval: --weights <file> is required');
   setNumThreads(numberFlag(flags, 'threads', true) ?? availableParallelism());
-  const weights = await loadWeights(flags.weights, { ema: flags.ema === true });
-  if (weights.info?.task === 'detect' || weights.info?.task === 'segment') {
-    const { model, info } = buildFromWeights(flags.weights, weights);
-    return evalCocoTask(flags, model, info);
-  }
   const dataset = (flags.dataset as string | undefined) ?? 'cifar10';
+  const datasetClasses = dataset === 'cifar100' ? 100 : 10;
+  const { model, info } = await modelFromWeights('eval', flags, datasetClasses);
+  if (info.task === 'detect' || info.task === 'segment') return evalCocoTask(flags, model, info);
   if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new FormatError(`eval: --dataset must be cifar10 or cifar100, got ${dataset}`);
   const load = dataset === 'cifar100' ? loadCifar100 : loadCifar10;
   let test = await load({ split: 'test', data: flags.data as string | undefined });
   const count = numberFlag(flags, 'val-images', true);
   if (count !== undefined) test = balancedSubset(test, count);
-  const { model, info } = buildFromWeights(flags.weights, weights, test.classes.length);
   if (info.classes.length > 0 && info.classes.join() !== test.classes.join()) {
     throw new FormatError(`eval: ${flags.weights} was trained on classes [${info.classes.join(', ')}], ${dataset} has [${test.classes.join(', ')}]`);
   }

@@ -1,12 +1,7 @@
 import { exportOnnx, saveSafetensors, saveTorch } from '@parcnet/io';
-import { createModel, modelNames } from '@parcnet/models';
-import { FormatError, randn, type Tensor } from '@parcnet/tensor';
-import { loadWeights } from '@parcnet/train';
-import { readWeightsFile } from './info.js';
-import { numberFlag, type Flags } from './main.js';
-
-/** Keys whose first dimension is the number of classes, by model family. */
-const HEAD_KEYS = ['classifier.fc.weight', 'classifier.1.weight', 'fc.weight', 'head.weight'];
+import { FormatError, randn } from '@parcnet/tensor';
+import { numberFlag, type Flags } from './flags.js';
+import { modelFromWeights } from './weights.js';
 
 /**
  * Rebuilds a zoo model from weights (a parcnet weights file or checkpoint, an official .pt or a
@@ -18,10 +13,6 @@ export async function exportCommand(flags: Flags): Promise<void> {
   if (typeof flags.out !== 'string') throw new FormatError('export: --out <file> is required');
   if (format !== 'safetensors' && format !== 'pt' && format !== 'onnx') throw new FormatError(`export: --format must be safetensors, pt or onnx, got ${format}`);
 
-  let state: Record<string, Tensor>;
-  let modelName = flags.model as string | undefined;
-  let cifarStem = flags['cifar-stem'] === true;
-  let numClasses = numberFlag(flags, 'num-classes', true);
   let inputSize: [number, number] | undefined;
   if (typeof flags['input-size'] === 'string') {
     const parts = flags['input-size'].split(/[x×,]/).map(Number);
@@ -30,41 +21,29 @@ export async function exportCommand(flags: Flags): Promise<void> {
     }
     inputSize = [parts[0], parts[parts.length - 1]];
   }
-  // A parcnet weights file or checkpoint says which model it is for; other files need --model.
-  const described = flags.weights.endsWith('.safetensors') ? await loadWeights(flags.weights).catch(() => null) : null;
-  if (described?.info) {
-    state = described.state;
-    modelName ??= described.info.model;
-    cifarStem ||= described.info.cifar_stem;
-    numClasses ??= described.info.num_classes;
-    inputSize ??= described.info.input_size;
-  } else {
-    state = (await readWeightsFile(flags.weights)).tensors;
-  }
-  if (!modelName) throw new FormatError(`export: ${flags.weights} does not say which model it is for; give --model (${modelNames.join(', ')})`);
-  numClasses ??= HEAD_KEYS.map((k) => state[k] ?? state[`module.${k}`]).find((t) => t !== undefined)?.shape[0];
-  if (!numClasses) throw new FormatError(`export: cannot tell the number of classes of ${flags.weights}; give --num-classes`);
-  const model = createModel(modelName, { numClasses, cifarStem });
-  const report = model.loadStateDict(state);
+  const { model, info, state, aliasKeys, described } = await modelFromWeights('export', flags);
+  const { model: modelName, num_classes: numClasses, cifar_stem: cifarStem } = info;
+  // Only a file written by parcnet train knows its training size; bare weights take the zoo's default.
+  const trainedSize = described ? info.input_size : undefined;
   const out = flags.out;
   if (format === 'onnx') {
     // ParC resamples its kernels to the input size, so an ONNX graph is made for one size (spec §2.2).
-    const [height, width] = inputSize ?? (modelName.startsWith('parc-') ? [224, 224] : [256, 256]);
+    const [height, width] = inputSize ?? trainedSize ?? (modelName.startsWith('parc-') ? [224, 224] : [256, 256]);
     const batch = numberFlag(flags, 'batch', true) ?? 1;
-    const info = await exportOnnx(model, randn([batch, 3, height, width], { seed: 0 }), out, { opset: numberFlag(flags, 'opset', true) });
-    const nodes = Object.values(info.nodes).reduce((a, b) => a + b, 0);
+    const graph = await exportOnnx(model, randn([batch, 3, height, width], { seed: 0 }), out, { opset: numberFlag(flags, 'opset', true) });
+    const nodes = Object.values(graph.nodes).reduce((a, b) => a + b, 0);
     console.log(
       `${modelName} (${numClasses} classes${cifarStem ? ', CIFAR stem' : ''}): loaded ${Object.keys(state).length} tensors` +
-        (report.aliasKeys.length > 0 ? ` (${report.aliasKeys.length} aliases checked equal)` : '') +
-        `; wrote ${out} (ONNX opset ${info.opset}, input [${info.inputShape.join(', ')}] → output [${info.outputShape.join(', ')}], ${nodes} nodes, ${(info.bytes / 1e6).toFixed(1)} MB)`,
+        (aliasKeys.length > 0 ? ` (${aliasKeys.length} aliases checked equal)` : '') +
+        `; wrote ${out} (ONNX opset ${graph.opset}, input [${graph.inputShape.join(', ')}] → output [${graph.outputShape.join(', ')}], ${nodes} nodes, ${(graph.bytes / 1e6).toFixed(1)} MB)`,
     );
     return;
   }
-  if (format === 'pt') await saveTorch(out, model.stateDict());
-  else await saveSafetensors(out, model.stateDict(), { int64Keys: (k) => k.endsWith('num_batches_tracked') });
+  if (format === 'pt') await saveTorch(model.stateDict(), out);
+  else await saveSafetensors(model.stateDict(), out, { int64Keys: (k) => k.endsWith('num_batches_tracked') });
   console.log(
     `${modelName} (${numClasses} classes${cifarStem ? ', CIFAR stem' : ''}): loaded ${Object.keys(state).length} tensors` +
-      (report.aliasKeys.length > 0 ? ` (${report.aliasKeys.length} aliases checked equal)` : '') +
+      (aliasKeys.length > 0 ? ` (${aliasKeys.length} aliases checked equal)` : '') +
       `, wrote ${Object.keys(model.stateDict()).length} to ${out} (${format})`,
   );
 }

@@ -1,13 +1,12 @@
-import { FormatError, formatShape, type Tensor } from '@parcnet/tensor';
-import { readFileSync } from 'node:fs';
-import { parseSafetensors, parseTorch } from '@parcnet/io';
-import type { Flags } from './main.js';
+import { FormatError, formatShape } from '@parcnet/tensor';
+import { loadWeightsFile } from '@parcnet/io';
+import type { Flags } from './flags.js';
 
 /** Keys, shapes, dtypes and the parameter count of a safetensors or PyTorch (.pt) file. */
 export async function infoCommand(flags: Flags, positionals: string[]): Promise<void> {
   const [file] = positionals;
   if (!file) throw new FormatError('info: give a file: parcnet info <file>');
-  const { tensors, metadata } = await readWeightsFile(file);
+  const { tensors, metadata } = await loadWeightsFile(file);
   const entries = Object.entries(tensors).map(([key, t]) => ({ key, shape: [...t.shape], dtype: t.dtype, size: t.size }));
   // Parameters = float tensors that are not BN statistics (the counting rule of spec §5), with the
   // official `residual.*` entries counted once: they are a second name for `layer_5.0.*` (spec §7).
@@ -30,16 +29,4 @@ export async function infoCommand(flags: Flags, positionals: string[]): Promise<
   for (const e of entries) console.log(`${e.key.padEnd(width)}  ${e.dtype.padEnd(7)}  ${formatShape(e.shape)}`);
   const aliasNote = aliases.length > 0 ? `, ${aliases.length} residual.* alias entries counted once` : '';
   console.log(`${entries.length} tensors, ${parameters.toLocaleString('en')} parameter values (BN statistics excluded${aliasNote})`);
-}
-
-/** A safetensors file, or a torch.save zip (told apart by the zip magic, not the name). */
-export async function readWeightsFile(file: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (e) {
-    throw new FormatError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return { tensors: parseTorch(bytes, file), metadata: {} };
-  return parseSafetensors(bytes, file);
 }

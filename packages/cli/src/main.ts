@@ -1,12 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FormatError, ParcnetError } from '@parcnet/tensor';
-import { evalCommand } from './eval.js';
-import { exportCommand } from './export.js';
-import { infoCommand } from './info.js';
-import { predictCommand } from './predict.js';
-import { trainCommand } from './train.js';
-
-export type Flags = Record<string, string | boolean | undefined>;
+import { ParcnetError } from '@parcnet/tensor';
+import { MODEL_FLAGS, type Flags } from './flags.js';
 
 interface Command {
   summary: string;
@@ -15,6 +9,8 @@ interface Command {
   run: (flags: Flags, positionals: string[]) => Promise<void>;
 }
 
+// Each command's module is imported when it runs, so `parcnet --help` and `parcnet info` start
+// without loading the trainer, the plotting and the detection code.
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a classifier (CIFAR-10/100), an SSDLite detector or a DeepLabV3 segmenter (COCO format) from a config, with progress, log, plot and checkpoints',
@@ -39,13 +35,14 @@ const COMMANDS: Record<string, Command> = {
       'val-images': { type: 'string' },
       'no-progress': { type: 'boolean' },
     },
-    run: trainCommand,
+    run: async (flags) => (await import('./train.js')).trainCommand(flags),
   },
   eval: {
     summary: 'evaluate weights on a test set (top-1, top-5, loss; COCO box metrics or mIoU for detectors and segmenters)',
-    usage: 'parcnet eval --weights <file> [--dataset cifar10] [--data <dir>] [--split val2017] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
+    usage: 'parcnet eval --weights <file> [--model <name> [--cifar-stem] [--num-classes n], for a .pt or bare state dict] [--dataset cifar10] [--data <dir>] [--split val2017] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
     options: {
       weights: { type: 'string' },
+      ...MODEL_FLAGS,
       split: { type: 'string' },
       dataset: { type: 'string' },
       data: { type: 'string' },
@@ -55,13 +52,14 @@ const COMMANDS: Record<string, Command> = {
       threads: { type: 'string' },
       'val-images': { type: 'string' },
     },
-    run: evalCommand,
+    run: async (flags) => (await import('./eval.js')).evalCommand(flags),
   },
   predict: {
     summary: 'classify one image (top-5), or detect / segment it and draw the result as a PNG',
-    usage: 'parcnet predict <image> --weights <file> [--task classify|detect|segment] [--out <png>] [--threshold 0.3] [--top n] [--json] [--ema]',
+    usage: 'parcnet predict <image> --weights <file> [--model <name> [--cifar-stem] [--num-classes n], for a .pt or bare state dict] [--task classify|detect|segment] [--out <png>] [--threshold 0.3] [--top n] [--json] [--ema]',
     options: {
       weights: { type: 'string' },
+      ...MODEL_FLAGS,
       task: { type: 'string' },
       out: { type: 'string' },
       threshold: { type: 'string' },
@@ -69,29 +67,27 @@ const COMMANDS: Record<string, Command> = {
       json: { type: 'boolean' },
       ema: { type: 'boolean' },
     },
-    run: predictCommand,
+    run: async (flags, positionals) => (await import('./predict.js')).predictCommand(flags, positionals),
   },
   export: {
     summary: 'load weights into a zoo model and write them as safetensors, PyTorch .pt or an ONNX graph',
     usage: 'parcnet export --model <name> --weights <file> --format safetensors|pt|onnx --out <file> [--num-classes n] [--cifar-stem] [--input-size N|HxW] [--batch n] [--opset 17]',
     options: {
-      model: { type: 'string' },
+      ...MODEL_FLAGS,
       weights: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string' },
-      'num-classes': { type: 'string' },
-      'cifar-stem': { type: 'boolean' },
       'input-size': { type: 'string' },
       batch: { type: 'string' },
       opset: { type: 'string' },
     },
-    run: exportCommand,
+    run: async (flags) => (await import('./export.js')).exportCommand(flags),
   },
   info: {
     summary: 'list the tensors of a safetensors or .pt file (keys, shapes, dtypes, parameter count)',
     usage: 'parcnet info <file> [--json]',
     options: { json: { type: 'boolean' } },
-    run: infoCommand,
+    run: async (flags, positionals) => (await import('./info.js')).infoCommand(flags, positionals),
   },
 };
 
@@ -138,15 +134,4 @@ export async function main(argv: string[]): Promise<number> {
     else console.error(e);
     return 1;
   }
-}
-
-/** A flag that must be a number (integer when asked), or undefined when absent. */
-export function numberFlag(flags: Flags, name: string, integer = false): number | undefined {
-  const raw = flags[name];
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new FormatError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DEFAULT_CONFIG, loadCheckpoint, parseTrainConfig, PLOT_FILE, readConfigFile, trainClassifier, type TaskName, type TaskTrainResult, type TrainConfig } from '@parcnet/train';
 import { parseDetectionConfig, trainDetector } from '@parcnet/detection';
 import { parseSegmentationConfig, trainSegmenter } from '@parcnet/segmentation';
-import { numberFlag, type Flags } from './main.js';
+import { numberFlag, type Flags } from './flags.js';
 
 /** The config overrides the command-line flags ask for, in the config's nested shape. */
 function overridesFrom(flags: Flags): Record<string, Record<string, unknown>> {

@@ -85,7 +85,6 @@ function sizeOf(file: string): [number, number] {
 }
 
 async function decodeAll(files: string[], dataset: ImageDataset, resize: boolean, workers: number): Promise<void> {
-  const entry = new URL('./decode-worker.ts', import.meta.url);
   const chunks = Math.max(1, Math.min(workers, files.length));
   const perChunk = Math.ceil(files.length / chunks);
   const jobs = Array.from({ length: chunks }, (_, c) => ({
@@ -104,7 +103,7 @@ async function decodeAll(files: string[], dataset: ImageDataset, resize: boolean
     jobs.map(
       (job) =>
         new Promise<void>((resolve, reject) => {
-          const worker = startWorker(entry, job);
+          const worker = startWorker('decode-worker', job);
           worker.once('message', (m: { ok: boolean; message?: string }) => {
             void worker.terminate();
             if (m.ok) resolve();

@@ -52,7 +52,7 @@ export class DataLoader {
     this.source = { images: dataset.images, height: dataset.height, width: dataset.width, transforms: options.transforms ?? [], seed: options.seed ?? 0 };
     const workers = options.workers ?? DEFAULT_DATA_WORKERS;
     for (let w = 0; w < workers; w++) {
-      const worker = startWorker(new URL('./loader-worker.ts', import.meta.url), { ...this.source });
+      const worker = startWorker('loader-worker', { ...this.source });
       worker.on('message', (m: BatchResult & { id: number; error?: string }) => {
         const job = this.pending.get(m.id);
         this.pending.delete(m.id);

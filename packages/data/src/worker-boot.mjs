@@ -1,7 +1,10 @@
-// Entry of every data worker thread. Worker threads do not inherit the TypeScript loader of the
-// main thread, so this plain module registers tsx and then imports the TypeScript entry it was given.
-import { register } from 'tsx/esm/api';
+// Entry of every data worker thread. Built, the worker modules are JavaScript and are imported as
+// they are. From the TypeScript sources (tests, tsx), worker threads do not inherit the main
+// thread's loader, so tsx (a development dependency) is registered first.
 import { workerData } from 'node:worker_threads';
 
-register();
+if (workerData.entry.endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
 await import(workerData.entry);

@@ -1,4 +1,5 @@
 import { readFileBytes, writeFileAtomic } from '#files';
+import { checkSaveArguments } from './save-arguments.js';
 import { bfloatToFloat, halfToFloat } from './half.js';
 import { FormatError, Tensor, type DType } from '@parcnet/tensor';
 
@@ -147,8 +148,12 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, options: S
   return out;
 }
 
-/** Writes atomically: a temporary file next to `path`, then a rename, so no half-written file remains. */
-export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, options: SaveOptions = {}): Promise<void> {
+/**
+ * Writes `tensors` to `path` as safetensors, in the order of safetensors' `save_file(tensors, filename)`.
+ * Atomic: a temporary file next to `path`, then a rename, so no half-written file remains.
+ */
+export async function saveSafetensors(tensors: Record<string, Tensor>, path: string, options: SaveOptions = {}): Promise<void> {
+  checkSaveArguments('saveSafetensors', tensors, path, 'saveSafetensors(tensors, path, options?)');
   const bytes = serializeSafetensors(tensors, options);
   await writeFileAtomic(path, bytes);
 }

@@ -2,6 +2,7 @@ import { zipSync } from 'fflate';
 import { readFileBytes, writeFileAtomic } from '#files';
 import { halfToFloat } from './half.js';
 import { readZip } from './zip.js';
+import { checkSaveArguments } from './save-arguments.js';
 import { Parser } from 'pickleparser';
 import { contiguousStrides, FormatError, Tensor, formatShape, type DType } from '@parcnet/tensor';
 
@@ -187,8 +188,10 @@ function describe(value: unknown): string {
  * `archive/data/<n>`, `archive/version`, `archive/byteorder`) with a protocol-2 pickle of an
  * OrderedDict of `_rebuild_tensor_v2` records. float32 → FloatStorage, float64 → DoubleStorage,
  * int32 → LongStorage (PyTorch's integer type, as BatchNorm's num_batches_tracked). Written atomically.
+ * The argument order is `torch.save(obj, f)`'s: the tensors, then the path.
  */
-export async function saveTorch(path: string, tensors: Record<string, Tensor>): Promise<void> {
+export async function saveTorch(tensors: Record<string, Tensor>, path: string): Promise<void> {
+  checkSaveArguments('saveTorch', tensors, path, 'saveTorch(tensors, path)');
   await writeFileAtomic(path, serializeTorch(tensors));
 }
 

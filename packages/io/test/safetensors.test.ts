@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError, randn, tensor } from '@parcnet/tensor';
-import { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors } from '../src/index';
+import { loadSafetensors, parseSafetensors, saveSafetensors, saveTorch, serializeSafetensors } from '../src/index';
 
 describe('safetensors', () => {
   it('round-trips float32, float64 and int32 (optionally as int64) with metadata, keys sorted', async () => {
     const tensors = { b: randn([2, 3], { seed: 1 }), a: randn([4], { dtype: 'float64', seed: 2 }), n: tensor(7, { dtype: 'int32' }) };
     const dir = mkdtempSync(join(tmpdir(), 'parcnet-st-'));
     const path = join(dir, 'w.safetensors');
-    await saveSafetensors(path, tensors, { metadata: { format: 'pt' }, int64Keys: (k) => k === 'n' });
+    await saveSafetensors(tensors, path, { metadata: { format: 'pt' }, int64Keys: (k) => k === 'n' });
     expect(readdirSync(dir)).toEqual(['w.safetensors']);
     const bytes = readFileSync(path);
     const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
@@ -24,6 +24,19 @@ describe('safetensors', () => {
       expect(loaded.tensors[k].shape).toEqual(t.shape);
       expect(Array.from(loaded.tensors[k].toTypedArray())).toEqual(Array.from(t.toTypedArray()));
     }
+  });
+
+  it('saveSafetensors and saveTorch take PyTorch\'s order; the old path-first order is a TypeError that shows the right one, writing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parcnet-order-'));
+    const path = join(dir, 'w.safetensors');
+    const tensors = { w: randn([2], { seed: 1 }) };
+    const oldOrder = saveSafetensors as unknown as (path: string, tensors: object) => Promise<void>;
+    await expect(oldOrder(path, tensors)).rejects.toThrow(TypeError);
+    await expect(oldOrder(path, tensors)).rejects.toThrow('saveSafetensors(tensors, path, options?)');
+    const oldTorch = saveTorch as unknown as (path: string, tensors: object) => Promise<void>;
+    await expect(oldTorch(join(dir, 'w.pt'), tensors)).rejects.toThrow('saveTorch(tensors, path)');
+    await expect(saveSafetensors({ w: [1, 2] } as unknown as Record<string, never>, path)).rejects.toThrow('"w" is an array of 2, not a Tensor');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('refuses truncated bytes, bad JSON, unknown dtypes and offsets outside the data, naming the file', () => {

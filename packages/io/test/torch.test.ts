@@ -106,7 +106,7 @@ describe('PyTorch checkpoints (torch.save zip format)', () => {
   it('saveTorch writes the torch.save layout; loadTorch reads it back equal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parcnet-pt-'));
     const tensors = { weight: randn([3, 4], { seed: 1 }), double: randn([2], { dtype: 'float64', seed: 2 }), count: tensor(5, { dtype: 'int32' }), 'a.b': randn([2, 3], { seed: 3 }).transpose(0, 1) };
-    await saveTorch(join(dir, 'w.pt'), tensors);
+    await saveTorch(tensors, join(dir, 'w.pt'));
     expect(readdirSync(dir)).toEqual(['w.pt']);
     const back = await loadTorch(join(dir, 'w.pt'));
     for (const [key, t] of Object.entries(tensors)) {
@@ -121,7 +121,7 @@ describe('PyTorch checkpoints (torch.save zip format)', () => {
   it.skipIf(!pythonTorch)('torch.load (PyTorch 1.13 via /usr/bin/python3) reads what saveTorch wrote', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parcnet-pt-'));
     const model = parcnetXS({ numClasses: 10 });
-    await saveTorch(join(dir, 'xs.pt'), model.stateDict());
+    await saveTorch(model.stateDict(), join(dir, 'xs.pt'));
     const script = [
       'import sys, json, torch',
       'sd = torch.load(sys.argv[1])',

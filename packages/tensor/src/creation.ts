@@ -1,7 +1,7 @@
 import { allocate, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
 import { DTypeError, ShapeError } from './errors.js';
 import { resolveGenerator, type RandomOptions } from './random.js';
-import { assertValidShape, formatShape, sizeOf, type Shape } from './shape.js';
+import { assertValidShape, formatShape, formatValue, sizeOf, sizesAndOptions, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 export interface TensorOptions {
@@ -86,10 +86,45 @@ function make(op: string, shape: Shape, options: CreationOptions, fill: (data: T
   return t;
 }
 
-export const zeros = (shape: Shape, options: CreationOptions = {}): Tensor => make('zeros', shape, options, () => {});
-export const ones = (shape: Shape, options: CreationOptions = {}): Tensor => make('ones', shape, options, (d) => d.fill(1));
+/** The arguments of a creation function: sizes (separate or one array), then optional options. */
+type SizesThenOptions<O> = (number | Shape | O | undefined)[];
+
+/**
+ * A tensor of zeros, like torch.zeros: `zeros(2, 3)`, `zeros([2, 3])`, `zeros(2, 3, { dtype })`
+ * or `zeros([2, 3], { dtype })`.
+ */
+export function zeros(...size: number[]): Tensor;
+export function zeros(...args: [...size: number[], options: CreationOptions]): Tensor;
+export function zeros(size: Shape, options?: CreationOptions): Tensor;
+export function zeros(...args: SizesThenOptions<CreationOptions>): Tensor {
+  const [shape, options] = sizesAndOptions<CreationOptions>('zeros', args);
+  return make('zeros', shape, options, () => {});
+}
+
+/**
+ * A tensor of ones, like torch.ones: `ones(2, 3)`, `ones([2, 3])`, `ones(2, 3, { dtype })` or
+ * `ones([2, 3], { dtype })`.
+ */
+export function ones(...size: number[]): Tensor;
+export function ones(...args: [...size: number[], options: CreationOptions]): Tensor;
+export function ones(size: Shape, options?: CreationOptions): Tensor;
+export function ones(...args: SizesThenOptions<CreationOptions>): Tensor {
+  const [shape, options] = sizesAndOptions<CreationOptions>('ones', args);
+  return make('ones', shape, options, (d) => d.fill(1));
+}
+
+/**
+ * An array shape for the functions whose shape is not last (full, randint): as in torch.full and
+ * torch.randint, it is one array, since separate sizes would run into the numbers after them.
+ */
+function arrayShape(op: string, shape: Shape): Shape {
+  if (!Array.isArray(shape)) throw new ShapeError(`${op}: size must be one array of integers, got ${formatValue(shape)}`);
+  return shape;
+}
+
+/** A tensor filled with `value`, like torch.full; the size is one array: `full([2, 3], 7)`. */
 export const full = (shape: Shape, value: number, options: CreationOptions = {}): Tensor =>
-  make('full', shape, options, (d) => d.fill(value));
+  make('full', arrayShape('full', shape), options, (d) => d.fill(value));
 export const zerosLike = (x: Tensor, options: CreationOptions = {}): Tensor => zeros(x.shape, { dtype: x.dtype, ...options });
 export const onesLike = (x: Tensor, options: CreationOptions = {}): Tensor => ones(x.shape, { dtype: x.dtype, ...options });
 export const fullLike = (x: Tensor, value: number, options: CreationOptions = {}): Tensor =>
@@ -126,29 +161,43 @@ export function eye(n: number, m = n, options: CreationOptions = {}): Tensor {
 
 export type RandomCreationOptions = CreationOptions & RandomOptions;
 
-/** Uniform in [0, 1), from `generator`, a fresh generator seeded by `seed`, or the default one. */
-export function rand(shape: Shape, options: RandomCreationOptions = {}): Tensor {
+/**
+ * Uniform in [0, 1), from `generator`, a fresh generator seeded by `seed`, or the default one, like
+ * torch.rand: `rand(2, 3)`, `rand([2, 3])`, `rand(2, 3, { seed })` or `rand([2, 3], { seed })`.
+ */
+export function rand(...size: number[]): Tensor;
+export function rand(...args: [...size: number[], options: RandomCreationOptions]): Tensor;
+export function rand(size: Shape, options?: RandomCreationOptions): Tensor;
+export function rand(...args: SizesThenOptions<RandomCreationOptions>): Tensor {
+  const [shape, options] = sizesAndOptions<RandomCreationOptions>('rand', args);
   const g = resolveGenerator(options);
   return make('rand', shape, options, (d) => {
     for (let i = 0; i < d.length; i++) d[i] = g.uniform();
   });
 }
 
-/** Standard normal deviates. */
-export function randn(shape: Shape, options: RandomCreationOptions = {}): Tensor {
+/**
+ * Standard normal deviates, like torch.randn: `randn(2, 3)`, `randn([2, 3])`, `randn(2, 3, { seed })`
+ * or `randn([2, 3], { seed })`.
+ */
+export function randn(...size: number[]): Tensor;
+export function randn(...args: [...size: number[], options: RandomCreationOptions]): Tensor;
+export function randn(size: Shape, options?: RandomCreationOptions): Tensor;
+export function randn(...args: SizesThenOptions<RandomCreationOptions>): Tensor {
+  const [shape, options] = sizesAndOptions<RandomCreationOptions>('randn', args);
   const g = resolveGenerator(options);
   return make('randn', shape, options, (d) => {
     for (let i = 0; i < d.length; i++) d[i] = g.normal();
   });
 }
 
-/** Uniform integers in [low, high), int32 by default. */
+/** Uniform integers in [low, high), int32 by default; the size is one array, as in torch.randint. */
 export function randint(low: number, high: number, shape: Shape, options: RandomCreationOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ShapeError(`randint: need integers low < high, got ${low} and ${high}`);
   }
   const g = resolveGenerator(options);
-  return make('randint', shape, { dtype: 'int32', ...options }, (d) => {
+  return make('randint', arrayShape('randint', shape), { dtype: 'int32', ...options }, (d) => {
     for (let i = 0; i < d.length; i++) d[i] = g.integer(low, high);
   });
 }

@@ -20,6 +20,7 @@ export * from './creation.js';
 
 export { cast, contiguous } from './ops/cast.js';
 export { reshape, flatten, permute, transpose, squeeze, unsqueeze, expand, flip, slice, select } from './ops/views.js';
+export { repeat, tile } from './ops/repeat.js';
 export { add, sub, mul, div, pow, maximum, minimum, where, clamp, lt, le, gt, ge, eq, ne } from './ops/elementwise.js';
 export {
   neg, exp, log, sqrt, rsqrt, abs, sign, relu, relu6, sigmoid, tanh, silu, gelu, hardswish, hardsigmoid,

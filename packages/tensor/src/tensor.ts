@@ -1,11 +1,12 @@
 import { allocate, dtypeOfArray, isFloatDType, type DType, type TypedArray } from './dtype.js';
 import { DTypeError, GradientError } from './errors.js';
-import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape.js';
+import { contiguousStrides, formatShape, sizeOf, sizesFromArgs, type Shape } from './shape.js';
 import { backwardEngine, type GradNode } from './tape.js';
 import * as elementwise from './ops/elementwise.js';
 import * as unary from './ops/unary.js';
 import * as reduce from './ops/reduce.js';
 import * as views from './ops/views.js';
+import { repeat, tile } from './ops/repeat.js';
 import { cast, contiguous } from './ops/cast.js';
 import { matmul } from './ops/matmul.js';
 import { softmax, logSoftmax } from './ops/softmax.js';
@@ -174,23 +175,55 @@ export class Tensor {
   sigmoid(): Tensor { return unary.sigmoid(this); }
   tanh(): Tensor { return unary.tanh(this); }
   clamp(min: number, max: number): Tensor { return elementwise.clamp(this, min, max); }
+  /** Σ over one dim or an array of dims (all when omitted): `x.sum(1)`, `x.sum([0, 2], true)`. */
   sum(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.sum(this, axes, keepdim); }
+  /** The mean over one dim or an array of dims (all when omitted): `x.mean(1)`, `x.mean([0, 2], true)`. */
   mean(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.mean(this, axes, keepdim); }
+  /** The variance over one dim or an array of dims (all when omitted), unbiased unless told. */
   var(axes?: number | readonly number[], options?: reduce.VarOptions): Tensor { return reduce.variance(this, axes, options); }
+  /** The largest value over one dim or an array of dims (all when omitted), like torch.amax. */
   max(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.max(this, axes, keepdim); }
+  /** The smallest value over one dim or an array of dims (all when omitted), like torch.amin. */
   min(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.min(this, axes, keepdim); }
   argmax(axis?: number, keepdim = false): Tensor { return reduce.argmax(this, axis, keepdim); }
   softmax(axis: number): Tensor { return softmax(this, axis); }
   logSoftmax(axis: number): Tensor { return logSoftmax(this, axis); }
   matmul(other: Tensor): Tensor { return matmul(this, other); }
-  reshape(...shape: number[]): Tensor { return views.reshape(this, shape); }
-  view(...shape: number[]): Tensor { return views.reshape(this, shape); }
+
+  // The methods that take a shape or dims take them as PyTorch does: separate numbers, `x.reshape(2, -1)`,
+  // or one array, `x.reshape([2, -1])`.
+
+  /** The same elements in a new shape, `x.reshape(2, -1)` or `x.reshape([2, -1])`; one size may be -1. */
+  reshape(...shape: number[]): Tensor;
+  reshape(shape: Shape): Tensor;
+  reshape(...args: (number | Shape)[]): Tensor { return views.reshape(this, sizesFromArgs('reshape', 'sizes', args)); }
+  /** reshape under PyTorch's other name: `x.view(2, -1)` or `x.view([2, -1])` (a copy when strides need one). */
+  view(...shape: number[]): Tensor;
+  view(shape: Shape): Tensor;
+  view(...args: (number | Shape)[]): Tensor { return views.reshape(this, sizesFromArgs('view', 'sizes', args)); }
   flatten(startDim = 0, endDim = -1): Tensor { return views.flatten(this, startDim, endDim); }
-  permute(...dims: number[]): Tensor { return views.permute(this, dims); }
+  /** The dims reordered, as a view: `x.permute(2, 0, 1)` or `x.permute([2, 0, 1])`. */
+  permute(...dims: number[]): Tensor;
+  permute(dims: readonly number[]): Tensor;
+  permute(...args: (number | readonly number[])[]): Tensor { return views.permute(this, sizesFromArgs('permute', 'dims', args)); }
   transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
   squeeze(dim?: number): Tensor { return views.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
-  expand(...shape: number[]): Tensor { return views.expand(this, shape); }
-  flip(...dims: number[]): Tensor { return views.flip(this, dims); }
+  /** Broadcast to a shape as a view, `x.expand(4, -1, 3)` or `x.expand([4, -1, 3])`; -1 keeps a dim. */
+  expand(...shape: number[]): Tensor;
+  expand(shape: Shape): Tensor;
+  expand(...args: (number | Shape)[]): Tensor { return views.expand(this, sizesFromArgs('expand', 'sizes', args)); }
+  /** Copies laid side by side along each dim, `x.repeat(2, 3)` or `x.repeat([2, 3])`; at least ndim counts. */
+  repeat(...repeats: number[]): Tensor;
+  repeat(repeats: Shape): Tensor;
+  repeat(...args: (number | Shape)[]): Tensor { return repeat(this, sizesFromArgs('repeat', 'sizes', args)); }
+  /** torch.tile: `x.tile(2, 3)` or `x.tile([2, 3])`; fewer counts than dims apply to the last dims. */
+  tile(...dims: number[]): Tensor;
+  tile(dims: Shape): Tensor;
+  tile(...args: (number | Shape)[]): Tensor { return tile(this, sizesFromArgs('tile', 'sizes', args)); }
+  /** Reversed along some dims, as a view: `x.flip(0, 1)` or `x.flip([0, 1])`. */
+  flip(...dims: number[]): Tensor;
+  flip(dims: readonly number[]): Tensor;
+  flip(...args: (number | readonly number[])[]): Tensor { return views.flip(this, sizesFromArgs('flip', 'dims', args)); }
   slice(dim: number, start?: number, end?: number, step?: number): Tensor { return views.slice(this, dim, start, end, step); }
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { FormatError, Tensor } from '@parcnet/tensor';
 import type { Module, Optimizer } from '@parcnet/nn';
-import { loadSafetensors, saveSafetensors } from '@parcnet/io';
+import { loadSafetensors, loadWeightsFile, saveSafetensors } from '@parcnet/io';
 import type { TrainConfig } from './config.js';
 
 /**
@@ -62,7 +62,7 @@ export async function saveCheckpoint(
     return kept;
   });
   const meta = { format: FORMAT, config: parts.config, classes: parts.classes, inputSize: parts.inputSize, loop: parts.loop, optimizer: { groups: optimizerState.groups, scalars }, ...(parts.weightsInfo ? { weightsInfo: parts.weightsInfo } : {}) };
-  await saveSafetensors(file, tensors, { metadata: { parcnet: JSON.stringify(meta) } });
+  await saveSafetensors(tensors, file, { metadata: { parcnet: JSON.stringify(meta) } });
 }
 
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
@@ -111,17 +111,17 @@ export interface WeightsInfo {
 
 /** A plain weights file: the official key layout (aliases included) plus what built the model. */
 export async function saveWeights(file: string, model: Module, info: WeightsInfo): Promise<void> {
-  await saveSafetensors(file, model.stateDict(), { metadata: { parcnet_model: JSON.stringify(info) }, int64Keys: (k) => k.endsWith('num_batches_tracked') });
+  await saveSafetensors(model.stateDict(), file, { metadata: { parcnet_model: JSON.stringify(info) }, int64Keys: (k) => k.endsWith('num_batches_tracked') });
 }
 
 /**
  * Reads weights from a weights file or from a training checkpoint (its model weights, or with
- * `ema` its EMA weights), with the information needed to rebuild the model (null for a plain
- * safetensors file that does not carry it).
+ * `ema` its EMA weights), with the information needed to rebuild the model (null for a PyTorch
+ * `.pt` file or a plain safetensors file that does not carry it).
  */
 export async function loadWeights(file: string, options: { ema?: boolean } = {}): Promise<{ state: Record<string, Tensor>; info: WeightsInfo | null }> {
   if (!existsSync(file)) throw new FormatError(`${file}: no such weights file`);
-  const { tensors, metadata } = await loadSafetensors(file);
+  const { tensors, metadata } = await loadWeightsFile(file);
   if (metadata.parcnet_model) return { state: tensors, info: JSON.parse(metadata.parcnet_model) as WeightsInfo };
   if (metadata.parcnet) {
     const checkpoint = checkpointFrom(tensors, metadata, file);

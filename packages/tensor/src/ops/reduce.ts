@@ -2,7 +2,7 @@ import { assertFloat } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import type { ReduceKernelName } from '../kernel-names.js';
 import { runKernel } from '../registry.js';
-import { formatShape, normalizeAxes, normalizeAxis } from '../shape.js';
+import { formatShape, formatValue, normalizeAxes, normalizeAxis } from '../shape.js';
 import { recordOp, withGradMode } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { cast } from './cast.js';
@@ -12,9 +12,18 @@ import { expand, reshape } from './views.js';
 
 /**
  * Reductions over any axes (all when `axes` is undefined), keeping them as size-1 dims with `keepdim`.
+ * As PyTorch's `dim=`, the axes are one integer or one array of them (`sum(x, 1)`, `sum(x, [0, 2])`);
+ * the argument after them is keepdim, so several axes cannot come as separate numbers.
  */
 
 type Axes = number | readonly number[] | undefined;
+
+/** keepdim is the argument where a second axis would land by mistake (`sum(x, 0, 1)`). */
+function assertKeepdim(op: string, keepdim: unknown): void {
+  if (typeof keepdim !== 'boolean') {
+    throw new ShapeError(`${op}: keepdim must be true or false, got ${formatValue(keepdim)} (several dims go in one array: ${op}(x, [0, 1]))`);
+  }
+}
 
 function dropAxes(x: Tensor, axes: readonly number[], keepdim: boolean, kept: Tensor): Tensor {
   return keepdim ? kept : reshape(kept, x.shape.filter((_, i) => !axes.includes(i)));
@@ -29,7 +38,9 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   return reshape(summed, shape);
 }
 
+/** Σ over `axes`: one dim or an array of dims, all when omitted (torch.sum's `dim`). */
 export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
+  assertKeepdim('sum', keepdim);
   const list = normalizeAxes('sum', axes, x.ndim);
   const kept = runKernel('Sum', x, list);
   const inputShape = x.shape;
@@ -41,8 +52,10 @@ function countOver(x: Tensor, axes: readonly number[]): number {
   return axes.reduce((n, a) => n * x.shape[a], 1);
 }
 
+/** The mean over `axes`: one dim or an array of dims, all when omitted (torch.mean's `dim`). */
 export function mean(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   assertFloat('mean', x.dtype);
+  assertKeepdim('mean', keepdim);
   const list = normalizeAxes('mean', axes, x.ndim);
   return div(sum(x, list, keepdim), countOver(x, list));
 }
@@ -53,7 +66,10 @@ export interface VarOptions {
   keepdim?: boolean;
 }
 
-/** Variance: Σ(x − mean)² / (N − 1) when unbiased (the default), else / N. */
+/**
+ * Variance over `axes` (one dim or an array of dims, all when omitted): Σ(x − mean)² / (N − 1) when
+ * unbiased (the default), else / N.
+ */
 export function variance(x: Tensor, axes?: Axes, options: VarOptions = {}): Tensor {
   assertFloat('var', x.dtype);
   const list = normalizeAxes('var', axes, x.ndim);
@@ -64,6 +80,7 @@ export function variance(x: Tensor, axes?: Axes, options: VarOptions = {}): Tens
 
 /** Max or min over axes; the gradient is shared evenly among tied extremes (like torch.amax). */
 function extreme(op: string, kernel: ReduceKernelName, x: Tensor, axes: Axes, keepdim: boolean): Tensor {
+  assertKeepdim(op, keepdim);
   const list = normalizeAxes(op, axes, x.ndim);
   if (list.some((a) => x.shape[a] === 0)) {
     throw new ShapeError(`${op}: cannot reduce over an empty dim of shape ${formatShape(x.shape)}`);
@@ -77,7 +94,9 @@ function extreme(op: string, kernel: ReduceKernelName, x: Tensor, axes: Axes, ke
   return dropAxes(x, list, keepdim, out);
 }
 
+/** The largest value over `axes`: one dim or an array of dims, all when omitted (like torch.amax). */
 export const max = (x: Tensor, axes?: Axes, keepdim = false): Tensor => extreme('max', 'Max', x, axes, keepdim);
+/** The smallest value over `axes`: one dim or an array of dims, all when omitted (like torch.amin). */
 export const min = (x: Tensor, axes?: Axes, keepdim = false): Tensor => extreme('min', 'Min', x, axes, keepdim);
 
 /** Index of the largest element along `axis` (of the flattened tensor when omitted), as int32. */
@@ -89,9 +108,13 @@ export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
   return dropAxes(x, [a], keepdim, kept);
 }
 
-/** log Σ exp(x), computed stably by shifting with the (detached) max. */
+/**
+ * log Σ exp(x) over `axes` (one dim or an array of dims, all when omitted), computed stably by
+ * shifting with the (detached) max.
+ */
 export function logsumexp(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   assertFloat('logsumexp', x.dtype);
+  assertKeepdim('logsumexp', keepdim);
   const list = normalizeAxes('logsumexp', axes, x.ndim);
   const shift = withGradMode(false, () => {
     const m = runKernel('Max', x, list);

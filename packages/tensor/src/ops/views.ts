@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.js';
 import { runKernel } from '../registry.js';
-import { contiguousStrides, formatShape, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../shape.js';
+import { contiguousStrides, formatShape, normalizeAxes, normalizeAxis, sizeOf, sizesFromArgs, type Shape } from '../shape.js';
 import { recordOp } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { contiguous } from './cast.js';
@@ -62,9 +62,15 @@ function inferShape(op: string, requested: Shape, x: Tensor): number[] {
   return shape;
 }
 
-/** A view of `shape` when the strides allow it, else a contiguous copy reshaped. */
-export function reshape(x: Tensor, shape: Shape): Tensor {
-  const target = inferShape('reshape', shape, x);
+/**
+ * A view of the new shape when the strides allow it, else a contiguous copy reshaped. The shape
+ * comes as separate sizes, `reshape(x, 2, -1)`, or as one array, `reshape(x, [2, -1])`; one size
+ * may be -1, inferred from the others.
+ */
+export function reshape(x: Tensor, ...shape: number[]): Tensor;
+export function reshape(x: Tensor, shape: Shape): Tensor;
+export function reshape(x: Tensor, ...args: (number | Shape)[]): Tensor {
+  const target = inferShape('reshape', sizesFromArgs('reshape', 'sizes', args), x);
   const strides = viewStrides(x.shape, x.strides, target);
   const source = strides ? x : contiguous(x);
   const inputShape = x.shape;
@@ -80,7 +86,14 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, start), merged, ...x.shape.slice(end + 1)]);
 }
 
-export function permute(x: Tensor, dims: readonly number[]): Tensor {
+/**
+ * Reorders the dims as a view: `permute(x, 2, 0, 1)` or `permute(x, [2, 0, 1])`, every dim once
+ * (negative dims count from the end).
+ */
+export function permute(x: Tensor, ...dims: number[]): Tensor;
+export function permute(x: Tensor, dims: readonly number[]): Tensor;
+export function permute(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  const dims = sizesFromArgs('permute', 'dims', args);
   const order = dims.map((d) => normalizeAxis('permute', d, x.ndim));
   if (order.length !== x.ndim || new Set(order).size !== order.length) {
     throw new ShapeError(`permute: dims [${dims.join(', ')}] are not a permutation of the ${x.ndim} dims of shape ${formatShape(x.shape)}`);
@@ -118,8 +131,15 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return view('unsqueeze', x, shape, strides, x.offset, (g) => reshape(g, inputShape));
 }
 
-/** Broadcasts to `shape` with stride 0 along the new or size-1 dims; -1 keeps a dim. */
-export function expand(x: Tensor, shape: Shape): Tensor {
+/**
+ * Broadcasts to a shape with stride 0 along the new or size-1 dims, as a view. The shape comes as
+ * separate sizes, `expand(x, 4, -1, 3)`, or as one array, `expand(x, [4, -1, 3])`; -1 keeps an
+ * existing dim.
+ */
+export function expand(x: Tensor, ...shape: number[]): Tensor;
+export function expand(x: Tensor, shape: Shape): Tensor;
+export function expand(x: Tensor, ...args: (number | Shape)[]): Tensor {
+  const shape = sizesFromArgs('expand', 'sizes', args);
   if (shape.length < x.ndim) {
     throw new ShapeError(`expand: target ${formatShape(shape)} has fewer dims than the input ${formatShape(x.shape)}`);
   }
@@ -127,6 +147,9 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const target: number[] = [];
   const strides: number[] = [];
   shape.forEach((d, i) => {
+    if (d < -1 || (d === -1 && i < lead)) {
+      throw new ShapeError(`expand: invalid size ${d} at dim ${i} of ${formatShape(shape)} (sizes are non-negative; -1 only keeps an existing dim)`);
+    }
     const own = i >= lead ? x.shape[i - lead] : 1;
     const size = d === -1 && i >= lead ? own : d;
     if (own !== size && own !== 1) {
@@ -140,9 +163,14 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   return view('expand', x, target, strides, x.offset, (g) => sumToShape(g, inputShape));
 }
 
-/** Reverses the order along `dims`, as a view with negative strides. */
-export function flip(x: Tensor, dims: readonly number[]): Tensor {
-  const axes = normalizeAxes('flip', dims, x.ndim);
+/**
+ * Reverses the order along some dims, as a view with negative strides: `flip(x, 0, 1)` or
+ * `flip(x, [0, 1])`.
+ */
+export function flip(x: Tensor, ...dims: number[]): Tensor;
+export function flip(x: Tensor, dims: readonly number[]): Tensor;
+export function flip(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  const axes = normalizeAxes('flip', sizesFromArgs('flip', 'dims', args), x.ndim);
   let offset = x.offset;
   const strides = x.strides.map((s, i) => {
     if (!axes.includes(i)) return s;
