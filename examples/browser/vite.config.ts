@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 /**
  * The browser demo. The two headers make the page cross-origin isolated, which is what gives it
@@ -13,6 +13,9 @@ export const isolationHeaders = {
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
+  // The demo is part of the repository: it bundles parcnet's TypeScript sources (the packages'
+  // "parcnet-source" condition), so an edit shows without a build. A user's page gets dist/.
+  resolve: { conditions: ['parcnet-source', ...defaultClientConditions] },
   // Top-level await: the kernels are instantiated asynchronously when the page imports parcnet.
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true },
   worker: { format: 'es' },

@@ -7,6 +7,7 @@ import {
  * each node's backward rule and sums the gradients arriving at each tensor.
  */
 
+/** Options of {@link backward} and {@link grad}. */
 export interface GradOptions {
   /** Keep saved tensors so that the same graph can be back-propagated again. */
   retainGraph?: boolean;

@@ -94,8 +94,11 @@ export class FunctionCtx {
 
 /** The static side of a Function subclass, as `apply` needs it. */
 export interface FunctionClass {
+  /** The class's name, which names its tape node and its errors. */
   readonly name: string;
+  /** Computes the output from the inputs (recording off), saving on `ctx` what backward needs; returns one tensor. */
   forward(ctx: FunctionCtx, ...inputs: never[]): Tensor;
+  /** Returns the gradient of each forward input (null where none) given the output's gradient. */
   backward(ctx: FunctionCtx, gradOutput: Tensor): FunctionGradients;
 }
 

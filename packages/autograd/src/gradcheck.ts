@@ -2,13 +2,20 @@ import { contiguousStrides, DTypeError, formatShape, GradientError, storageOffse
 import { grad } from './engine.js';
 import { noGrad } from './grad-mode.js';
 
+/** Options of {@link gradcheck}: the step and tolerances, as torch.autograd.gradcheck's. */
 export interface GradcheckOptions {
-  /** Central-difference step. */
+  /** Central-difference step. Default 1e-6. */
   eps?: number;
+  /** Absolute tolerance. Default 1e-5. */
   atol?: number;
+  /** Relative tolerance, times |numerical|. Default 1e-3. */
   rtol?: number;
 }
 
+/**
+ * What the checked function returns: one tensor or an array of them.
+ * @inline
+ */
 type Outputs = Tensor | readonly Tensor[];
 
 function asList(out: Outputs): readonly Tensor[] {

@@ -87,6 +87,28 @@ describe('the parcnet command', () => {
     expect(readdirSync(out).sort()).toEqual(['xs.onnx', 'xs.pt', 'xs.safetensors']);
   }, 120_000);
 
+  it('eval and predict read an official .pt like safetensors (one weights reader), with --model for a file that does not say', () => {
+    const goldenPt = join(goldenDir, 'parcnet_xs_c10_state_dict.pt');
+    const out = mkdtempSync(join(tmpdir(), 'parcnet-cli-pt-'));
+    const asSafetensors = join(out, 'xs.safetensors');
+    expect(parcnet('export', '--model', 'parcnet-xs', '--weights', goldenPt, '--format', 'safetensors', '--out', asSafetensors).status).toBe(0);
+    const evalArgs = ['--model', 'parcnet-xs', '--cifar-stem', '--data', sample, '--val-images', '40', '--json', '--threads', '1'];
+    const fromPt = parcnet('eval', '--weights', goldenPt, ...evalArgs);
+    expect(fromPt.stderr).toBe('');
+    const fromSafetensors = parcnet('eval', '--weights', asSafetensors, ...evalArgs);
+    const [a, b] = [fromPt, fromSafetensors].map((r) => JSON.parse(r.stdout) as { top1: number; loss: number; images: number });
+    expect(a.images).toBe(40);
+    expect(a.top1).toBe(b.top1);
+    expect(a.loss).toBe(b.loss);
+    const cat = join(sample, 'test', 'cat', '0000.jpg');
+    const predicted = parcnet('predict', cat, '--weights', goldenPt, '--model', 'parcnet-xs', '--cifar-stem', '--json');
+    expect(predicted.status).toBe(0);
+    expect((JSON.parse(predicted.stdout) as { top: unknown[] }).top.length).toBe(5);
+    const withoutModel = parcnet('eval', '--weights', goldenPt, '--data', sample);
+    expect(withoutModel.status).toBe(1);
+    expect(withoutModel.stderr).toMatch(/parcnet_xs_c10_state_dict\.pt does not say which model it is for; give --model \(parcnet-xs, /);
+  }, 120_000);
+
   it('bad flags and missing files exit non-zero with a message that names them', () => {
     const unknown = parcnet('fly');
     expect(unknown.status).toBe(2);

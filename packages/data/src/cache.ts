@@ -22,6 +22,7 @@ export function cacheKey(listing: string): string {
   return createHash('sha256').update(listing).digest('hex').slice(0, 16);
 }
 
+/** Writes `dataset` to the cache file `file` (folders created; written to a temporary file, then renamed). */
 export function writeCachedDataset(file: string, dataset: ImageDataset): void {
   const header = new TextEncoder().encode(
     JSON.stringify({ name: dataset.name, classes: dataset.classes, length: dataset.length, height: dataset.height, width: dataset.width }),
@@ -44,6 +45,7 @@ export function writeCachedDataset(file: string, dataset: ImageDataset): void {
   }
 }
 
+/** Reads a cache file written by {@link writeCachedDataset}; a FormatError if it is not one or is truncated. */
 export function readCachedDataset(file: string): ImageDataset {
   const bytes = readFileSync(file);
   if (bytes.length < 12 || bytes.subarray(0, 8).toString('latin1') !== MAGIC) throw new FormatError(`${file}: not a parcnet dataset cache (bad magic)`);

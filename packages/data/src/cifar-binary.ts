@@ -11,6 +11,7 @@ import { allocateImageDataset, type ImageDataset } from './dataset.js';
  *   CIFAR-100: train.bin / test.bin, a coarse then a fine label byte, names in fine_label_names.txt.
  */
 export type CifarVariant = 'cifar10' | 'cifar100';
+/** A CIFAR split: 'train' (50,000 images) or 'test' (10,000). */
 export type Split = 'train' | 'test';
 
 const PIXELS = 3 * 32 * 32;
@@ -49,6 +50,11 @@ export function findCifarBinary(dir: string, variant: CifarVariant): string | nu
   return null;
 }
 
+/**
+ * Reads one split of the official binary files in `dir` (or its official subfolder) into a dataset
+ * of 32×32 images named `<variant>-<split>`; class names from the names file, else '0', '1', ….
+ * CIFAR-100 gets its fine labels.
+ */
 export function readCifarBinary(dir: string, split: Split, variant: CifarVariant = 'cifar10'): ImageDataset {
   const layout = LAYOUTS[variant];
   const root = findCifarBinary(dir, variant);

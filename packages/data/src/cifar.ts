@@ -10,17 +10,19 @@ import { findCifarBinary, readCifarBinary, type CifarVariant, type Split } from 
 import type { ImageDataset } from './dataset.js';
 import { loadImageFolder } from './image-folder.js';
 
+/** Options of {@link loadCifar10} and {@link loadCifar100}. */
 export interface CifarOptions {
+  /** Which split to load. */
   split: Split;
   /** A folder with the binary files (or their official subfolder), or with `train/` and `test/` class folders. */
   data?: string;
-  /** Cache of decoded image folders and of downloads (default ~/.cache/parcnet). */
+  /** Cache of decoded image folders and of downloads; default $PARCNET_CACHE, else ~/.cache/parcnet. */
   cacheDir?: string;
   /** Download the official archive when the data is nowhere else (default true). */
   download?: boolean;
   /** Called while downloading with bytes received and total. */
   onDownload?: (received: number, total: number) => void;
-  /** Decoding threads for image folders. */
+  /** Decoding threads for image folders; default 1 (see {@link ImageFolderOptions.workers}). */
   workers?: number;
 }
 
@@ -38,10 +40,16 @@ const ARCHIVES: Record<CifarVariant, { url: string; bytes: number; sha256: strin
   },
 };
 
+/**
+ * CIFAR-10 (10 classes, 32×32): from `options.data`, else $PARCNET_DATA/cifar10, else the cache
+ * folder, else downloaded there (sha256-checked). Either layout works: the binary files or
+ * `train/` and `test/` class folders.
+ */
 export function loadCifar10(options: CifarOptions): Promise<ImageDataset> {
   return loadCifar('cifar10', options);
 }
 
+/** CIFAR-100 (100 fine classes, 32×32), found or downloaded as {@link loadCifar10} does, under `cifar100`. */
 export function loadCifar100(options: CifarOptions): Promise<ImageDataset> {
   return loadCifar('cifar100', options);
 }

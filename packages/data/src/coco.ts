@@ -2,29 +2,62 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '@parcnet/tensor';
 
-/** The parts of a COCO instances file (annotations/instances_*.json) that detection and segmentation use. */
-export interface CocoImage { id: number; file_name: string; width: number; height: number }
-export interface CocoCategory { id: number; name: string; supercategory?: string }
-export interface CocoAnnotation {
+/** An entry of an instances file's "images" list. */
+export interface CocoImage {
+  /** Image id, referred to by annotations' `image_id`. */
   id: number;
+  /** File name inside the split's image folder, e.g. '000000391895.jpg'. */
+  file_name: string;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+/** An entry of an instances file's "categories" list. */
+export interface CocoCategory {
+  /** Category id, referred to by annotations' `category_id` (COCO's ids run 1…90 with gaps). */
+  id: number;
+  /** Category name, e.g. 'person'. */
+  name: string;
+  /** Parent group name, e.g. 'vehicle'. */
+  supercategory?: string;
+}
+/** An entry of an instances file's "annotations" list: one object instance. */
+export interface CocoAnnotation {
+  /** Annotation id. */
+  id: number;
+  /** Id of the {@link CocoImage} the object is in. */
   image_id: number;
+  /** Id of the object's {@link CocoCategory}. */
   category_id: number;
   /** [x, y, width, height] in pixels. */
   bbox: [number, number, number, number];
+  /** Area of the object's mask in square pixels (COCO's small / medium / large split uses it). */
   area: number;
+  /** 1 for a crowd region (an ignore region for COCO's metrics; detection training drops it, segmentation masks it as 255), else 0. */
   iscrowd: 0 | 1;
   /** Polygons [[x0, y0, x1, y1, …], …], or run-length encoding for crowds. */
-  segmentation?: number[][] | { counts: number[] | string; size: [number, number] };
+  segmentation?: number[][] | {
+    /** Run lengths, alternately background and object, column-major; a string when compressed. */
+    counts: number[] | string;
+    /** [height, width] of the mask in pixels. */
+    size: [number, number];
+  };
 }
+/** The parts of a COCO instances file (annotations/instances_*.json) that detection and segmentation use. */
 export interface CocoInstances {
+  /** The "images" list. */
   images: CocoImage[];
+  /** The "annotations" list, each referring to an image and a category. */
   annotations: CocoAnnotation[];
+  /** The "categories" list. */
   categories: CocoCategory[];
 }
 
 /** Boxes may overhang the image by rounding in the official files; more than this is an error. */
 const BOX_SLACK = 1;
 
+/** Reads and checks a COCO instances JSON file (see {@link parseCocoInstances}). */
 export function loadCocoInstances(file: string): CocoInstances {
   let json: unknown;
   try {
@@ -79,7 +112,12 @@ export function parseCocoInstances(json: unknown, file = '<json>'): CocoInstance
  * Where a split of a COCO-format folder lives: `<root>/annotations/instances_<split>.json` and
  * `<root>/<split>/`; root null = $PARCNET_DATA/coco-tiny. Errors start with `who` (the caller).
  */
-export function cocoSplitFiles(root: string | null, split: string, who: string): { annotationFile: string; imagesDir: string } {
+export function cocoSplitFiles(root: string | null, split: string, who: string): {
+  /** `<root>/annotations/instances_<split>.json`, checked to exist. */
+  annotationFile: string;
+  /** `<root>/<split>/`, the images (not checked). */
+  imagesDir: string;
+} {
   const folder = root ?? (process.env.PARCNET_DATA ? join(process.env.PARCNET_DATA, 'coco-tiny') : null);
   if (!folder) throw new FormatError(`${who}: no data folder; set dataset.data in the config or PARCNET_DATA to a folder holding coco-tiny/`);
   const annotationFile = join(folder, 'annotations', `instances_${split}.json`);

@@ -7,12 +7,19 @@ import type { RgbImage } from './image.js';
  * DataLoader's worker threads read the pixels without copying them.
  */
 export interface ImageDataset {
+  /** Name used in messages and cache file names, e.g. 'cifar10-train'. */
   readonly name: string;
+  /** Class names; a label is an index into this list. */
   readonly classes: readonly string[];
+  /** The pixels, [length, 3, height, width] uint8 (0…255), planar RGB per image. */
   readonly images: Uint8Array;
+  /** Class index of each image, in [0, classes.length). */
   readonly labels: Int32Array;
+  /** Height of every image, in pixels. */
   readonly height: number;
+  /** Width of every image, in pixels. */
   readonly width: number;
+  /** Number of images. */
   readonly length: number;
 }
 

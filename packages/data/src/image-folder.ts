@@ -11,10 +11,19 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png)$/i;
 /** Part of the cache key: bump it when decoding changes, so old caches are not reused. */
 const DECODER_VERSION = 'decode/2 (jpeg-js, rounded YCbCr→RGB)';
 
+/** The files of an image folder, as {@link listImageFolder} finds them. */
 export interface ImageFolderListing {
+  /** The folder listed. */
   root: string;
+  /** Class folder names, sorted; a label is an index into this list. */
   classes: string[];
-  files: { path: string; label: number }[];
+  /** Every image, class by class, sorted by name within a class. */
+  files: {
+    /** Path of the image file (root joined with class folder and file name). */
+    path: string;
+    /** Index of its class in `classes`. */
+    label: number;
+  }[];
 }
 
 /**
@@ -37,8 +46,9 @@ export function listImageFolder(root: string): ImageFolderListing {
   return { root, classes, files };
 }
 
+/** Options of {@link loadImageFolder}. */
 export interface ImageFolderOptions {
-  /** Dataset name, used in messages and in the cache file name. */
+  /** Dataset name, used in messages and in the cache file name; default the folder's base name. */
   name?: string;
   /** Resize every image to this [height, width]; without it all images must share one size. */
   size?: [number, number];

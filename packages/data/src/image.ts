@@ -7,8 +7,11 @@ import { FormatError } from '@parcnet/tensor';
  * binary files and of the network input: [3, height, width].
  */
 export interface RgbImage {
+  /** 3 · height · width bytes, 0…255: the red plane, then green, then blue, each row-major. */
   data: Uint8Array;
+  /** Height in pixels. */
   height: number;
+  /** Width in pixels. */
   width: number;
 }
 

@@ -1,5 +1,10 @@
-// @parcnet/data: datasets (CIFAR binary, image folders, COCO JSON), seeded transforms and a
-// DataLoader that makes batches in worker threads.
+/**
+ * Datasets (CIFAR binary, image folders, COCO JSON), seeded transforms and a
+ * DataLoader that makes batches in worker threads.
+ *
+ * @packageDocumentation
+ * @module @parcnet/data
+ */
 export { decodeImage, encodePng, type RgbImage } from './image.js';
 export { allocateImageDataset, datasetImage, subsetDataset, balancedSubset, classCounts, type ImageDataset } from './dataset.js';
 export { defaultCacheDir, cacheKey, readCachedDataset, writeCachedDataset } from './cache.js';

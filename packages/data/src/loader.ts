@@ -5,13 +5,17 @@ import type { ImageDataset } from './dataset.js';
 import { DEFAULT_DATA_WORKERS, startWorker } from './threads.js';
 import type { TransformSpec } from './transforms.js';
 
+/** Options of {@link DataLoader}. */
 export interface DataLoaderOptions {
+  /** Images per batch, a positive integer (the last batch may be smaller unless `dropLast`). */
   batchSize: number;
   /** Reshuffle every epoch (seeded by seed and epoch); default false. */
   shuffle?: boolean;
   /** Drop the last batch when it is smaller than batchSize; default false. */
   dropLast?: boolean;
+  /** Seed of the shuffle and of every image's augmentation; default 0. */
   seed?: number;
+  /** Per-image pipeline, applied in order; default none (images come out as float 0…255). */
   transforms?: TransformSpec[];
   /** Worker threads making batches (default 1); 0 makes them on the calling thread. */
   workers?: number;
@@ -19,6 +23,7 @@ export interface DataLoaderOptions {
   prefetch?: number;
 }
 
+/** One batch from {@link DataLoader.epoch}. */
 export interface Batch {
   /** [B, 3, H, W] float32. */
   images: Tensor;
@@ -38,13 +43,25 @@ interface BatchResult { data: Float32Array; height: number; width: number }
  * still had to wait.
  */
 export class DataLoader {
+  /** Images per batch (`options.batchSize`). */
   readonly batchSize: number;
-  readonly stats = { waitMs: 0, batches: 0 };
+  /** Counters since construction, over every epoch. */
+  readonly stats = {
+    /** Milliseconds the consumer waited for batches not yet made. */
+    waitMs: 0,
+    /** Batches delivered. */
+    batches: 0,
+  };
   private readonly source: BatchSource;
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (b: BatchResult) => void; reject: (e: Error) => void }>();
   private nextJob = 0;
 
+  /**
+   * Starts `options.workers` worker threads (default 1); call {@link DataLoader.close} to stop them.
+   * @param dataset The images to batch; its pixel block is shared with the workers, not copied.
+   * @param options Batch size, shuffling, seed, transforms, threads and prefetch.
+   */
   constructor(readonly dataset: ImageDataset, readonly options: DataLoaderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new FormatError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
     if (dataset.length === 0) throw new FormatError(`DataLoader: dataset ${dataset.name} is empty`);
@@ -67,6 +84,7 @@ export class DataLoader {
     }
   }
 
+  /** Batches in one epoch: ⌈length / batchSize⌉, or ⌊length / batchSize⌋ with `dropLast`. */
   get batchesPerEpoch(): number {
     const n = this.dataset.length / this.batchSize;
     return this.options.dropLast ? Math.floor(n) : Math.ceil(n);

@@ -7,31 +7,88 @@ import type { RgbImage } from './image.js';
  * pipeline is deterministic for a given seed. Images are planar [3, H, W] throughout; pixel values
  * stay in 0…255 until `toFloat` divides by 255.
  */
+
+/** An image size in pixels: one number (a square, or for `resize` the shorter side) or [height, width]. */
 export type Size = number | [number, number];
 
+/**
+ * One per-image transform as a config names it (`{ name: 'randomCrop', size: 32, padding: 4 }`);
+ * a list of them runs in order in {@link applyTransforms}. Random ones draw from the generator given.
+ */
 export type TransformSpec =
   /** torchvision RandomCrop: pad every side by `padding` with `fill`, then crop `size` at a random place. */
-  | { name: 'randomCrop'; size: Size; padding?: number; fill?: number }
+  | {
+      /** Selects torchvision's RandomCrop. */
+      name: 'randomCrop';
+      /** Crop size in pixels. */
+      size: Size;
+      /** Pixels added on every side before cropping; default 0. */
+      padding?: number;
+      /** Value of the padded pixels, on the current scale (0…255 before `toFloat`); default 0. */
+      fill?: number;
+    }
   /** Mirror left–right with probability p (default 0.5). */
-  | { name: 'horizontalFlip'; p?: number }
+  | {
+      /** Selects torchvision's RandomHorizontalFlip. */
+      name: 'horizontalFlip';
+      /** Probability of flipping, in [0, 1]; default 0.5. */
+      p?: number;
+    }
   /** torchvision RandomResizedCrop: a random area fraction and aspect ratio, resized (bilinear) to `size`. */
-  | { name: 'randomResizedCrop'; size: Size; scale?: [number, number]; ratio?: [number, number] }
+  | {
+      /** Selects torchvision's RandomResizedCrop. */
+      name: 'randomResizedCrop';
+      /** Output size in pixels. */
+      size: Size;
+      /** Range of the crop's area as a fraction of the image's; default [0.08, 1]. */
+      scale?: [number, number];
+      /** Range of the crop's aspect ratio width / height (drawn log-uniformly); default [3/4, 4/3]. */
+      ratio?: [number, number];
+    }
   /** Bilinear resize; a single number sets the shorter side (aspect kept), like torchvision. */
-  | { name: 'resize'; size: Size }
-  | { name: 'centerCrop'; size: Size }
+  | {
+      /** Selects torchvision's Resize (bilinear, no antialiasing). */
+      name: 'resize';
+      /** [height, width], or the shorter side's new length in pixels. */
+      size: Size;
+    }
+  /** torchvision CenterCrop: the centred window of `size`; parts outside the image read 0. */
+  | {
+      /** Selects torchvision's CenterCrop. */
+      name: 'centerCrop';
+      /** Crop size in pixels. */
+      size: Size;
+    }
   /** Divide by 255: [0, 255] → [0, 1]. */
-  | { name: 'toFloat' }
+  | {
+      /** Selects the division by 255 (torchvision's ToTensor scaling). */
+      name: 'toFloat';
+    }
   /** (x − mean[c]) / std[c], per channel in the current channel order. */
-  | { name: 'normalize'; mean: [number, number, number]; std: [number, number, number] }
+  | {
+      /** Selects torchvision's Normalize. */
+      name: 'normalize';
+      /** Per-channel mean, on the current scale (e.g. [0.485, 0.456, 0.406] after `toFloat`). */
+      mean: [number, number, number];
+      /** Per-channel standard deviation, non-zero, on the current scale. */
+      std: [number, number, number];
+    }
   /** Reverse the channel order RGB → BGR (the official ParC-Net weights expect BGR in [0, 1], spec §7). */
-  | { name: 'bgr' };
+  | {
+      /** Selects the RGB → BGR channel swap. */
+      name: 'bgr';
+    };
 
+/** The `name` of a transform: 'randomCrop', 'horizontalFlip', 'randomResizedCrop', 'resize', 'centerCrop', 'toFloat', 'normalize' or 'bgr'. */
 export type TransformName = TransformSpec['name'];
 
 /** A planar [3, H, W] float image. */
 export interface FloatImage {
+  /** 3 · height · width values: the first channel's plane, then the second's, then the third's, each row-major. */
   data: Float32Array;
+  /** Height in pixels. */
   height: number;
+  /** Width in pixels. */
   width: number;
 }
 
@@ -63,6 +120,7 @@ function pairOf(size: Size): [number, number] {
   return typeof size === 'number' ? [size, size] : size;
 }
 
+/** The same pixels as float32, values unchanged (still 0…255). */
 export function toFloatImage(image: RgbImage): FloatImage {
   return { data: Float32Array.from(image.data), height: image.height, width: image.width };
 }
@@ -143,6 +201,7 @@ export function crop(image: FloatImage, top: number, left: number, h: number, w:
   return { data, height: h, width: w };
 }
 
+/** A new image mirrored left–right (column x becomes width − 1 − x). */
 export function flipHorizontal(image: FloatImage): FloatImage {
   const { height, width } = image;
   const data = new Float32Array(image.data.length);
@@ -159,7 +218,16 @@ export function randomResizedBox(
   scale: [number, number],
   ratio: [number, number],
   rng: Generator,
-): { top: number; left: number; height: number; width: number } {
+): {
+  /** First row of the box, in pixels from the image's top. */
+  top: number;
+  /** First column of the box, in pixels from the image's left. */
+  left: number;
+  /** Height of the box in pixels, at most the image's. */
+  height: number;
+  /** Width of the box in pixels, at most the image's. */
+  width: number;
+} {
   const area = height * width;
   const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
   for (let attempt = 0; attempt < 10; attempt++) {

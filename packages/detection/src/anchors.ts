@@ -1,15 +1,12 @@
-/**
- * SSD anchors (spec §8, the official SSDAnchorGenerator) in normalised centre form (cx, cy, w, h),
- * float32, clamped to [0, 1]. Level i uses min = scales[i], max = √(scales[i]·scales[i+1]) with
- * scales = linspace(0.1, 1.05, levels + 1); per cell (row-major): (min, min), (max, max), then for
- * each aspect ratio r: (min·√r, min/√r) and (min/√r, min·√r).
- */
+/** Options of {@link ssdAnchors}; every default is the official SSDLite one (spec §8). */
 export interface AnchorOptions {
   /** Feature-map sizes per level, [height, width]; default the SSDLite sizes at 320×320. */
   featureSizes?: [number, number][];
   /** Aspect ratios per level; default [2, 3] for all but the last level, [2] there. */
   aspectRatios?: number[][];
+  /** First point of the scales' linspace, relative to the image; default 0.1 (official `min_box_size`). */
   minBoxSize?: number;
+  /** Last point of the scales' linspace; default 1.05 (official `max_box_size`). */
   maxBoxSize?: number;
 }
 
@@ -21,7 +18,13 @@ export function ssdFeatureSizes(imageSize: number, outputStrides = [16, 32, 64, 
   });
 }
 
-/** [N, 4] anchors as a flat Float32Array (N·4), levels in order. */
+/**
+ * SSD anchors (spec §8, the official SSDAnchorGenerator) for an `imageSize` × `imageSize` input:
+ * [N, 4] as a flat Float32Array (N·4), levels in order, in normalised centre form (cx, cy, w, h),
+ * clamped to [0, 1]. Level i uses min = scales[i], max = √(scales[i]·scales[i+1]) with
+ * scales = linspace(0.1, 1.05, levels + 1); per cell (row-major): (min, min), (max, max), then for
+ * each aspect ratio r: (min·√r, min/√r) and (min/√r, min·√r). 3232 anchors at 320.
+ */
 export function ssdAnchors(imageSize = 320, options: AnchorOptions = {}): Float32Array {
   const sizes = options.featureSizes ?? ssdFeatureSizes(imageSize);
   const ratios = options.aspectRatios ?? sizes.map((_, i) => (i === sizes.length - 1 ? [2] : [2, 3]));

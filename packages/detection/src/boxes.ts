@@ -1,10 +1,12 @@
-/**
- * Box arithmetic on flat arrays of 4-vectors: centre form (cx, cy, w, h), corner form
- * (x0, y0, x1, y1), SSD box coding with variances 0.1 / 0.2 (spec §8), IoU and greedy NMS.
- */
+// Box arithmetic on flat arrays of 4-vectors: centre form (cx, cy, w, h), corner form
+// (x0, y0, x1, y1), SSD box coding with variances 0.1 / 0.2 (spec §8), IoU and greedy NMS.
+
+/** Divisor of the encoded centre offsets in SSD box coding (cvnets `model.detection.ssd.center_variance`; spec §8). */
 export const CENTER_VARIANCE = 0.1;
+/** Divisor of the encoded log size ratios in SSD box coding (cvnets `model.detection.ssd.size_variance`; spec §8). */
 export const SIZE_VARIANCE = 0.2;
 
+/** Centre form (cx, cy, w, h) → corner form (x0, y0, x1, y1), box by box, into a new array. */
 export function centerToCorners(boxes: ArrayLike<number>): Float32Array {
   const out = new Float32Array(boxes.length);
   for (let i = 0; i < boxes.length; i += 4) {
@@ -16,6 +18,7 @@ export function centerToCorners(boxes: ArrayLike<number>): Float32Array {
   return out;
 }
 
+/** Corner form (x0, y0, x1, y1) → centre form (cx, cy, w, h), box by box, into a new array. */
 export function cornersToCenter(boxes: ArrayLike<number>): Float32Array {
   const out = new Float32Array(boxes.length);
   for (let i = 0; i < boxes.length; i += 4) {
@@ -76,15 +79,24 @@ export function nms(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThre
 }
 
 /**
- * Per-class NMS (the SSD predict step): for each class c ≥ 1, anchors with score > scoreThreshold,
- * NMS at iouThreshold, the best topK survivors. `scores` is [N, C] row-major.
+ * Per-class NMS (the SSD predict step, spec §8): for each class c ≥ 1, anchors with score >
+ * scoreThreshold (default 0.05), NMS at iouThreshold (default 0.5), the best topK (default 200)
+ * survivors. `scores` is [N, C] row-major. Returns the survivors class by class, best first within
+ * a class.
  */
 export function batchedNms(
   boxes: ArrayLike<number>,
   scores: ArrayLike<number>,
   numClasses: number,
   options: { scoreThreshold?: number; iouThreshold?: number; topK?: number } = {},
-): { box: [number, number, number, number]; label: number; score: number }[] {
+): {
+  /** Corner form, in the units of `boxes`. */
+  box: [number, number, number, number];
+  /** Class index, ≥ 1. */
+  label: number;
+  /** The anchor's score for that class. */
+  score: number;
+}[] {
   const threshold = options.scoreThreshold ?? 0.05;
   const iouThreshold = options.iouThreshold ?? 0.5;
   const topK = options.topK ?? 200;
@@ -115,7 +127,12 @@ export function matchAnchors(
   gtCorners: ArrayLike<number>,
   gtLabels: ArrayLike<number>,
   iouThreshold = 0.5,
-): { labels: Int32Array; matched: Int32Array } {
+): {
+  /** Class per anchor; 0 = background. */
+  labels: Int32Array;
+  /** Ground-truth index per anchor (background anchors keep their best match); −1 for all when there are no boxes. */
+  matched: Int32Array;
+} {
   const numAnchors = anchorsCorners.length / 4;
   const numGt = gtCorners.length / 4;
   const labels = new Int32Array(numAnchors);

@@ -7,7 +7,9 @@ import type { DetectionSample } from './transforms.js';
 
 /** A COCO detection split: the instances file, its image folder and the class order. */
 export interface CocoDetection {
+  /** The parsed annotation file. */
   instances: CocoInstances;
+  /** Folder of the split's images; each image's `file_name` is relative to it. */
   imagesDir: string;
   /** COCO category ids in file order; class index = position + 1 (0 is background). */
   categoryIds: number[];
@@ -20,6 +22,10 @@ function usable(a: CocoInstances['annotations'][number]): boolean {
   return a.iscrowd === 0 && a.bbox[2] > 1 && a.bbox[3] > 1;
 }
 
+/**
+ * A split from its annotation file and image folder; with `training`, only the images that have a
+ * usable box (not a crowd, wider and taller than one pixel), as the official training set (spec §10).
+ */
 export function loadCocoDetection(annotationFile: string, imagesDir: string, options: { training?: boolean } = {}): CocoDetection {
   const instances = loadCocoInstances(annotationFile);
   const categoryIds = instances.categories.map((c) => c.id);
@@ -29,7 +35,10 @@ export function loadCocoDetection(annotationFile: string, imagesDir: string, opt
 }
 
 /** Image `index` of the split, decoded (planar, 0…255), with its usable boxes (corners, pixels) and class indices. */
-export function loadDetectionSample(split: CocoDetection, index: number): DetectionSample & { imageId: number } {
+export function loadDetectionSample(split: CocoDetection, index: number): DetectionSample & {
+  /** The image's COCO id. */
+  imageId: number;
+} {
   const imageId = split.imageIds[index];
   const info = split.instances.images.find((i) => i.id === imageId)!;
   const file = join(split.imagesDir, info.file_name);
@@ -52,7 +61,12 @@ export function loadDetectionSample(split: CocoDetection, index: number): Detect
  * [0, 1], matched to the anchors (IoU 0.5), encoded. Returns per anchor the class (0 = background)
  * and the 4 regression targets.
  */
-export function ssdTargets(sample: DetectionSample, anchors: Float32Array, iouThreshold = 0.5): { labels: Int32Array; targets: Float32Array } {
+export function ssdTargets(sample: DetectionSample, anchors: Float32Array, iouThreshold = 0.5): {
+  /** Class per anchor, [N]; 0 = background. */
+  labels: Int32Array;
+  /** Encoded matched box per anchor (encodeBoxes), [N, 4] flat. */
+  targets: Float32Array;
+} {
   const { width, height } = sample.image;
   const normalised = sample.boxes.map((v, i) => (i % 2 === 0 ? v / width : v / height));
   const { labels, matched } = matchAnchors(centerToCorners(anchors), normalised, sample.labels, iouThreshold);

@@ -3,23 +3,38 @@ import { parseCocoInstances, type CocoAnnotation } from '@parcnet/data';
 
 /** One detection in COCO's results format. */
 export interface CocoDetection {
+  /** Id of the image in the ground truth. */
   image_id: number;
+  /** COCO category id (not the model's class index). */
   category_id: number;
   /** [x, y, width, height] in pixels. */
   bbox: [number, number, number, number];
+  /** Confidence; detections are ranked by it. */
   score: number;
 }
 
-/** The twelve numbers COCOeval.summarize prints, less the per-size recalls. */
+/**
+ * The twelve numbers COCOeval.summarize prints for boxes, less the per-size recalls; each is in
+ * [0, 1], or −1 when there is nothing to measure.
+ */
 export interface CocoMetrics {
+  /** AP averaged over IoU 0.50:0.05:0.95, all areas, 100 detections per image (`stats[0]`). */
   AP: number;
+  /** AP at IoU 0.50, all areas, 100 detections (`stats[1]`). */
   AP50: number;
+  /** AP at IoU 0.75, all areas, 100 detections (`stats[2]`). */
   AP75: number;
+  /** AP of small objects, area in [0, 32²] (`stats[3]`). */
   APs: number;
+  /** AP of medium objects, area in [32², 96²] (`stats[4]`). */
   APm: number;
+  /** AP of large objects, area ≥ 96² (`stats[5]`). */
   APl: number;
+  /** Recall with 1 detection per image, averaged over IoU 0.50:0.95 and the categories, all areas (`stats[6]`). */
   AR1: number;
+  /** Recall with 10 detections per image (`stats[7]`). */
   AR10: number;
+  /** Recall with 100 detections per image (`stats[8]`). */
   AR100: number;
 }
 

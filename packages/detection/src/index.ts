@@ -1,5 +1,10 @@
-// @parcnet/detection: object detection. COCO evaluation with COCOeval's semantics; SSD anchors, box
-// coding, matching and NMS (spec §8).
+/**
+ * Object detection. COCO evaluation with COCOeval's semantics; SSD anchors, box
+ * coding, matching and NMS (spec §8).
+ *
+ * @packageDocumentation
+ * @module @parcnet/detection
+ */
 export { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval.js';
 export { ssdAnchors, ssdFeatureSizes, type AnchorOptions } from './anchors.js';
 export {

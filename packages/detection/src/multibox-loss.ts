@@ -2,11 +2,15 @@ import { noGrad } from '@parcnet/autograd';
 import { crossEntropy, smoothL1Loss } from '@parcnet/nn';
 import { add, div, formatShape, indexSelect, logSoftmax, reshape, ShapeError, tensor, type Tensor } from '@parcnet/tensor';
 
+/** The SSD loss and its two parts, as multiboxLoss returns them. */
 export interface MultiboxLoss {
   /** (localization + classification) / P, P = positive anchors in the batch. */
   loss: Tensor;
+  /** Smooth-L1 (β = 1) summed over the positives' 4 box numbers; a scalar, not divided by P. */
   localization: Tensor;
+  /** Cross-entropy summed over the positives and the kept negatives; a scalar, not divided by P. */
   classification: Tensor;
+  /** P, the positive anchors in the batch (no guard for 0, as in the official loss). */
   positives: number;
 }
 

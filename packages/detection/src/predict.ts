@@ -6,19 +6,25 @@ import { batchedNms, centerToCorners, decodeBoxes } from './boxes.js';
 import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval.js';
 import { loadDetectionSample, type CocoDetection as CocoDetectionSplit } from './coco-dataset.js';
 
+/** One object ssdPredict found. */
 export interface Detection {
   /** [x0, y0, x1, y1] in pixels of the original image. */
   box: [number, number, number, number];
   /** Class index (1 … C−1). */
   label: number;
+  /** Softmax probability of the class, above scoreThreshold. */
   score: number;
 }
 
+/** Inference settings of ssdPredict and evaluateSsd; the defaults are the official ones (spec §8). */
 export interface PredictOptions {
   /** The network input size (square; default 320). */
   size?: number;
+  /** Keep a class's anchors scoring above this; default 0.05 (cvnets `model.detection.ssd.conf_threshold`). */
   scoreThreshold?: number;
+  /** IoU above which NMS drops the lower-scoring box; default 0.5 (cvnets `model.detection.ssd.nms_iou_threshold`). */
   iouThreshold?: number;
+  /** Detections kept per class after NMS; default 200 (the official `top_k`, spec §8). */
   topK?: number;
 }
 
@@ -48,7 +54,12 @@ export function evaluateSsd(
   split: CocoDetectionSplit,
   anchors: Float32Array,
   options: PredictOptions & { onImage?: (done: number, total: number) => void } = {},
-): { metrics: CocoMetrics; detections: CocoDetection[] } {
+): {
+  /** COCO's box metrics of the split (cocoEval). */
+  metrics: CocoMetrics;
+  /** Every detection, in COCO's results format. */
+  detections: CocoDetection[];
+} {
   const detections: CocoDetection[] = [];
   split.imageIds.forEach((_, index) => {
     options.onImage?.(index, split.imageIds.length);

@@ -16,23 +16,61 @@ import { flipDetection, photometricDistort, resizeDetection, ssdRandomCrop, type
  * shape of the official detection recipe (spec §10); shared sections as in classification.
  */
 export interface DetectionTrainConfig extends TaskLoopConfig {
-  model: { name: string };
+  /** The detector (YAML `model`). */
+  model: {
+    /** An SSDLite model of the zoo: `ssdlite-parcnet-xs` (default) or `ssdlite-parcnet-s`; CLI `--model`. */
+    name: string;
+  };
+  /** The COCO-format data (YAML `dataset`). */
   dataset: {
-    /** Folder holding annotations/ and the image folders; null = $PARCNET_DATA/coco-tiny. */
+    /** Folder holding `annotations/` and the image folders, resolved against the config file when relative; null (default) = `$PARCNET_DATA/coco-tiny`; CLI `--data`. */
     data: string | null;
+    /** The split trained on (`annotations/instances_<split>.json` and the folder `<split>`); default `train2017`. */
     train_split: string;
-    /** Splits evaluated after training epochs (metrics logged as <split>_AP, <split>_AP50, …). */
+    /** Splits evaluated after training epochs (metrics logged as `<split>_AP`, `<split>_AP50`, `<split>_AP75`, `<split>_AR100`); default `train2017`, `val2017`. */
     eval_splits: string[];
+    /** Side of the square network input in pixels, for training and evaluation; default 320 (spec §8). */
     image_size: number;
+    /** Images per optimiser step, ≥ 1 (the last partial batch is dropped); default 8 (official 32 per GPU; cvnets `dataset.train_batch_size0`); CLI `--batch-size`. */
     train_batch_size: number;
-    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all. */
+    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all (default). */
     max_images: number | null;
   };
-  augmentation: { random_crop: boolean; photometric: boolean; flip: boolean };
-  loss: { neg_pos_ratio: number; iou_threshold: number };
-  evaluation: { every_epochs: number; score_threshold: number; best_metric: string };
+  /** The training augmentation, each part on or off (YAML `augmentation`; spec §10); the image is then resized to image_size. */
+  augmentation: {
+    /** The SSD random crop with a minimum IoU (cvnets `SSDCroping`); default true. */
+    random_crop: boolean;
+    /** Photometric distortion (cvnets `PhotometricDistort`); default true. */
+    photometric: boolean;
+    /** Horizontal flip with probability 0.5; default true. */
+    flip: boolean;
+  };
+  /** The multibox loss and the anchor matching (YAML `loss`; spec §8). */
+  loss: {
+    /** Hard negatives kept per positive anchor, ≥ 0; default 3 (cvnets `loss.detection.ssd_multibox_loss.neg_pos_ratio`). */
+    neg_pos_ratio: number;
+    /** IoU in (0, 1] from which an anchor matches a ground-truth box; default 0.5 (cvnets `model.detection.ssd.iou_threshold`). */
+    iou_threshold: number;
+  };
+  /** When and how the detector is evaluated (YAML `evaluation`). */
+  evaluation: {
+    /** Evaluate every n epochs, ≥ 1, and always after the last one; default 10. */
+    every_epochs: number;
+    /** Score a detection needs to be kept in evaluation, ≥ 0; default 0.05 (cvnets `model.detection.ssd.conf_threshold`, spec §8). */
+    score_threshold: number;
+    /** The logged metric that picks best.safetensors, higher is better (`<split>_AP`, …); default `val2017_AP` (cvnets `stats.checkpoint_metric`). */
+    best_metric: string;
+  };
 }
 
+/**
+ * The detection defaults every config is merged into: SSDLite-ParC-Net-XS at 320×320, batches of 8,
+ * every augmentation on, evaluation every 10 epochs (the detection sections' defaults are listed on
+ * {@link DetectionTrainConfig}). The shared sections keep the classification defaults except for
+ * the official recipe's optimiser and schedule (spec §10): weight decay 0.02; 200 epochs of
+ * epoch-wise cosine 9e-4 → 1e-6 after 500 warm-up steps from 9e-5; and common.out
+ * `runs/coco-tiny-ssdlite`, log_every 5, checkpoint_every null.
+ */
 export const DEFAULT_DETECTION_CONFIG: DetectionTrainConfig = {
   model: { name: 'ssdlite-parcnet-xs' },
   dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], image_size: 320, train_batch_size: 8, max_images: null },
@@ -44,6 +82,10 @@ export const DEFAULT_DETECTION_CONFIG: DetectionTrainConfig = {
   common: { ...DEFAULT_CONFIG.common, out: 'runs/coco-tiny-ssdlite', log_every: 5, checkpoint_every: null },
 };
 
+/**
+ * Defaults ← the parsed YAML ← overrides (CLI flags), checked; throws a FormatError naming `where`
+ * for an unknown key or a bad value.
+ */
 export function parseDetectionConfig(raw: unknown, where = 'config', overrides: unknown = {}): DetectionTrainConfig {
   const c = mergeConfig(mergeConfig(DEFAULT_DETECTION_CONFIG, raw ?? {}, '', where), overrides, '', 'command line') as DetectionTrainConfig;
   checkSharedConfig(c, where);

@@ -2,13 +2,16 @@ import type { Generator } from '@parcnet/tensor';
 import { crop, flipHorizontal, resizeBilinear, type FloatImage } from '@parcnet/data';
 
 /**
- * SSD training transforms (spec §10, detection): random crop with a minimum IoU, photometric
- * distortion, horizontal flip and resize, with the boxes following the image. Boxes are corner form
- * (x0, y0, x1, y1) in pixels, flat, four numbers a box.
+ * An image with its boxes, what the SSD training transforms work on (spec §10, detection: random
+ * crop with a minimum IoU, photometric distortion, horizontal flip and resize, with the boxes
+ * following the image).
  */
 export interface DetectionSample {
+  /** Planar RGB, 0…255. */
   image: FloatImage;
+  /** Corner form (x0, y0, x1, y1) in pixels, flat, four numbers a box. */
   boxes: Float32Array;
+  /** Class index per box, 1…C−1 (0 is background). */
   labels: Int32Array;
 }
 

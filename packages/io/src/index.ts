@@ -1,4 +1,9 @@
-// @parcnet/io: weights in and out.
+/**
+ * Weights in and out.
+ *
+ * @packageDocumentation
+ * @module @parcnet/io
+ */
 export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsFile, type SaveOptions } from './safetensors.js';
 export { loadTorch, parseTorch, saveTorch, serializeTorch } from './torch.js';
 export { loadWeightsFile, type WeightsFile } from './weights-file.js';

@@ -9,8 +9,11 @@ import { FormatError, Tensor, type DType } from '@parcnet/tensor';
  * raw little-endian data; offsets count from the end of the header.
  */
 
+/** A parsed safetensors file: its tensors by key and its metadata. */
 export interface SafetensorsFile {
+  /** The tensors by key: F32, F64 and I32 as stored, F16/BF16 widened to float32, other integers and BOOL as int32. */
   tensors: Record<string, Tensor>;
+  /** The header's `__metadata__` strings; {} when the file has none. */
   metadata: Record<string, string>;
 }
 
@@ -25,6 +28,7 @@ export async function loadSafetensors(source: string | Uint8Array): Promise<Safe
   return parseSafetensors(bytes, name);
 }
 
+/** Parses safetensors bytes as {@link loadSafetensors} does; `name` labels the FormatError a malformed file gets. */
 export function parseSafetensors(bytes: Uint8Array, name = '<bytes>'): SafetensorsFile {
   if (bytes.length < 8) throw new FormatError(`${name}: not a safetensors file (${bytes.length} bytes, need at least 8)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -103,7 +107,9 @@ function decode(file: string, key: string, dtype: string, shape: number[], raw: 
 
 const DTYPE_NAME: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
 
+/** Options of {@link saveSafetensors} and {@link serializeSafetensors}. */
 export interface SaveOptions {
+  /** Strings stored as the header's `__metadata__`. Default none. */
   metadata?: Record<string, string>;
   /** Store these int32 tensors as I64 (PyTorch's num_batches_tracked), by key. */
   int64Keys?: (key: string) => boolean;

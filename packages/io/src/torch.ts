@@ -68,6 +68,10 @@ class OrderedDictMap extends Map<unknown, unknown> {
 
 const WRAPPER_KEYS = ['state_dict', 'model_state_dict', 'model'];
 
+/**
+ * Reads the state dict of a `torch.save` file, from a path or its bytes (see {@link parseTorch}).
+ * float16/bfloat16 widen to float32; int64 and the smaller integer and bool storages become int32.
+ */
 export async function loadTorch(source: string | Uint8Array): Promise<Record<string, Tensor>> {
   const name = typeof source === 'string' ? source : '<bytes>';
   const bytes = typeof source === 'string' ? await readFileBytes(source) : source;
@@ -195,6 +199,7 @@ export async function saveTorch(tensors: Record<string, Tensor>, path: string): 
   await writeFileAtomic(path, serializeTorch(tensors));
 }
 
+/** The bytes {@link saveTorch} writes: `tensors` as a `torch.save` zip that `torch.load` reads (for a download, or a write of your own). */
 export function serializeTorch(tensors: Record<string, Tensor>): Uint8Array {
   const pickle = new PickleWriter();
   const storages: Record<string, Uint8Array> = {};

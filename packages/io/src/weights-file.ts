@@ -5,9 +5,11 @@ import { parseTorch } from './torch.js';
 
 /** What `loadWeightsFile` found: the tensors, the file's metadata (safetensors only) and the format. */
 export interface WeightsFile {
+  /** The tensors by state-dict key. */
   tensors: Record<string, Tensor>;
   /** safetensors' `__metadata__` strings; empty for a `.pt` file. */
   metadata: Record<string, string>;
+  /** What the bytes held: 'pt' for a torch.save zip, else 'safetensors'. */
   format: 'safetensors' | 'pt';
 }
 

@@ -44,8 +44,11 @@ class ConvNeXtBlock extends Module {
   }
 }
 
+/** Options of {@link ConvNeXt} and its builders. */
 export interface ConvNeXtOptions {
+  /** Classifier outputs; default 1000. */
   numClasses?: number;
+  /** Seed of the trunc-normal(0.02) initialisation of convs, Linear layers and ParC PEs; default 0. */
   seed?: number;
 }
 
@@ -54,11 +57,16 @@ export interface ConvNeXtOptions {
  * ParC-ConvNeXt-XT: stages.2.6–8 (G = 14) and stages.3.2 (G = 7) use ParCs (224×224 inputs only).
  */
 export class ConvNeXt extends Module {
+  /** `downsample_layers.0` … `.3`: the 4×4/4 stem conv + channels-first LayerNorm, then three LayerNorm + 2×2/2 conv. */
   readonly downsampleLayers: ModuleList<Sequential>;
+  /** `stages.0` … `.3`: 3, 3, 9, 3 ConvNeXt blocks of widths 48, 96, 192, 384. */
   readonly stages: ModuleList<Sequential>;
+  /** `norm`: the final LayerNorm(384, eps 1e-6) on the pooled features. */
   readonly norm: LayerNorm;
+  /** `head`: Linear 384 → numClasses. */
   readonly head: Linear;
 
+  /** @param parc Build ParC-ConvNeXt-XT (fixed-size ParCs in stages.2.6–8 and stages.3.2) instead of the plain model. */
   constructor(parc: boolean, options: ConvNeXtOptions = {}) {
     super();
     const depths = [3, 3, 9, 3];
@@ -85,6 +93,7 @@ export class ConvNeXt extends Module {
     }
   }
 
+  /** x: [N, 3, H, W] → logits [N, numClasses] (mean over H, W before `norm`); the ParC variant needs H = W = 224. */
   forward(x: Tensor): Tensor {
     let h = x;
     for (let i = 0; i < 4; i++) h = this.stages.at(i).forward(this.downsampleLayers.at(i).forward(h));
@@ -92,5 +101,7 @@ export class ConvNeXt extends Module {
   }
 }
 
+/** ConvNeXt-XT (the official ConvNeXt code at depths 3, 3, 9, 3, dims 48–384): 7,438,360 parameters with 1000 classes (spec §11). */
 export const convnextXT = (options: ConvNeXtOptions = {}): ConvNeXt => new ConvNeXt(false, options);
+/** The official ParC-ConvNeXt-XT (`parc_convnext_xt`), 224×224 inputs only: 7,412,824 parameters with 1000 classes (spec §11). */
 export const parcConvnextXT = (options: ConvNeXtOptions = {}): ConvNeXt => new ConvNeXt(true, options);

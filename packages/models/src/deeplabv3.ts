@@ -43,8 +43,11 @@ class Aspp extends Module {
   }
 }
 
+/** Options of {@link DeepLabV3} and its builder. */
 export interface DeepLabV3Options {
+  /** Classes of the segmentation output; default 21 (PASCAL VOC with background). */
   numClasses?: number;
+  /** Seed of the initialisation: the encoder uses it, the head seed + 2; default 0. */
   seed?: number;
 }
 
@@ -54,9 +57,12 @@ export interface DeepLabV3Options {
  * x: [B, 3, H, W] → logits [B, C, H, W] (upsampled ×16, bilinear).
  */
 export class DeepLabV3 extends Module {
+  /** `encoder`: the ParC-Net backbone at output stride 16, without `conv_1x1_exp` and `classifier`; its `layer_5` feeds the head. */
   readonly encoder: ParcNet;
+  /** `seg_head`: `aspp.aspp_layer` (ASPP, 256 channels, rates 6, 12, 18), then `classifier` (Dropout2d 0.1, 1×1 conv → C, ×16 bilinear upsampling). */
   readonly segHead: Module;
 
+  /** @param scale The backbone's scale, e.g. `parcnetScales.s` (the official model). */
   constructor(scale: ParcNetScale, options: DeepLabV3Options = {}) {
     super();
     const numClasses = options.numClasses ?? 21;
@@ -81,6 +87,7 @@ export class DeepLabV3 extends Module {
     }
   }
 
+  /** x: [B, 3, H, W] → logits [B, C, 16·⌈H / 16⌉, 16·⌈W / 16⌉], i.e. [B, C, H, W] when H and W are multiples of 16. */
   forward(x: Tensor): Tensor {
     return this.segHead.forward(this.encoder.forwardEncoder(x).layer_5);
   }
@@ -101,4 +108,5 @@ class SegHead extends Module {
   }
 }
 
+/** DeepLabV3 on ParC-Net-S, the official segmenter (`deeplabv3_edgeformer_s.yaml`): 5,816,397 parameters with 21 classes (spec §9). */
 export const deeplabv3ParcnetS = (options: DeepLabV3Options = {}): DeepLabV3 => new DeepLabV3(parcnetScales.s, options);

@@ -1,4 +1,9 @@
-// @parcnet/models: ParC-Net and its baselines.
+/**
+ * ParC-Net and its baselines.
+ *
+ * @packageDocumentation
+ * @module @parcnet/models
+ */
 export { ParcNet, parcnetXS, parcnetS, parcnetH, parcnetScales, parcnetStageNames, initializeWeights, type ParcNetOptions, type ParcNetScale } from './parcnet.js';
 export { SsdLite, SeparableConv, ssdliteParcnetS, ssdliteParcnetXS, type SsdLiteOptions } from './ssdlite.js';
 export { GlobalPool } from './common.js';

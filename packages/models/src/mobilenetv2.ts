@@ -68,8 +68,11 @@ const setting = [
   [6, 320, 1, 1, 1, 7],
 ] as const;
 
+/** Options of {@link MobileNetV2} and its builders. */
 export interface MobileNetV2Options {
+  /** Classifier outputs; default 1000. */
   numClasses?: number;
+  /** Seed of the conv (kaiming-normal, fan_out) and Linear (N(0, 0.01)) initialisation; default 0. */
   seed?: number;
 }
 
@@ -78,9 +81,12 @@ export interface MobileNetV2Options {
  * features.9, .10, .13, .16 use fixed-size ParCs (224×224 inputs only). x: [N, 3, 224, 224] → [N, classes].
  */
 export class MobileNetV2 extends Module {
+  /** torchvision's `features`: stem ConvBNReLU 3 → 32 (stride 2), 17 inverted-residual blocks, ConvBNReLU → 1280 (`features.0` … `features.18`). */
   readonly features: Sequential;
+  /** torchvision's `classifier`: `0` Dropout(0.2), `1` Linear 1280 → numClasses. */
   readonly classifier: Sequential;
 
+  /** @param parc Build ParC-MobileNetV2 (fixed-size ParCs in features.9, .10, .13, .16) instead of the plain model. */
   constructor(parc: boolean, options: MobileNetV2Options = {}) {
     super();
     let input = makeDivisible(32, 8);
@@ -114,11 +120,14 @@ export class MobileNetV2 extends Module {
     }
   }
 
+  /** x: [N, 3, H, W] → logits [N, numClasses]; the ParC variant needs H = W = 224. */
   forward(x: Tensor): Tensor {
     const f = this.features.forward(x);
     return this.classifier.forward(adaptiveAvgPool2d(f, 1).reshape(x.shape[0], -1));
   }
 }
 
+/** torchvision's `mobilenet_v2()` (width 1.0): 3,504,872 parameters with 1000 classes (spec §11). */
 export const mobilenetV2 = (options: MobileNetV2Options = {}): MobileNetV2 => new MobileNetV2(false, options);
+/** The official ParC-MobileNetV2 (`parc_mv2`), 224×224 inputs only: 3,532,136 parameters with 1000 classes (spec §11). */
 export const parcMobileNetV2 = (options: MobileNetV2Options = {}): MobileNetV2 => new MobileNetV2(true, options);

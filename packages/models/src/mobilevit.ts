@@ -88,9 +88,19 @@ class MobileViTBlock extends Module {
   }
 }
 
+/**
+ * The widths and depths of one MobileViT size (spec §11).
+ * @inline
+ */
 interface MobileViTScale {
+  /** Output width of `layer_1` (one MobileNetV2 block). */
   layer1: number;
+  /** Output width of `layer_2` (three MobileNetV2 blocks, the first with stride 2). */
   layer2: number;
+  /**
+   * `layer_3` … `layer_5`, each a stride-2 MobileNetV2 block to `channels`, then a MobileViT block with
+   * `blocks` transformer layers of width `dim` and FFN width `ffn`.
+   */
   stages: { channels: number; dim: number; ffn: number; blocks: number }[];
 }
 
@@ -99,20 +109,28 @@ const scales: Record<'s' | 'xs', MobileViTScale> = {
   xs: { layer1: 32, layer2: 48, stages: [{ channels: 64, dim: 96, ffn: 192, blocks: 2 }, { channels: 80, dim: 120, ffn: 240, blocks: 4 }, { channels: 96, dim: 144, ffn: 288, blocks: 3 }] },
 };
 
+/** Options of {@link MobileViT} and its builders. */
 export interface MobileViTOptions {
+  /** Classifier outputs; default 1000. */
   numClasses?: number;
-  /** 0.1 in the official MobileViT configs. */
+  /** Dropout probability before the classifier's Linear; default 0.1, as in the official MobileViT configs. */
   classifierDropout?: number;
+  /** Seed of the initialisation (ParC-Net's rule, spec §6); default 0. */
   seed?: number;
 }
 
 /** Apple's MobileViT as shipped in the ParC-Net repository (spec §11): 4 heads, 2×2 patches. */
 export class MobileViT extends Module {
+  /** `conv_1`: ConvLayer 3 → 16, 3×3, stride 2, BN, Swish. */
   readonly conv1: ConvLayer;
+  /** `layer_1` … `layer_5`: two MobileNetV2 stages, then three of (stride-2 MobileNetV2 block, MobileViT block). */
   readonly layers: Sequential[];
+  /** `conv_1x1_exp`: ConvLayer c5 → min(4·c5, 960), 1×1, BN, Swish (640 for S, 384 for XS). */
   readonly conv1x1Exp: ConvLayer;
+  /** `classifier`: `global_pool` (mean over H, W), `dropout`, `fc` Linear → numClasses. */
   readonly classifier: Sequential;
 
+  /** @param scale The size's widths and depths (the builders {@link mobilevitS} and {@link mobilevitXS} pass them). */
   constructor(scale: MobileViTScale, options: MobileViTOptions = {}) {
     super();
     const mv2 = (i: number, o: number, s: number): InvertedResidual => new InvertedResidual(i, o, s, 4);
@@ -137,6 +155,7 @@ export class MobileViT extends Module {
     initializeWeights(this, new Generator(options.seed ?? 0));
   }
 
+  /** x: [N, 3, H, W] → logits [N, numClasses]. */
   forward(x: Tensor): Tensor {
     let h = this.conv1.forward(x);
     for (const layer of this.layers) h = layer.forward(h);
@@ -144,5 +163,7 @@ export class MobileViT extends Module {
   }
 }
 
+/** MobileViT-S (`mobilevit_small.yaml`): 5,578,632 parameters with 1000 classes (spec §11). */
 export const mobilevitS = (options: MobileViTOptions = {}): MobileViT => new MobileViT(scales.s, options);
+/** MobileViT-XS (`mobilevit_x_small.yaml`): 2,317,848 parameters with 1000 classes (spec §11). */
 export const mobilevitXS = (options: MobileViTOptions = {}): MobileViT => new MobileViT(scales.xs, options);

@@ -5,13 +5,42 @@ import { ConvLayer, InvertedResidual, ParcBlock, ParcStage } from '@parcnet/parc
 import { Generator, ShapeError, type Tensor } from '@parcnet/tensor';
 import { GlobalPool } from './common.js';
 
-interface StageScale { channels: number; spatial: number; ffn: number; blocks: number; metaKernel: number }
+/**
+ * One ParC stage's row of the scale table (spec §5).
+ * @inline
+ */
+interface StageScale {
+  /** Output width c of the stage's stride-2 MobileNetV2 block and of the stage. */
+  channels: number;
+  /** Width s of the ParC blocks (`cf_s_channels`; block dim = s / 2). */
+  spatial: number;
+  /** FFN hidden width F (`cf_ffn_channels`). */
+  ffn: number;
+  /** Number of ParC blocks. */
+  blocks: number;
+  /** Meta kernel length K. */
+  metaKernel: number;
+}
 
+/** The widths and depths of one ParC-Net size (official `get_configuration`, spec §5); see {@link parcnetScales}. */
 export interface ParcNetScale {
-  stem: { channels: number; kernel: number };
+  /** `conv_1`: output channels and kernel side (stride 2, or 1 with the CIFAR stem). */
+  stem: {
+    /** Output channels of `conv_1` (16 for XS and S, 48 for H). */
+    channels: number;
+    /** Kernel side of `conv_1` (3 for XS and S, 5 for H). */
+    kernel: number;
+  };
+  /** Output width of `layer_1` (one MobileNetV2 block, stride 1). */
   layer1: number;
+  /** Output width of `layer_2` (three MobileNetV2 blocks, the first with stride 2). */
   layer2: number;
+  /**
+   * `layer_3`, `layer_4`, `layer_5`, each a stride-2 MobileNetV2 block to `channels` (c), then a ParC stage of
+   * `blocks` blocks of width `spatial` (s), FFN width `ffn` (F) and meta kernel length `metaKernel` (K).
+   */
   stages: [StageScale, StageScale, StageScale];
+  /** How each ParC stage merges its global branch with its input: 'add' (XS) or 'concat' (S, H). */
   fusion: 'add' | 'concat';
 }
 
@@ -43,22 +72,24 @@ export const parcnetScales: Record<'xs' | 's' | 'h', ParcNetScale> = {
   },
 };
 
+/** Options of {@link ParcNet} and its builders {@link parcnetXS}, {@link parcnetS}, {@link parcnetH}. */
 export interface ParcNetOptions {
+  /** Classifier outputs; default 1000 (ImageNet). */
   numClasses?: number;
-  /** Stem stride 1 instead of 2, for 32×32 inputs (spec §12; not official). */
+  /** Stem stride 1 instead of 2, for 32×32 inputs (spec §12; not official); default false. */
   cifarStem?: boolean;
-  /** Dropout before the classifier (0.2 officially). */
+  /** Dropout probability before the classifier's Linear; default 0.2, as official. */
   classifierDropout?: number;
-  /** Dropout after each ParC block's FFN (0.1 officially). */
+  /** Dropout probability after each ParC block's FFN; default 0.1, as official. */
   blockDropout?: number;
-  /** Seed of the initialisation (spec §6). */
+  /** Seed of the initialisation (spec §6); default 0. */
   seed?: number;
   /**
-   * 32 (classification), or 16: `layer_5`'s down-sampling block keeps stride 1 (DeepLabV3, spec §9;
-   * its dilation has no effect there, §4).
+   * 32 (classification, the default), or 16: `layer_5`'s down-sampling block keeps stride 1
+   * (DeepLabV3, spec §9; its dilation has no effect there, §4).
    */
   outputStride?: 16 | 32;
-  /** Without `conv_1x1_exp` and `classifier`: the backbone of SSDLite and DeepLabV3 (spec §8, §9). */
+  /** Without `conv_1x1_exp` and `classifier`: the backbone of SSDLite and DeepLabV3 (spec §8, §9); default false. */
   encoderOnly?: boolean;
 }
 
@@ -74,16 +105,24 @@ export const parcnetStageNames = ['conv_1', 'layer_1', 'layer_2', 'layer_3', 'la
  * and `layer_3`: the state dict lists those tensors under both names (spec §7), parameters once.
  */
 export class ParcNet extends Module {
+  /** `conv_1`, the stem: ConvLayer 3 → stem channels, stride 2 (1 with the CIFAR stem), BN, Swish. */
   readonly conv1: ConvLayer;
+  /** `layer_1`: one MobileNetV2 block (expand 4, stride 1). */
   readonly layer1: Sequential;
+  /** `layer_2`: three MobileNetV2 blocks, the first with stride 2. */
   readonly layer2: Sequential;
+  /** `layer_3`: `0` stride-2 MobileNetV2 block, `1` ParC stage (K = 32). */
   readonly layer3: Sequential;
+  /** `layer_4`: `0` stride-2 MobileNetV2 block, `1` ParC stage (K = 16). */
   readonly layer4: Sequential;
+  /** `layer_5`: `0` MobileNetV2 block (stride 2, or 1 at output stride 16), `1` ParC stage (K = 8); `0` is also `residual`. */
   readonly layer5: Sequential;
-  /** null in an encoder (options.encoderOnly). */
+  /** `conv_1x1_exp`: ConvLayer c5 → min(4·c5, 960), 1×1, BN, Swish; null in an encoder (options.encoderOnly). */
   readonly conv1x1Exp: ConvLayer | null;
+  /** `classifier`: `global_pool` (mean over H, W), `dropout`, `fc` Linear → numClasses; null in an encoder. */
   readonly classifier: Sequential | null;
 
+  /** @param scale The size's table, e.g. `parcnetScales.xs`; kept as {@link ParcNet.scale}. */
   constructor(readonly scale: ParcNetScale, options: ParcNetOptions = {}) {
     super();
     const numClasses = options.numClasses ?? 1000;
@@ -139,6 +178,7 @@ export class ParcNet extends Module {
     return { conv_1: conv1, layer_1: layer1, layer_2: layer2, layer_3: layer3, layer_4: layer4, layer_5: layer5 };
   }
 
+  /** x: [N, 3, H, W] → logits [N, numClasses]; a ShapeError for an encoder. */
   forward(x: Tensor): Tensor {
     if (!this.classifier) throw new ShapeError('ParcNet.forward: an encoder (encoderOnly) has no classifier; use forwardEncoder');
     return this.classifier.forward(this.forwardStages(x).conv_1x1_exp);
@@ -168,6 +208,9 @@ export function initializeWeights(model: Module, generator: Generator): void {
   }
 }
 
+/** ParC-Net-XS (official `scale_xs`, 'add' fusion): 2,185,384 parameters with 1000 classes, 1,550,794 with 10 (spec §5). */
 export const parcnetXS = (options: ParcNetOptions = {}): ParcNet => new ParcNet(parcnetScales.xs, options);
+/** ParC-Net-S (official `scale_s`, the paper's model, 'concat' fusion): 5,037,088 parameters with 1000 classes (spec §5). */
 export const parcnetS = (options: ParcNetOptions = {}): ParcNet => new ParcNet(parcnetScales.s, options);
+/** ParC-Net-H (official `scale_h`, 5×5 stem, 'concat' fusion): 20,403,940 parameters with 1000 classes (spec §5). */
 export const parcnetH = (options: ParcNetOptions = {}): ParcNet => new ParcNet(parcnetScales.h, options);

@@ -2,8 +2,11 @@ import { noGrad } from '@parcnet/autograd';
 import { Linear, Module } from '@parcnet/nn';
 import { conv2dGeometry, observeKernels, traceOps, zeros, type Conv2DAttrs, type Tensor } from '@parcnet/tensor';
 
+/** One module's share of a {@link Profile}. */
 export interface ModuleProfile {
+  /** Dotted path of the module from the model ('' for the model itself), as in the state dict. */
   name: string;
+  /** Class name of the module, e.g. 'ConvLayer'. */
   type: string;
   /** Parameters of this module and its descendants (shared tensors once). */
   parameters: number;
@@ -11,12 +14,19 @@ export interface ModuleProfile {
   macs: number;
 }
 
+/** What {@link profile} counted for one forward pass (spec §5's rule). */
 export interface Profile {
+  /** Parameters of the model, shared tensors (the `residual` alias) counted once. */
   parameters: number;
+  /** Total multiply-accumulates: convMacs + parcMacs + linearMacs. */
   macs: number;
+  /** MACs of the 2-D convolutions, Cout·(Cin/groups)·kh·kw·Hout·Wout each, times the batch. */
   convMacs: number;
+  /** MACs of the ParC operators, C·H·W·n each, times the batch. */
   parcMacs: number;
+  /** MACs of the Linear modules, rows·in·out each. */
   linearMacs: number;
+  /** Every module of `namedModules()`, the model first. */
   modules: ModuleProfile[];
 }
 

@@ -48,8 +48,11 @@ class Bottleneck extends Module {
   }
 }
 
+/** Options of {@link ResNet50} and its builders. */
 export interface ResNetOptions {
+  /** Classifier outputs; default 1000. */
   numClasses?: number;
+  /** Seed of the conv weights' kaiming-normal (fan_out) initialisation; default 0. */
   seed?: number;
 }
 
@@ -58,14 +61,22 @@ export interface ResNetOptions {
  * layer4.2 (G = 7) use dense fixed-size ParCs (224×224 inputs only).
  */
 export class ResNet50 extends Module {
+  /** `conv1`: the 7×7 stem conv 3 → 64, stride 2, padding 3, no bias. */
   readonly conv1: Conv2d;
+  /** `bn1`: BatchNorm2d(64) after the stem. */
   readonly bn1: BatchNorm2d;
+  /** `relu`: the ReLU after `bn1` (each bottleneck has its own). */
   readonly relu: ReLU;
+  /** `maxpool`: 3×3 max pool, stride 2, padding 1. */
   readonly maxpool: MaxPool2d;
+  /** `layer1` … `layer4`: 3, 4, 6, 3 bottleneck blocks of widths 64, 128, 256, 512 (outputs ×4), strides 1, 2, 2, 2. */
   readonly layers: Sequential[];
+  /** `avgpool`: adaptive average pool to 1×1. */
   readonly avgpool: AdaptiveAvgPool2d;
+  /** `fc`: Linear 2048 → numClasses (PyTorch's default initialisation). */
   readonly fc: Linear;
 
+  /** @param parc Build ParC-ResNet50 (dense fixed-size ParCs in layer3.3–5 and layer4.2) instead of the plain model. */
   constructor(parc: boolean, options: ResNetOptions = {}) {
     super();
     this.conv1 = this.child('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }));
@@ -103,6 +114,7 @@ export class ResNet50 extends Module {
     }
   }
 
+  /** x: [N, 3, H, W] → logits [N, numClasses]; the ParC variant needs H = W = 224. */
   forward(x: Tensor): Tensor {
     let h = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
     for (const layer of this.layers) h = layer.forward(h);
@@ -110,5 +122,7 @@ export class ResNet50 extends Module {
   }
 }
 
+/** torchvision's `resnet50()`: 25,557,032 parameters with 1000 classes (spec §11). */
 export const resnet50 = (options: ResNetOptions = {}): ResNet50 => new ResNet50(false, options);
+/** The official ParC-ResNet50 (`parc_res50`), 224×224 inputs only: 23,737,640 parameters with 1000 classes (spec §11). */
 export const parcResnet50 = (options: ResNetOptions = {}): ResNet50 => new ResNet50(true, options);

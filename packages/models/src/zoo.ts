@@ -33,8 +33,13 @@ const ZOO: Record<string, (options: ModelOptions) => Module> = {
   'deeplabv3-parcnet-s': deeplabv3ParcnetS,
 };
 
+/** The names {@link createModel} knows, e.g. 'parcnet-xs', 'mobilevit-s', 'parc-resnet50', 'ssdlite-parcnet-s', 'deeplabv3-parcnet-s'. */
 export const modelNames: readonly string[] = Object.keys(ZOO);
 
+/**
+ * A new model by its zoo name (one of {@link modelNames}), freshly initialised from `options.seed`.
+ * Throws a FormatError for an unknown name, or for `cifarStem` on anything but parcnet-xs/s/h.
+ */
 export function createModel(name: string, options: ModelOptions = {}): Module {
   const build = ZOO[name];
   if (!build) throw new FormatError(`createModel: unknown model "${name}"; known: ${modelNames.join(', ')}`);

@@ -8,14 +8,23 @@ import type { Module } from './module.js';
  * The average lives in `model` of the same architecture, which can be evaluated directly.
  */
 export class ModelEma<M extends Module> {
+  /** m, the weight of the source model in each update; default 0.0005 (spec §10). */
   readonly momentum: number;
 
+  /**
+   * Copies the source's state into `model` and puts `model` in eval mode.
+   *
+   * @param source The model being trained, whose state is averaged.
+   * @param model The copy that holds the average (same architecture).
+   * @param options `momentum`, default 0.0005.
+   */
   constructor(readonly source: Module, readonly model: M, options: { momentum?: number } = {}) {
     this.momentum = options.momentum ?? 0.0005;
     model.loadStateDict(source.stateDict({ aliases: false }));
     model.eval();
   }
 
+  /** Moves every entry of `model`'s state toward the source's: ema ← (1 − m)·ema + m·source; call after each optimiser step. */
   update(): void {
     const m = this.momentum;
     const target = this.model.stateDict({ aliases: false });

@@ -1,4 +1,9 @@
-// @parcnet/nn: modules shaped like torch.nn, initialisers, losses, optimisers, schedules and EMA.
+/**
+ * Modules shaped like torch.nn, initialisers, losses, optimisers, schedules and EMA.
+ *
+ * @packageDocumentation
+ * @module @parcnet/nn
+ */
 export { Module, copyInto, type LoadOptions, type LoadReport, type StateDictOptions } from './module.js';
 export * from './init.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';

@@ -12,31 +12,43 @@ function fill(t: Tensor, draw: () => number): Tensor {
 }
 
 /** fan_in = size(1) · receptive field, fan_out = size(0) · receptive field (groups do not enter). */
-export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+export function fans(t: Tensor): {
+  /** size(1) · receptive field, the inputs feeding one output (1 for a 1-D tensor). */
+  fanIn: number;
+  /** size(0) · receptive field, the outputs one input feeds. */
+  fanOut: number;
+} {
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: (t.shape[1] ?? 1) * receptive, fanOut: t.shape[0] * receptive };
 }
 
+/** Fills `t` with 0 in place and returns it (torch.nn.init.zeros_). */
 export function zeros_(t: Tensor): Tensor {
   return fill(t, () => 0);
 }
 
+/** Fills `t` with 1 in place and returns it (torch.nn.init.ones_). */
 export function ones_(t: Tensor): Tensor {
   return fill(t, () => 1);
 }
 
+/** Fills `t` in place with draws from U(low, high), default U(0, 1), and returns it (torch.nn.init.uniform_). */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   return fill(t, () => low + (high - low) * generator.uniform());
 }
 
+/** Fills `t` in place with draws from N(mean, std²), default N(0, 1), and returns it (torch.nn.init.normal_). */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   return fill(t, () => mean + std * generator.normal());
 }
 
+/** Options of {@link kaimingNormal_}. */
 export interface KaimingOptions {
+  /** Which fan divides the variance: 'fan_in' (default) keeps the forward pass's variance, 'fan_out' the backward's. */
   mode?: 'fan_in' | 'fan_out';
   /** Gain of the nonlinearity: √2 for ReLU (the default), 1 for linear. */
   gain?: number;
+  /** Source of the draws; default the global `defaultGenerator`. */
   generator?: Generator;
 }
 

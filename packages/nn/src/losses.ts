@@ -3,15 +3,18 @@ import {
   sum, where, permute, type Tensor,
 } from '@parcnet/tensor';
 
+/** How a loss reduces its per-element values: their 'mean' (the default), their 'sum', or 'none' (kept as they are). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options of {@link crossEntropy} and (without `labelSmoothing`) {@link nllLoss}, as PyTorch's arguments. */
 export interface CrossEntropyOptions {
-  /** ε of label smoothing: the target becomes (1 − ε)·one-hot + ε/C. */
+  /** ε of label smoothing: the target becomes (1 − ε)·one-hot + ε/C; default 0. */
   labelSmoothing?: number;
   /** Targets equal to this contribute nothing (default −100, as PyTorch; 255 for segmentation). */
   ignoreIndex?: number;
-  /** Per-class weights [C]. */
+  /** Per-class weights [C]; default none (all 1). */
   weight?: Tensor | null;
+  /** 'mean' (default): the sum over the samples divided by the sum of their target weights; 'sum'; 'none': a loss per sample, shaped like the target. */
   reduction?: Reduction;
 }
 
@@ -79,6 +82,7 @@ function checkSame(op: string, a: Tensor, b: Tensor): void {
   if (formatShape(a.shape) !== formatShape(b.shape)) throw new ShapeError(`${op}: input ${formatShape(a.shape)} and target ${formatShape(b.shape)} must have one shape`);
 }
 
+/** torch.nn.functional.mse_loss: (input − target)² for input and target of one shape, reduced by `reduction` (default 'mean'). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   checkSame('mseLoss', input, target);
   const d = sub(input, target);

@@ -1,45 +1,60 @@
 import { cast, FormatError, formatShape, ShapeError, Tensor, type DType } from '@parcnet/tensor';
 
-/**
- * The base of every layer and model, shaped like torch.nn.Module. A module registers its
- * parameters, buffers and children as it assigns them:
- *
- *   readonly weight = this.parameter('weight', zeros([4]));
- *   readonly runningMean = this.buffer('running_mean', zeros([4]));
- *   readonly norm = this.child('norm', new BatchNorm2d(4));
- *
- * The registered name (PyTorch's attribute name) is the state-dict key part; the TypeScript
- * property may read differently. Keys are the names joined by dots, own parameters and buffers
- * before children, in registration order, as in PyTorch.
- */
-
 interface Slot<T> { name: string; value: T }
 
+/** Options of {@link Module.stateDict}. */
 export interface StateDictOptions {
   /** Emit alias entries (like the official `residual.*` copies of `layer_5.0.*`). Default true. */
   aliases?: boolean;
 }
 
+/** What {@link Module.loadStateDict} found, key by key (its keys without a `module.` prefix). */
 export interface LoadReport {
+  /** This module's keys the state lacks (non-empty only with `strict: false`; otherwise they throw). */
   missingKeys: string[];
+  /** The state's keys this module has no tensor for (non-empty only with `strict: false`). */
   unexpectedKeys: string[];
-  /** Keys whose shape differs, with both shapes. */
-  mismatchedKeys: { key: string; expected: number[]; got: number[] }[];
+  /** Keys whose shape differs, with both shapes (a mismatch throws, so a returned report has none). */
+  mismatchedKeys: {
+    /** The dotted state-dict key. */
+    key: string;
+    /** The shape of this module's tensor. */
+    expected: number[];
+    /** The shape in the loaded state. */
+    got: number[];
+  }[];
   /** Alias keys that were checked equal to their structural twin and dropped. */
   aliasKeys: string[];
 }
 
+/** Options of {@link Module.loadStateDict}. */
 export interface LoadOptions {
   /** Throw when any key is missing, unexpected or mis-shaped (default true, as PyTorch). */
   strict?: boolean;
 }
 
+/**
+ * The base of every layer and model, shaped like torch.nn.Module. A module registers its
+ * parameters, buffers and children as it assigns them:
+ *
+ * ```ts
+ * readonly weight = this.parameter('weight', zeros([4]));
+ * readonly runningMean = this.buffer('running_mean', zeros([4]));
+ * readonly norm = this.child('norm', new BatchNorm2d(4));
+ * ```
+ *
+ * The registered name (PyTorch's attribute name) is the state-dict key part; the TypeScript
+ * property may read differently. Keys are the names joined by dots, own parameters and buffers
+ * before children, in registration order, as in PyTorch.
+ */
 export abstract class Module {
+  /** True in training mode (dropout active, BN on batch statistics); starts true, set by `train()` / `eval()`. */
   training = true;
   private readonly parameterSlots: Slot<Tensor>[] = [];
   private readonly bufferSlots: Slot<Tensor>[] = [];
   private readonly childSlots: (Slot<Module> & { alias: boolean })[] = [];
 
+  /** The layer's computation (torch's `forward`): input tensor(s) to the output; each layer states its shapes. */
   abstract forward(...inputs: Tensor[]): Tensor;
 
   /** Registers a parameter (a leaf that requires a gradient) under `name`. */
@@ -72,10 +87,12 @@ export abstract class Module {
     return module;
   }
 
+  /** The direct children as [name, module] pairs, in registration order, aliases left out. */
   namedChildren(): [string, Module][] {
     return this.childSlots.filter((c) => !c.alias).map((c) => [c.name, c.value]);
   }
 
+  /** The direct children, in registration order, aliases left out. */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -87,6 +104,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every descendant, depth first (the modules of `namedModules()`). */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -96,14 +114,17 @@ export abstract class Module {
     return dedupe(this.walk(prefix, false, (m) => m.parameterSlots));
   }
 
+  /** Every parameter of this module and its descendants, each tensor once, in state-dict order (what an optimiser takes). */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
 
+  /** Buffers with their dotted names (e.g. `bn.running_mean`), each tensor once (first name met). */
   namedBuffers(prefix = ''): [string, Tensor][] {
     return dedupe(this.walk(prefix, false, (m) => m.bufferSlots));
   }
 
+  /** Every buffer (running statistics, counters) of this module and its descendants, each tensor once. */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, t]) => t);
   }
@@ -206,6 +227,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets evaluation mode here and in every descendant, as `train(false)`; returns this module. */
   eval(): this {
     return this.train(false);
   }
@@ -218,6 +240,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Clears every parameter's gradient (sets `.grad` to null, as PyTorch's default set_to_none). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }

@@ -1,18 +1,31 @@
 import { FormatError, type FloatArray, type Tensor } from '@parcnet/tensor';
 
-/**
- * Optimisers like torch.optim: they update parameters in place (plain loops over the storage,
- * nothing recorded) from the `.grad` that backward left. Parameters without a gradient are skipped.
- */
-
+/** One parameter group, as an entry of torch's `param_groups`: tensors that share hyper-parameters. */
 export interface ParamGroup<H> {
+  /** The tensors updated with these hyper-parameters. */
   params: Tensor[];
+  /** The group's hyper-parameters: the optimiser's defaults overridden by the group's own. */
   hyper: H;
 }
 
+/**
+ * What an optimiser takes: a list of tensors (one group), or groups `{ params, ...overrides }`
+ * whose hyper-parameters override the defaults.
+ *
+ * @inline
+ */
 type GroupSpec<H> = Tensor[] | ({ params: Tensor[] } & Partial<H>)[];
 
-export abstract class Optimizer<H extends { lr: number }> {
+/**
+ * The base of the optimisers, like torch.optim.Optimizer: they update parameters in place (plain
+ * loops over the storage, nothing recorded) from the `.grad` that backward left. Parameters without
+ * a gradient are skipped. `H` holds one group's hyper-parameters.
+ */
+export abstract class Optimizer<H extends {
+  /** The learning rate, which `setLr` sets in every group. */
+  lr: number;
+}> {
+  /** The parameter groups with their full hyper-parameters (torch's `param_groups`). */
   readonly paramGroups: ParamGroup<H>[];
   /** Per-parameter state (momentum buffers, moments), keyed by the parameter. */
   protected readonly state = new Map<Tensor, Record<string, Float64Array | number>>();
@@ -27,10 +40,12 @@ export abstract class Optimizer<H extends { lr: number }> {
     for (const g of this.paramGroups) g.hyper.lr = lr;
   }
 
+  /** Clears the gradient of every parameter in every group (sets `.grad` to null). */
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
   }
 
+  /** Updates every parameter that has a gradient, in place, by one step of the rule. */
   step(): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
@@ -45,10 +60,19 @@ export abstract class Optimizer<H extends { lr: number }> {
     }
   }
 
+  /**
+   * One step for one parameter: `data` (its storage, written in place), `grad` (a float64 copy of
+   * its gradient, free to overwrite), its own `state` and its group's `hyper`.
+   */
   protected abstract update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, hyper: H): void;
 
   /** The optimiser state as plain arrays, in parameter order, to save in a checkpoint. */
-  stateDict(): { groups: H[]; state: (Record<string, number[] | number> | null)[] } {
+  stateDict(): {
+    /** Each group's hyper-parameters, in group order. */
+    groups: H[];
+    /** Each parameter's state (arrays as plain number arrays), or null before its first step. */
+    state: (Record<string, number[] | number> | null)[];
+  } {
     const params = this.paramGroups.flatMap((g) => g.params);
     return {
       groups: this.paramGroups.map((g) => ({ ...g.hyper })),
@@ -60,6 +84,7 @@ export abstract class Optimizer<H extends { lr: number }> {
     };
   }
 
+  /** Restores the groups' hyper-parameters and every parameter's state from `stateDict()`; throws a FormatError unless the parameter and group counts match. */
   loadStateDict(saved: ReturnType<Optimizer<H>['stateDict']>): void {
     const params = this.paramGroups.flatMap((g) => g.params);
     if (saved.state.length !== params.length || saved.groups.length !== this.paramGroups.length) {
@@ -74,14 +99,31 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 }
 
-export interface SgdHyper { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+/** The hyper-parameters of an {@link SGD} group, as torch.optim.SGD's arguments. */
+export interface SgdHyper {
+  /** The learning rate (required). */
+  lr: number;
+  /** μ, the momentum factor; default 0 (no momentum buffer). */
+  momentum: number;
+  /** The share of the new gradient held back from the momentum buffer; default 0. */
+  dampening: number;
+  /** L2 penalty: wd·p is added to the gradient; default 0. */
+  weightDecay: number;
+  /** Nesterov momentum: step along g + μ·buf instead of buf; default false. */
+  nesterov: boolean;
+}
 
 /** torch.optim.SGD: g += wd·p; buf = μ·buf + (1 − dampening)·g (buf = g at first); p −= lr·(nesterov ? g + μ·buf : buf). */
 export class SGD extends Optimizer<SgdHyper> {
+  /**
+   * @param params The tensors to train, or groups with their own hyper-parameters.
+   * @param options `lr` (required); momentum, dampening and weightDecay default to 0, nesterov to false.
+   */
   constructor(params: GroupSpec<SgdHyper>, options: Partial<SgdHyper> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options });
   }
 
+  /** The SGD step on one parameter, keeping its momentum buffer as `momentumBuffer` in its state. */
   protected update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, h: SgdHyper): void {
     if (h.weightDecay !== 0) for (let i = 0; i < grad.length; i++) grad[i] += h.weightDecay * data[i];
     if (h.momentum !== 0) {
@@ -98,19 +140,35 @@ export class SGD extends Optimizer<SgdHyper> {
   }
 }
 
-export interface AdamHyper { lr: number; betas: [number, number]; eps: number; weightDecay: number }
+/** The hyper-parameters of an {@link Adam} or {@link AdamW} group, as torch.optim.Adam's arguments. */
+export interface AdamHyper {
+  /** The learning rate; default 1e-3. */
+  lr: number;
+  /** [β₁, β₂], the decay rates of the first- and second-moment averages; default [0.9, 0.999]. */
+  betas: [number, number];
+  /** Added to the denominator for stability; default 1e-8. */
+  eps: number;
+  /** Weight decay: an L2 term wd·p on the gradient for Adam (default 0), decoupled for AdamW (default 0.01). */
+  weightDecay: number;
+}
 
 /**
  * torch.optim.Adam (weight decay as L2 on the gradient); AdamW below decouples it. The step follows
  * PyTorch's arithmetic: p −= (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps).
  */
 export class Adam extends Optimizer<AdamHyper> {
+  /** False: weight decay is an L2 term on the gradient (Adam); AdamW sets it true. */
   protected readonly decoupled: boolean = false;
 
+  /**
+   * @param params The tensors to train, or groups with their own hyper-parameters.
+   * @param options Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.
+   */
   constructor(params: GroupSpec<AdamHyper>, options: Partial<AdamHyper> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...options });
   }
 
+  /** The Adam step on one parameter, keeping m, v and t as `expAvg`, `expAvgSq` and `step` in its state. */
   protected update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, h: AdamHyper): void {
     const [b1, b2] = h.betas;
     if (this.decoupled) {
@@ -134,8 +192,13 @@ export class Adam extends Optimizer<AdamHyper> {
 
 /** torch.optim.AdamW: decoupled weight decay p ← p·(1 − lr·wd) before the Adam step (default wd 0.01). */
 export class AdamW extends Adam {
+  /** True: weight decay scales the parameter by (1 − lr·wd) before the step instead of entering the gradient. */
   protected override readonly decoupled = true;
 
+  /**
+   * @param params The tensors to train, or groups with their own hyper-parameters.
+   * @param options Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.01.
+   */
   constructor(params: GroupSpec<AdamHyper>, options: Partial<AdamHyper> = {}) {
     super(params, { weightDecay: 0.01, ...options });
   }

@@ -2,21 +2,28 @@
  * Learning-rate schedules as pure functions of the global iteration (from 0) and the epoch (from 0).
  */
 export interface LrSchedule {
+  /** The learning rate at global `iteration` (from 0), which falls in `epoch` (from 0). */
   lrAt(iteration: number, epoch: number): number;
 }
 
+/** Options of {@link warmupCosine}, as the official cosine scheduler's. */
 export interface WarmupCosineOptions {
+  /** The peak learning rate, reached at the end of warm-up. */
   maxLr: number;
+  /** The floor the cosine decays to at `maxEpochs`. */
   minLr: number;
+  /** Iterations of linear warm-up from `warmupInitLr` to `maxLr` (0 for none). */
   warmupIterations: number;
   /** Where the linear warm-up starts (the official configs start at minLr). */
   warmupInitLr: number;
+  /** The length of the cosine in epochs; with per 'epoch', lr = minLr + ½(maxLr − minLr)(1 + cos(π · epoch / maxEpochs)). */
   maxEpochs: number;
   /**
    * 'epoch' (official): after warm-up the cosine uses the epoch, constant within it; 'iteration':
-   * a smooth cosine over `iterationsPerEpoch · maxEpochs` iterations.
+   * a smooth cosine over `iterationsPerEpoch · maxEpochs` iterations. Default 'epoch'.
    */
   per?: 'epoch' | 'iteration';
+  /** Iterations in one epoch, for `per: 'iteration'`; default 1. */
   iterationsPerEpoch?: number;
 }
 

@@ -1,15 +1,22 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
 import { conv2dNormAct, isGradEnabled, isTracing, type NormActivation, type Pair, type Tensor } from '@parcnet/tensor';
 
+/** cvnets' activation names: 'swish' (SiLU, x · sigmoid(x)), 'relu', 'relu6', 'hard_swish' (x · relu6(x + 3) / 6). */
 export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
 
+/** Options of {@link ConvLayer}. */
 export interface ConvLayerOptions {
+  /** Convolution stride, one number or [sH, sW]; default 1. */
   stride?: Pair;
+  /** Convolution groups (`inChannels` for depthwise); default 1. */
   groups?: number;
+  /** Dilation of both axes; default 1. The padding grows with it, ((k − 1) / 2) · dilation. */
   dilation?: number;
+  /** Give the convolution a bias; default false (the norm's shift plays that role). */
   bias?: boolean;
+  /** BatchNorm2d after the convolution (eps 1e-5, momentum 0.1); default true. */
   useNorm?: boolean;
-  /** false for none; default 'swish' (the classification configs' activation). */
+  /** Activation after the norm, or false for none; default 'swish' (the classification configs' activation). */
   activation?: ActivationName | false;
 }
 
@@ -31,14 +38,22 @@ function activation(name: ActivationName): Module {
  * → activation, as children `block.conv`, `block.norm`, `block.act` (spec §4).
  */
 export class ConvLayer extends Module {
+  /** The child `block`: Sequential of `conv`, then `norm` and `act` when present (state-dict keys `block.conv.*`, `block.norm.*`). */
   readonly block: Sequential;
+  /** The convolution, `block.conv`: weight [out, in / groups, k, k]. */
   readonly conv: Conv2d;
+  /** The BatchNorm2d, `block.norm`; null when `useNorm` is false. */
   readonly norm: BatchNorm2d | null;
   /** The activation the norm applies in the same pass, when it has a fused form. */
   private readonly fused: NormActivation;
   /** Whether evaluation may run conv → norm → activation as one kernel (no activation, SiLU or Hardswish). */
   private readonly fusedInference: boolean;
 
+  /**
+   * @param inChannels Input channels.
+   * @param outChannels Output channels.
+   * @param kernelSize Square kernel side k, odd in every official use.
+   */
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvLayerOptions = {}) {
     super();
     const dilation = options.dilation ?? 1;
@@ -59,6 +74,7 @@ export class ConvLayer extends Module {
     this.fusedInference = !act || this.fused !== null;
   }
 
+  /** x: [B, in, H, W] → [B, out, ⌈H / sH⌉, ⌈W / sW⌉] for an odd kernel (the padding keeps the size at stride 1). */
   forward(x: Tensor): Tensor {
     // Evaluation without gradients: one pass, the norm and activation applied as the conv writes.
     // (Not while an exporter traces: it wants the conv and the norm as their own ops.)
@@ -91,9 +107,16 @@ export function makeDivisible(v: number, divisor = 8, minValue = divisor): numbe
  * depthwise (stride) + BN + Swish → 1×1 reduce + BN; residual when stride 1 and in = out.
  */
 export class InvertedResidual extends Module {
+  /** The child `block`: `exp_1x1` (absent when expandRatio is 1), `conv_3x3`, `red_1x1`, each a {@link ConvLayer}. */
   readonly block: Sequential;
+  /** Whether the input is added to the output: stride 1 and inChannels = outChannels. */
   readonly useResidual: boolean;
 
+  /**
+   * @param stride Stride of the depthwise 3×3, 1 or 2.
+   * @param expandRatio Hidden width = makeDivisible(round(inChannels · expandRatio), 8); 4 in every ParC-Net block.
+   * @param options `dilation` of the 3×3 (default 1) and the `activation` of expand and depthwise (default 'swish').
+   */
   constructor(inChannels: number, outChannels: number, stride: number, expandRatio: number, options: { dilation?: number; activation?: ActivationName } = {}) {
     super();
     const hidden = makeDivisible(Math.round(inChannels * expandRatio), 8);
@@ -108,6 +131,7 @@ export class InvertedResidual extends Module {
     this.useResidual = stride === 1 && inChannels === outChannels;
   }
 
+  /** x: [B, in, H, W] → [B, out, ⌈H / stride⌉, ⌈W / stride⌉]. */
   forward(x: Tensor): Tensor {
     const y = this.block.forward(x);
     return this.useResidual ? x.add(y) : y;

@@ -10,9 +10,17 @@ import type { ParcAxis } from './kernel-names.js';
  * the axis. This is the official formulation (wrap then a valid convolution), kept as such.
  */
 export class FixedParc extends Module {
+  /** `pe` [1, dim, G, 1] (axis H) or [1, dim, 1, G] (axis W), trunc-normal(0.02) at init; null when `usePE` is false. */
   readonly pe: Tensor | null;
+  /** `gcc_conv`: Conv2d dim → dim, kernel (G, 1) or (1, G), with bias, no padding; depthwise unless `groups` says otherwise. */
   readonly gccConv: Conv2d;
 
+  /**
+   * @param dim Channels in and out.
+   * @param axis The axis the kernel spans and wraps along.
+   * @param globalKernelSize G, the kernel length: the map's length along `axis` (14 or 7 in the official models).
+   * @param options `usePE` (default true) and `groups` of `gcc_conv` (default dim, depthwise; 1 for ParC-ResNet50's dense ParC).
+   */
   constructor(readonly dim: number, readonly axis: ParcAxis, readonly globalKernelSize: number, options: { usePE?: boolean; groups?: number } = {}) {
     super();
     const g = globalKernelSize;
@@ -21,6 +29,7 @@ export class FixedParc extends Module {
     this.gccConv = this.child('gcc_conv', new Conv2d(dim, dim, axis === 'H' ? [g, 1] : [1, g], { groups: options.groups ?? dim }));
   }
 
+  /** x: [B, dim, H, W] → [B, dim, H, W]; the length along `axis` must be G, else a ShapeError. */
   forward(x: Tensor): Tensor {
     const n = this.axis === 'H' ? x.shape[2] : x.shape[3];
     if (n !== this.globalKernelSize) {

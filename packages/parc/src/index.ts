@@ -1,4 +1,9 @@
-// @parcnet/parc: the ParC operator and the ParC-Net building blocks.
+/**
+ * The ParC operator and the ParC-Net building blocks.
+ *
+ * @packageDocumentation
+ * @module @parcnet/parc
+ */
 import './kernels/reference/parc-conv.js';
 
 export type { ParcAxis } from './kernel-names.js';

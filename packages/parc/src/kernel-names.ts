@@ -1,5 +1,6 @@
 import type { Tensor } from '@parcnet/tensor';
 
+/** The axis a ParC operator convolves along: 'H' (height, dimension 2 of NCHW) or 'W' (width, dimension 3). */
 export type ParcAxis = 'H' | 'W';
 
 // The ParC kernels join @parcnet/tensor's kernel table, so backends register them by the same names.

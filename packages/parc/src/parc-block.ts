@@ -5,9 +5,15 @@ import { resampleKernel } from './ops/resample.js';
 
 /** The channel attention of a ParC block (official `CA_layer`): x · hardsigmoid(BN(1×1(hardswish(BN(1×1(gap(x))))))). */
 export class ChannelAttention extends Module {
+  /** `gap`: global average pool to [B, C, 1, 1] (no parameters). */
   readonly gap = this.child('gap', new AdaptiveAvgPool2d(1));
+  /** `fc`: 1×1 conv C → r (no bias), BN, Hardswish, 1×1 conv r → C (no bias), BN, Hardsigmoid (`fc.0` … `fc.5`). */
   readonly fc: Sequential;
 
+  /**
+   * @param channels C, the input width (2·dim in a ParC block).
+   * @param reduced r, the bottleneck width ((2·dim) // 16 in a ParC block, spec §3).
+   */
   constructor(channels: number, reduced: number) {
     super();
     this.fc = this.child('fc', new Sequential(
@@ -20,21 +26,23 @@ export class ChannelAttention extends Module {
     ));
   }
 
+  /** x: [B, C, H, W] → [B, C, H, W], x scaled per channel by a gate in [0, 1] computed from its mean. */
   forward(x: Tensor): Tensor {
     return mul(x, this.fc.forward(this.gap.forward(x)));
   }
 }
 
+/** Options of {@link ParcBlock}; `outer_frame_v1` sets them per stage (spec §3). */
 export interface ParcBlockOptions {
   /** Meta kernel length K (32 / 16 / 8 in ParC-Net's three stages). */
   metaKernelSize: number;
   /** FFN hidden width F (4·dim in every ParC-Net). */
   ffnDim: number;
-  /** Meta positional encodings (the first block of each stage only). */
+  /** Meta positional encodings `meta_pe_*`, N(0, 1) at init (official: the first block of each stage only). */
   usePE: boolean;
-  /** ParC biases; no official model has them. */
+  /** ParC biases `meta_{1,2}_{H,W}_bias` [dim], N(0, 1) at init; default false (no official model has them). */
   bias?: boolean;
-  /** Dropout after the FFN (0.1 officially); the FFN's hidden dropout is 0. */
+  /** Dropout probability after the FFN (`ffn.5`); default 0.1, as official. The FFN's hidden dropout is 0. */
   dropout?: number;
 }
 
@@ -45,23 +53,40 @@ export interface ParcBlockOptions {
  * Non-square maps resample each axis's kernels and PEs to that axis's length (spec §2.2).
  */
 export class ParcBlock extends Module {
+  /** Meta kernel of branch 1's first ParC (axis H), `meta_kernel_1_H` [dim, 1, K, 1]; U(±1/√K) at init (spec §6). */
   readonly metaKernel1H: Tensor;
+  /** Meta kernel of branch 2's first ParC (axis W), `meta_kernel_1_W` [dim, 1, 1, K]. */
   readonly metaKernel1W: Tensor;
+  /** Meta kernel of branch 2's second ParC (axis H), `meta_kernel_2_H` [dim, 1, K, 1]. */
   readonly metaKernel2H: Tensor;
+  /** Meta kernel of branch 1's second ParC (axis W), `meta_kernel_2_W` [dim, 1, 1, K]. */
   readonly metaKernel2W: Tensor;
+  /** `meta_pe_1_H` [1, dim, K, 1], added to branch 1's input before `pre_Norm_1`; null without PEs. */
   readonly metaPE1H: Tensor | null = null;
+  /** `meta_pe_1_W` [1, dim, 1, K], added to branch 2's input before `pre_Norm_2`; null without PEs. */
   readonly metaPE1W: Tensor | null = null;
+  /** `meta_pe_2_H` [1, dim, K, 1], added to branch 2 between its two ParCs; null without PEs. */
   readonly metaPE2H: Tensor | null = null;
+  /** `meta_pe_2_W` [1, dim, 1, K], added to branch 1 between its two ParCs; null without PEs. */
   readonly metaPE2W: Tensor | null = null;
+  /** `meta_1_H_bias` [dim], bias of branch 1's first ParC; null unless `bias`. */
   readonly bias1H: Tensor | null = null;
+  /** `meta_1_W_bias` [dim], bias of branch 2's first ParC; null unless `bias`. */
   readonly bias1W: Tensor | null = null;
+  /** `meta_2_H_bias` [dim], bias of branch 2's second ParC; null unless `bias`. */
   readonly bias2H: Tensor | null = null;
+  /** `meta_2_W_bias` [dim], bias of branch 1's second ParC; null unless `bias`. */
   readonly bias2W: Tensor | null = null;
+  /** `pre_Norm_1`: BatchNorm2d(dim) on branch 1 (channels 0 … dim − 1), before its ParCs. */
   readonly preNorm1: BatchNorm2d;
+  /** `pre_Norm_2`: BatchNorm2d(dim) on branch 2 (channels dim … 2·dim − 1), before its ParCs. */
   readonly preNorm2: BatchNorm2d;
+  /** `ffn`: BN(2·dim), 1×1 conv 2·dim → F, Hardswish, Dropout(0), 1×1 conv F → 2·dim, Dropout (`ffn.0` … `ffn.5`). */
   readonly ffn: Sequential;
+  /** `ca`: the channel attention gating the FFN output, reduction width (2·dim) // 16. */
   readonly ca: ChannelAttention;
 
+  /** @param dim Channels per branch: the block takes and returns 2·dim channels (dim = s / 2 of the stage). */
   constructor(readonly dim: number, options: ParcBlockOptions) {
     super();
     const k = options.metaKernelSize;
@@ -99,6 +124,7 @@ export class ParcBlock extends Module {
     this.ca = this.child('ca', new ChannelAttention(channels, Math.floor(channels / 16)));
   }
 
+  /** x: [B, 2·dim, H, W] → [B, 2·dim, H, W]; H and W need not be equal (spec §2.2). */
   forward(x: Tensor): Tensor {
     const [r1, r2] = chunk(x, 2, 1);
     const [h, w] = [x.shape[2], x.shape[3]];

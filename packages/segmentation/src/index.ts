@@ -1,5 +1,10 @@
-// @parcnet/segmentation: semantic segmentation. Masks from COCO polygons and RLE, transforms, metrics,
-// and the DeepLabV3 trainer.
+/**
+ * Semantic segmentation. Masks from COCO polygons and RLE, transforms, metrics,
+ * and the DeepLabV3 trainer.
+ *
+ * @packageDocumentation
+ * @module @parcnet/segmentation
+ */
 export { fillPolygon, decodeRle, semanticMask, IGNORE_INDEX } from './masks.js';
 export { ConfusionMatrix } from './metrics.js';
 export { resizeMask, resizeSegmentation, randomResizeSegmentation, randomCropSegmentation, flipSegmentation, type SegmentationSample } from './transforms.js';

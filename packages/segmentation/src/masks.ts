@@ -80,7 +80,14 @@ function rleCountsFromString(s: string): number[] {
  * `categories` list, IGNORE_INDEX over crowd regions. Later annotations paint over earlier ones;
  * crowds are painted last.
  */
-export function semanticMask(instances: CocoInstances, imageId: number): { mask: Uint8Array; height: number; width: number } {
+export function semanticMask(instances: CocoInstances, imageId: number): {
+  /** Class per pixel, height × width, row-major. */
+  mask: Uint8Array;
+  /** The image's height in pixels, from the annotation file. */
+  height: number;
+  /** The image's width in pixels, from the annotation file. */
+  width: number;
+} {
   const image = instances.images.find((i) => i.id === imageId);
   if (!image) throw new FormatError(`semanticMask: no image ${imageId}`);
   const { height, width } = image;

@@ -3,9 +3,14 @@ import { IGNORE_INDEX } from './masks.js';
 
 /** A confusion matrix [classes × classes] (rows: truth, columns: prediction) accumulated over images. */
 export class ConfusionMatrix {
+  /** Pixel counts, row-major: `counts[truth * numClasses + prediction]`. */
   readonly counts: Float64Array;
 
-  constructor(readonly numClasses: number) {
+  /** An empty matrix for classes 0 … numClasses − 1. */
+  constructor(
+    /** Number of classes, background included. */
+    readonly numClasses: number,
+  ) {
     this.counts = new Float64Array(numClasses * numClasses);
   }
 
@@ -25,7 +30,16 @@ export class ConfusionMatrix {
    * mIoU and mAcc average over the classes present in the truth (mmseg's rule: classes never seen
    * are left out); aAcc is pixel accuracy over all counted pixels.
    */
-  metrics(): { mIoU: number; mAcc: number; aAcc: number; iou: number[] } {
+  metrics(): {
+    /** Mean IoU, TP / (TP + FP + FN), over the classes present in the truth, in [0, 1]; 0 when none is. */
+    mIoU: number;
+    /** Mean per-class accuracy, TP / (TP + FN), over the classes present in the truth, in [0, 1]; 0 when none is. */
+    mAcc: number;
+    /** Pixel accuracy: correct pixels / counted pixels, in [0, 1]. */
+    aAcc: number;
+    /** IoU per class; NaN for classes absent from the truth. */
+    iou: number[];
+  } {
     const k = this.numClasses;
     const iou: number[] = [];
     const acc: number[] = [];

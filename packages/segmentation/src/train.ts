@@ -18,22 +18,54 @@ import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, res
  * shape of the official segmentation recipe (spec §10) scaled to a CPU: smaller crops.
  */
 export interface SegmentationTrainConfig extends TaskLoopConfig {
-  model: { name: string };
+  /** The segmenter (YAML `model`). */
+  model: {
+    /** A DeepLabV3 model of the zoo: `deeplabv3-parcnet-s` (default); CLI `--model`. */
+    name: string;
+  };
+  /** The COCO-format data (YAML `dataset`). */
   dataset: {
-    /** Folder holding annotations/ and the image folders; null = $PARCNET_DATA/coco-tiny. */
+    /** Folder holding `annotations/` and the image folders, resolved against the config file when relative; null (default) = `$PARCNET_DATA/coco-tiny`; CLI `--data`. */
     data: string | null;
+    /** The split trained on (`annotations/instances_<split>.json` and the folder `<split>`); default `train2017`. */
     train_split: string;
+    /** Splits evaluated after training epochs (metrics logged as `<split>_mIoU`, `<split>_mAcc`, `<split>_aAcc`); default `train2017`, `val2017`. */
     eval_splits: string[];
+    /** Crops per optimiser step, ≥ 1 (the last partial batch is dropped); default 4 (official 8 per GPU; cvnets `dataset.train_batch_size0`); CLI `--batch-size`. */
     train_batch_size: number;
-    /** Evaluation resizes every image to eval_size × eval_size (the mask by nearest neighbour). */
+    /** Evaluation resizes every image to eval_size × eval_size (the mask by nearest neighbour); ≥ 1, default 256. */
     eval_size: number;
-    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all. */
+    /** Use only the first n images (by id) of every split: smoke runs and tests; null = all (default). */
     max_images: number | null;
   };
-  augmentation: { min_short_side: number; max_short_side: number; crop_size: number; flip: boolean };
-  evaluation: { every_epochs: number; best_metric: string };
+  /** The training augmentation (YAML `augmentation`; spec §10). */
+  augmentation: {
+    /** Smallest shorter side of the random resize, in pixels, ≥ 1; default 192 (official 384). */
+    min_short_side: number;
+    /** Largest shorter side of the random resize, ≥ min_short_side; default 384 (official 768). */
+    max_short_side: number;
+    /** Side of the square training crop in pixels, ≥ 1; default 256 (official 512). */
+    crop_size: number;
+    /** Horizontal flip with probability 0.5; default true. */
+    flip: boolean;
+  };
+  /** When the segmenter is evaluated and what picks the best weights (YAML `evaluation`). */
+  evaluation: {
+    /** Evaluate every n epochs, ≥ 1, and always after the last one; default 5. */
+    every_epochs: number;
+    /** The logged metric that picks best.safetensors, higher is better (`<split>_mIoU`, …); default `val2017_mIoU` (cvnets `stats.checkpoint_metric`). */
+    best_metric: string;
+  };
 }
 
+/**
+ * The segmentation defaults every config is merged into: DeepLabV3-ParC-Net-S on 256×256 crops,
+ * batches of 4, evaluation at 256×256 every 5 epochs (the segmentation sections' defaults are
+ * listed on {@link SegmentationTrainConfig}). The shared sections keep the classification defaults
+ * except for the official recipe's optimiser and schedule (spec §10): weight decay 0.01; 50 epochs
+ * of epoch-wise cosine 9e-4 → 1e-6 after 500 warm-up steps from 9e-5; and common.out
+ * `runs/coco-tiny-deeplabv3`, log_every 5, checkpoint_every null.
+ */
 export const DEFAULT_SEGMENTATION_CONFIG: SegmentationTrainConfig = {
   model: { name: 'deeplabv3-parcnet-s' },
   dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], train_batch_size: 4, eval_size: 256, max_images: null },
@@ -44,6 +76,10 @@ export const DEFAULT_SEGMENTATION_CONFIG: SegmentationTrainConfig = {
   common: { ...DEFAULT_CONFIG.common, out: 'runs/coco-tiny-deeplabv3', log_every: 5, checkpoint_every: null },
 };
 
+/**
+ * Defaults ← the parsed YAML ← overrides (CLI flags), checked; throws a FormatError naming `where`
+ * for an unknown key or a bad value.
+ */
 export function parseSegmentationConfig(raw: unknown, where = 'config', overrides: unknown = {}): SegmentationTrainConfig {
   const c = mergeConfig(mergeConfig(DEFAULT_SEGMENTATION_CONFIG, raw ?? {}, '', where), overrides, '', 'command line') as SegmentationTrainConfig;
   checkSharedConfig(c, where);
@@ -61,11 +97,22 @@ export function parseSegmentationConfig(raw: unknown, where = 'config', override
 
 /** A split's images and masks, decoded (the tiny COCO subset fits in memory). */
 export interface SegmentationSplit {
+  /** The split's name (`train2017`, …). */
   name: string;
+  /** The parsed annotation file. */
   instances: CocoInstances;
-  samples: (SegmentationSample & { imageId: number })[];
+  /** The images in id order, each with its semantic mask. */
+  samples: (SegmentationSample & {
+    /** The image's COCO id. */
+    imageId: number;
+  })[];
 }
 
+/**
+ * Decodes a split of the COCO-format folder `root` (null = `$PARCNET_DATA/coco-tiny`): the first
+ * `maxImages` images by id (all when null) with their semantic masks; throws a FormatError for a
+ * missing image or one whose size differs from the annotation file's.
+ */
 export function loadSegmentationSplit(root: string | null, split: string, maxImages: number | null = null): SegmentationSplit {
   const { annotationFile: annotations, imagesDir } = cocoSplitFiles(root, split, 'segmentation');
   const instances = loadCocoInstances(annotations);
@@ -84,7 +131,14 @@ export function loadSegmentationSplit(root: string | null, split: string, maxIma
 }
 
 /** mIoU, mAcc and aAcc of a model over a split, each image resized to size × size. */
-export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): { mIoU: number; mAcc: number; aAcc: number } {
+export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): {
+  /** Mean IoU over the classes present in the truth (ConfusionMatrix.metrics). */
+  mIoU: number;
+  /** Mean per-class pixel accuracy over the classes present in the truth. */
+  mAcc: number;
+  /** Pixel accuracy over the non-ignored pixels. */
+  aAcc: number;
+} {
   const matrix = new ConfusionMatrix(numClasses);
   split.samples.forEach((sample, i) => {
     onImage?.(i, split.samples.length);
@@ -96,6 +150,7 @@ export function evaluateSegmentation(model: Module, split: SegmentationSplit, nu
   return { mIoU, mAcc, aAcc };
 }
 
+/** The config's training augmentation of one sample (resize, crop, flip), drawn from (seed, epoch, position). */
 export function augmentSegmentation(sample: SegmentationSample, config: SegmentationTrainConfig, epoch: number, position: number): SegmentationSample {
   const rng = epochGenerator(config.common.seed, epoch, position);
   const a = config.augmentation;

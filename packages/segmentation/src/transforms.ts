@@ -3,12 +3,14 @@ import { crop, flipHorizontal, resizeBilinear, type FloatImage } from '@parcnet/
 import { IGNORE_INDEX } from './masks.js';
 
 /**
- * Segmentation training transforms (spec §10, segmentation): random resize of the shorter side,
- * random crop (padded with 0 in the image and IGNORE_INDEX in the mask where the image is smaller
- * than the crop), horizontal flip. The mask follows the image pixel for pixel; it is resized by
- * nearest neighbour, since class labels must not be interpolated.
+ * An image with its class mask, what the segmentation training transforms work on (spec §10,
+ * segmentation): random resize of the shorter side, random crop (padded with 0 in the image and
+ * IGNORE_INDEX in the mask where the image is smaller than the crop), horizontal flip. The mask
+ * follows the image pixel for pixel; it is resized by nearest neighbour, since class labels must
+ * not be interpolated.
  */
 export interface SegmentationSample {
+  /** Planar RGB, 0…255. */
   image: FloatImage;
   /** Class per pixel, height × width, row-major. */
   mask: Uint8Array;
@@ -24,6 +26,7 @@ export function resizeMask(mask: Uint8Array, height: number, width: number, outH
   return out;
 }
 
+/** Resize to height × width, the image bilinear and the mask by nearest neighbour (aspect not kept). */
 export function resizeSegmentation(sample: SegmentationSample, height: number, width: number): SegmentationSample {
   const { image, mask } = sample;
   return { image: resizeBilinear(image, height, width), mask: resizeMask(mask, image.height, image.width, height, width) };
@@ -49,6 +52,7 @@ export function randomCropSegmentation(sample: SegmentationSample, rng: Generato
   return { image: crop(sample.image, top, left, size, size, 0), mask };
 }
 
+/** Mirror image and mask left–right. */
 export function flipSegmentation(sample: SegmentationSample): SegmentationSample {
   const { height, width } = sample.image;
   const mask = new Uint8Array(sample.mask.length);

@@ -4,11 +4,13 @@ import { resolveGenerator, type RandomOptions } from './random.js';
 import { assertValidShape, formatShape, formatValue, sizeOf, sizesAndOptions, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
+/** Options of {@link tensor}. */
 export interface TensorOptions {
   /** Reinterpret flat data as this shape (its size must match). */
   shape?: Shape;
   /** Default: the typed array's dtype, else float32. */
   dtype?: DType;
+  /** Make the tensor a leaf that requires a gradient (float dtypes only). Default false. */
   requiresGrad?: boolean;
 }
 
@@ -73,8 +75,11 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   return t;
 }
 
+/** Options of the creation functions (zeros, ones, full, arange, linspace, eye, …). */
 export interface CreationOptions {
+  /** Element type. Default float32 (arange: int32 for integer arguments; randint: int32). */
   dtype?: DType;
+  /** Make the tensor a leaf that requires a gradient (float dtypes only). Default false. */
   requiresGrad?: boolean;
 }
 
@@ -125,8 +130,11 @@ function arrayShape(op: string, shape: Shape): Shape {
 /** A tensor filled with `value`, like torch.full; the size is one array: `full([2, 3], 7)`. */
 export const full = (shape: Shape, value: number, options: CreationOptions = {}): Tensor =>
   make('full', arrayShape('full', shape), options, (d) => d.fill(value));
+/** Zeros of `x`'s shape and (unless `options.dtype`) dtype, like torch.zeros_like. */
 export const zerosLike = (x: Tensor, options: CreationOptions = {}): Tensor => zeros(x.shape, { dtype: x.dtype, ...options });
+/** Ones of `x`'s shape and (unless `options.dtype`) dtype, like torch.ones_like. */
 export const onesLike = (x: Tensor, options: CreationOptions = {}): Tensor => ones(x.shape, { dtype: x.dtype, ...options });
+/** `value` in `x`'s shape and (unless `options.dtype`) dtype, like torch.full_like. */
 export const fullLike = (x: Tensor, value: number, options: CreationOptions = {}): Tensor =>
   full(x.shape, value, { dtype: x.dtype, ...options });
 
@@ -159,6 +167,7 @@ export function eye(n: number, m = n, options: CreationOptions = {}): Tensor {
   });
 }
 
+/** Options of the random creation functions: dtype and requiresGrad, plus a seed or a generator. */
 export type RandomCreationOptions = CreationOptions & RandomOptions;
 
 /**

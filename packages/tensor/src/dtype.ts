@@ -2,9 +2,12 @@ import { DTypeError } from './errors.js';
 
 /** The element types a tensor can hold. */
 export type DType = 'float32' | 'float64' | 'int32';
+/** The dtypes that can require a gradient and that float-only ops (exp, conv2d, …) accept. */
 export type FloatDType = 'float32' | 'float64';
 
+/** The storage of a tensor of any {@link DType}. */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
+/** The storage of a float tensor. */
 export type FloatArray = Float32Array | Float64Array;
 
 export type TypedArrayFor<D extends DType> = D extends 'float32'
@@ -30,6 +33,7 @@ export function dtypeOfArray(array: TypedArray): DType {
   return 'int32';
 }
 
+/** True for float32 and float64. */
 export function isFloatDType(dtype: DType): dtype is FloatDType {
   return dtype !== 'int32';
 }
@@ -45,6 +49,7 @@ export function promoteTypes(a: DType, b: DType): DType {
   return 'int32';
 }
 
+/** Throws a DTypeError naming `op` and `what` (the argument) unless `dtype` is float32 or float64. */
 export function assertFloat(op: string, dtype: DType, what = 'input'): void {
   if (!isFloatDType(dtype)) {
     throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${dtype}`);

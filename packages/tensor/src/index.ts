@@ -1,5 +1,10 @@
-// @parcnet/tensor: the strided tensor, its ops (each with its backward rule), the kernel registry
-// and the reference kernels.
+/**
+ * The strided tensor, its ops (each with its backward rule), the kernel registry
+ * and the reference kernels.
+ *
+ * @packageDocumentation
+ * @module @parcnet/tensor
+ */
 import './kernels/reference/index.js';
 
 export { Tensor, type TensorLike, type BackwardOptions } from './tensor.js';

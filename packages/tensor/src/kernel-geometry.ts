@@ -10,12 +10,30 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
   return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/** A convolution's sizes, from {@link conv2dGeometry}: x: [n, c, h, w], w: [o, cg, kh, kw] → y: [n, o, ho, wo]. */
 export interface Conv2DGeometry {
-  n: number; c: number; h: number; w: number;
-  o: number; kh: number; kw: number;
-  ho: number; wo: number;
-  /** Input and output channels per group. */
-  cg: number; og: number;
+  /** Batch size N. */
+  n: number;
+  /** Input channels C. */
+  c: number;
+  /** Input height, in pixels. */
+  h: number;
+  /** Input width, in pixels. */
+  w: number;
+  /** Output channels O. */
+  o: number;
+  /** Kernel height, in taps. */
+  kh: number;
+  /** Kernel width, in taps. */
+  kw: number;
+  /** Output height, in pixels (see {@link convOutputSize}). */
+  ho: number;
+  /** Output width, in pixels. */
+  wo: number;
+  /** Input channels per group, C / groups. */
+  cg: number;
+  /** Output channels per group, O / groups. */
+  og: number;
   /** One output per channel (groups = C): a direct loop beats im2col + a one-row GEMM. */
   depthwise: boolean;
   /** 1×1, stride 1, no padding: the image itself is the column matrix. */
@@ -38,7 +56,14 @@ export function conv2dGeometry(inputShape: readonly number[], weightShape: reado
 }
 
 /** [N, C, S…] as N, C and S = the product of the trailing dims (batch norm's per-channel runs). */
-export function channelGeometry(shape: readonly number[]): { n: number; c: number; s: number } {
+export function channelGeometry(shape: readonly number[]): {
+  /** Batch size N. */
+  n: number;
+  /** Channels C. */
+  c: number;
+  /** Elements per channel and sample: the product of the dims after C (1 for [N, C]). */
+  s: number;
+} {
   return { n: shape[0], c: shape[1], s: shape.slice(2).reduce((a, b) => a * b, 1) };
 }
 
@@ -53,7 +78,16 @@ export function pooledShape(shape: readonly number[], attrs: Pool2DAttrs): numbe
 }
 
 /** One output position's two source positions along an axis, and their weights. */
-export interface Tap { i0: number; i1: number; w0: number; w1: number }
+export interface Tap {
+  /** The source position at or below the sampling point (clipped to the input). */
+  i0: number;
+  /** The next source position, or i0 again at the input's last position. */
+  i1: number;
+  /** Weight of i0: 1 − w1. */
+  w0: number;
+  /** Weight of i1: how far the sampling point lies past i0. */
+  w1: number;
+}
 
 /** Bilinear taps along one axis (PyTorch's area_pixel_compute_source_index). */
 export function bilinearTaps(outSize: number, inSize: number, alignCorners: boolean, scale: number): Tap[] {
@@ -71,7 +105,14 @@ export function bilinearTaps(outSize: number, inSize: number, alignCorners: bool
 }
 
 /** Sizes before, along and after `axis`, for kernels that walk one axis of a row-major tensor. */
-export function splitAtAxis(shape: readonly number[], axis: number): { outer: number; length: number; inner: number } {
+export function splitAtAxis(shape: readonly number[], axis: number): {
+  /** The product of the sizes before `axis`. */
+  outer: number;
+  /** The size of `axis`. */
+  length: number;
+  /** The product of the sizes after `axis`: the stride of `axis` in a row-major tensor. */
+  inner: number;
+} {
   let outer = 1;
   let inner = 1;
   for (let i = 0; i < axis; i++) outer *= shape[i];

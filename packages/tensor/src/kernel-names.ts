@@ -1,17 +1,12 @@
 import type { DType } from './dtype.js';
 import type { Tensor } from './tensor.js';
 
-/**
- * Every kernel a backend may provide, by name, with its signature. The names are the contract
- * between ops (which call `runKernel`) and backends (which `registerKernel`). Kernels receive
- * tensors that may be strided views unless the signature says "contiguous", and return new
- * contiguous tensors.
- */
-
+/** The unary math and activation kernels: one float tensor in, one of its shape and dtype out. */
 export const unaryKernelNames = [
   'Neg', 'Exp', 'Log', 'Sqrt', 'Rsqrt', 'Abs', 'Sign',
   'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Silu', 'Gelu', 'Hardswish', 'Hardsigmoid',
 ] as const;
+/** A unary kernel's name, one of {@link unaryKernelNames}: 'Neg', 'Exp', …, 'Hardsigmoid'. */
 export type UnaryKernelName = (typeof unaryKernelNames)[number];
 /** The backward kernel of a unary op: `${name}Grad`. */
 export type UnaryGradKernelName = `${UnaryKernelName}Grad`;
@@ -26,31 +21,48 @@ export const unaryGradSavedFor: Record<UnaryKernelName, 'input' | 'output'> = {
   Hardswish: 'input', Hardsigmoid: 'input',
 };
 
+/** The elementwise arithmetic kernels behind add, sub, mul, div, pow, maximum and minimum. */
 export const binaryKernelNames = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Maximum', 'Minimum'] as const;
+/** A binary arithmetic kernel's name, one of {@link binaryKernelNames}. */
 export type BinaryKernelName = (typeof binaryKernelNames)[number];
 
+/** The comparison kernels behind lt, le, gt, ge, eq and ne: int32 masks of 0 and 1. */
 export const comparisonKernelNames = ['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Equal', 'NotEqual'] as const;
+/** A comparison kernel's name, one of {@link comparisonKernelNames}. */
 export type ComparisonKernelName = (typeof comparisonKernelNames)[number];
 
+/** The reduction kernels behind sum, max and min (torch.sum, torch.amax, torch.amin). */
 export const reduceKernelNames = ['Sum', 'Max', 'Min'] as const;
+/** A reduction kernel's name, one of {@link reduceKernelNames}. */
 export type ReduceKernelName = (typeof reduceKernelNames)[number];
 
+/** A 2-D convolution's settings as the Conv2D kernels take them; every pair is (H, W). */
 export interface Conv2DAttrs {
+  /** Step of the window, in pixels (≥ 1). */
   stride: readonly [number, number];
+  /** Zero padding added on both sides, in pixels. */
   padding: readonly [number, number];
+  /** Spacing between kernel taps, in pixels (1 = no dilation). */
   dilation: readonly [number, number];
+  /** Channel groups: input and output channels split into this many separate convolutions (C for depthwise). */
   groups: number;
 }
 
+/** A 2-D pooling window as the pool kernels take it, in floor mode as PyTorch; every pair is (H, W). */
 export interface Pool2DAttrs {
+  /** Window size, in pixels. */
   kernelSize: readonly [number, number];
+  /** Step between windows, in pixels. */
   stride: readonly [number, number];
+  /** Implicit padding on both sides, in pixels (at most half the window); padded positions are never a maximum. */
   padding: readonly [number, number];
   /** avg pool only: divide by the full window even where it hangs over the padding. */
   countIncludePad: boolean;
 }
 
+/** How the resize kernels map an [N, C, H, W] input to `outSize` (torch.nn.functional.interpolate's settings). */
 export interface ResizeAttrs {
+  /** Output [height, width], in pixels. */
   outSize: readonly [number, number];
   /** bilinear only. */
   alignCorners: boolean;
@@ -68,11 +80,18 @@ type ComparisonKernels = { [K in ComparisonKernelName]: (a: Tensor, b: Tensor) =
 /** Reduces over the given (sorted) axes, keeping them as size-1 dims. */
 type ReduceKernels = { [K in ReduceKernelName]: (x: Tensor, axes: readonly number[]) => Tensor };
 
+/**
+ * Every kernel a backend may provide, by name, with its signature. The names are the contract
+ * between ops (which call `runKernel`) and backends (which `registerKernel`). Kernels receive
+ * tensors that may be strided views unless the signature says "contiguous", and return new
+ * contiguous tensors.
+ */
 export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, BinaryKernels, ComparisonKernels, ReduceKernels, BatchNormKernels {
   /** A contiguous copy of any strided view, converted to `dtype`. */
   Cast: (x: Tensor, dtype: DType) => Tensor;
   /** Writes `source` (already broadcast to dst's shape and of dst's dtype) into the view `destination`. */
   Assign: (destination: Tensor, source: Tensor) => void;
+  /** Each element limited to [min, max], as torch.clamp (NaN stays NaN). */
   Clamp: (x: Tensor, min: number, max: number) => Tensor;
   /** Gradient of clamp: passes where min <= x <= max, as PyTorch does. */
   ClampGrad: (x: Tensor, gradOutput: Tensor, min: number, max: number) => Tensor;
@@ -80,9 +99,13 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   Where: (condition: Tensor, a: Tensor, b: Tensor) => Tensor;
   /** Index of the largest element along `axis` (first on ties), as int32, keeping the axis. */
   Argmax: (x: Tensor, axis: number) => Tensor;
+  /** exp(x − max) / Σ exp(x − max) along `axis`. */
   Softmax: (x: Tensor, axis: number) => Tensor;
+  /** Backward of Softmax, from its output y: y · (g − Σ g·y) along `axis`. */
   SoftmaxGrad: (y: Tensor, gradOutput: Tensor, axis: number) => Tensor;
+  /** x − max − log Σ exp(x − max) along `axis`. */
   LogSoftmax: (x: Tensor, axis: number) => Tensor;
+  /** Backward of LogSoftmax, from its output y: g − exp(y) · Σ g along `axis`. */
   LogSoftmaxGrad: (y: Tensor, gradOutput: Tensor, axis: number) => Tensor;
   /** a: [B, M, K] (or [B, K, M] if transposeA), b: [B, K, N] (or [B, N, K]) → [B, M, N]; B may be 1 on one side. */
   BatchMatMul: (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean) => Tensor;
@@ -97,12 +120,22 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   Conv2DBackpropInput: (gradOutput: Tensor, w: Tensor, inputShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the weight, of shape `weightShape`. */
   Conv2DBackpropFilter: (x: Tensor, gradOutput: Tensor, weightShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
+  /** x: [N, C, H, W] → [N, C, Ho, Wo], the mean of each window (divisor as `countIncludePad` says). */
   AvgPool2D: (x: Tensor, attrs: Pool2DAttrs) => Tensor;
+  /** Backward of AvgPool2D: each output gradient spread over its window, into a tensor of `inputShape`. */
   AvgPool2DGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: Pool2DAttrs) => Tensor;
   /** Returns the pooled values and, per output element, the flat (h * W + w) input index chosen. */
-  MaxPool2D: (x: Tensor, attrs: Pool2DAttrs) => { output: Tensor; indices: Tensor };
+  MaxPool2D: (x: Tensor, attrs: Pool2DAttrs) => {
+    /** The maximum of each window, [N, C, Ho, Wo]. */
+    output: Tensor;
+    /** int32 [N, C, Ho, Wo]: where each maximum came from, as h * W + w within its input plane. */
+    indices: Tensor;
+  };
+  /** Backward of MaxPool2D: each output gradient added at its `indices` position of a zero tensor of `inputShape`. */
   MaxPool2DGrad: (gradOutput: Tensor, indices: Tensor, inputShape: readonly number[]) => Tensor;
+  /** x: [N, C, H, W] → [N, C, outSize[0], outSize[1]], the mean of each of PyTorch's adaptive bins. */
   AdaptiveAvgPool2D: (x: Tensor, outSize: readonly [number, number]) => Tensor;
+  /** Backward of AdaptiveAvgPool2D (the output size is gradOutput's), into a tensor of `inputShape`. */
   AdaptiveAvgPool2DGrad: (gradOutput: Tensor, inputShape: readonly number[]) => Tensor;
   /** Picks positions `indices` along `axis`; an index of -1 yields `fill`. */
   IndexSelect: (x: Tensor, axis: number, indices: Int32Array, fill: number) => Tensor;
@@ -112,13 +145,19 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   Gather: (x: Tensor, axis: number, index: Tensor) => Tensor;
   /** Adjoint of Gather into a zero tensor of `shape`. */
   ScatterAdd: (gradOutput: Tensor, axis: number, index: Tensor, shape: readonly number[]) => Tensor;
+  /** torch.cat: tensors of one dtype, equal in every dim but `axis`, joined along `axis`. */
   Concat: (tensors: readonly Tensor[], axis: number) => Tensor;
+  /** x: [N, C, H, W] → [N, C, outSize[0], outSize[1]] by bilinear interpolation, with PyTorch's source coordinates. */
   ResizeBilinear: (x: Tensor, attrs: ResizeAttrs) => Tensor;
+  /** Backward of ResizeBilinear: each output gradient shared among its four source pixels by their weights. */
   ResizeBilinearGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: ResizeAttrs) => Tensor;
+  /** x: [N, C, H, W] → [N, C, outSize[0], outSize[1]], each output copying source pixel ⌊o · scale⌋ per axis (PyTorch's 'nearest'). */
   ResizeNearest: (x: Tensor, attrs: ResizeAttrs) => Tensor;
+  /** Backward of ResizeNearest: each output gradient added to its source pixel. */
   ResizeNearestGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: ResizeAttrs) => Tensor;
 }
 
+/** What the BatchNormStats kernel returns: per-channel statistics of a batch, in float64. */
 export interface BatchNormStats {
   /** Per-channel mean over every axis but 1, in double precision. */
   mean: Float64Array;
@@ -126,15 +165,20 @@ export interface BatchNormStats {
   variance: Float64Array;
 }
 
+/** What the BatchNormBackward kernel returns (dz: the gradient at the norm's output, before the activation). */
 export interface BatchNormGradients {
+  /** Gradient w.r.t. the input x, of x's shape and dtype. */
   dx: Tensor;
+  /** Per-channel gradient w.r.t. the affine weight γ: Σ dz · x̂, in float64. */
   dweight: Float64Array;
+  /** Per-channel gradient w.r.t. the affine bias β: Σ dz, in float64. */
   dbias: Float64Array;
 }
 
 /** An activation fused after a batch norm (ConvLayer's BN + SiLU), or none. */
 export type NormActivation = 'silu' | 'hardswish' | null;
 
+/** The batch-norm kernels (part of {@link KernelSignatures}): batch statistics, the per-channel affine with its fused activation, and its backward. */
 export interface BatchNormKernels {
   /** x: [N, C, …] → per-channel mean and biased variance. */
   BatchNormStats: (x: Tensor) => BatchNormStats;

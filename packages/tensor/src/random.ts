@@ -14,6 +14,7 @@ export class Generator {
     this.manualSeed(seed);
   }
 
+  /** Reseeds this generator from `seed` (an integer; its low and high 32-bit words are mixed) and returns it. */
   manualSeed(seed: number): this {
     let x = (Math.floor(seed) ^ Math.floor(seed / 0x100000000)) >>> 0;
     const next = (): number => {
@@ -36,6 +37,7 @@ export class Generator {
     return [this.s0, this.s1, this.s2, this.s3, this.spareNormal ?? Number.NaN];
   }
 
+  /** Restores a state saved by `getState`, so the same numbers follow again. */
   setState(state: readonly number[]): void {
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0);
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
@@ -98,8 +100,11 @@ export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }
 
+/** Where a random function draws from: `generator` if given, else a fresh one seeded by `seed`, else {@link defaultGenerator}. */
 export interface RandomOptions {
+  /** Seed of a fresh Generator used for this call only (the default generator is left as it is). */
   seed?: number;
+  /** The generator to draw from, advanced by the call; takes precedence over `seed`. */
   generator?: Generator;
 }
 

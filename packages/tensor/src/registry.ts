@@ -6,13 +6,19 @@ import type { KernelSignatures } from './kernel-names.js';
  * register an implementation under the same name. The highest-priority implementation whose guard
  * accepts the arguments runs; the reference backend accepts everything and comes last.
  */
+
+/** A kernel's name: a key of {@link KernelSignatures}, such as 'Conv2D' or 'ReluGrad'. */
 export type KernelName = keyof KernelSignatures;
 
+/** One backend's implementation of kernel `K`, as `registerKernel` takes it. */
 export interface KernelRegistration<K extends KernelName> {
+  /** The kernel it implements, a key of {@link KernelSignatures}. */
   name: K;
+  /** The backend's name, e.g. 'reference' or 'wasm'; one registration per backend and kernel. */
   backend: string;
   /** Higher runs first. The reference backend uses 0. */
   priority: number;
+  /** The implementation, with the kernel's signature. */
   fn: KernelSignatures[K];
   /** Says whether this implementation handles these arguments; refused calls fall through. */
   guard?: (...args: Parameters<KernelSignatures[K]>) => boolean;
@@ -23,6 +29,7 @@ type AnyRegistration = KernelRegistration<KernelName>;
 const table = new Map<KernelName, AnyRegistration[]>();
 const disabledBackends = new Set<string>();
 
+/** Adds `registration` to the dispatch table, replacing that backend's earlier one for the same kernel. */
 export function registerKernel<K extends KernelName>(registration: KernelRegistration<K>): void {
   const list = table.get(registration.name) ?? [];
   const kept = list.filter((r) => r.backend !== registration.backend);
@@ -41,6 +48,10 @@ export function observeKernels(observer: KernelObserver): () => void {
   return () => observers.delete(observer);
 }
 
+/**
+ * Calls kernel `name` on the highest-priority enabled backend whose guard accepts `args`, and
+ * returns its result; throws a ParcnetError when none does.
+ */
 export function runKernel<K extends KernelName>(
   name: K,
   ...args: Parameters<KernelSignatures[K]>

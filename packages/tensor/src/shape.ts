@@ -1,17 +1,21 @@
 import { ShapeError } from './errors.js';
 
+/** A tensor shape: the size of each dim, outermost first ([] for a 0-d tensor). */
 export type Shape = readonly number[];
 
+/** A shape as error messages print it: `[2, 3, 32, 32]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** The number of elements of a tensor of `shape`: the product of its sizes (1 for []). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Row-major strides of `shape`, in elements: the last dim has stride 1. */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;

@@ -6,6 +6,7 @@ import type { Tensor } from './tensor.js';
  * walks these nodes. The closure holds only what the backward rule needs.
  */
 export interface GradNode {
+  /** The op that made the tensor, as error messages name it ('conv2d', 'add', a Function's class name). */
   readonly opName: string;
   /** The op's inputs in order; null where an input does not require a gradient. */
   readonly inputs: readonly (Tensor | null)[];
@@ -17,6 +18,7 @@ export interface GradNode {
 
 let gradEnabled = true;
 
+/** Whether ops record the tape now: true unless inside `noGrad` (or `withGradMode(false, …)`). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -50,6 +52,7 @@ export function recordOp(
   return output;
 }
 
+/** The backward pass `Tensor.backward` delegates to: from `root`, seeded by `gradient` (ones when undefined). */
 export type BackwardEngine = (root: Tensor, gradient: Tensor | undefined, options: { retainGraph: boolean }) => void;
 
 let engine: BackwardEngine | null = null;
@@ -68,9 +71,13 @@ export type OpAttrs = object;
 
 /** One op as a tracer sees it: its name, inputs, output and settings. */
 export interface TracedOp {
+  /** The op's name, as in {@link GradNode.opName}. */
   opName: string;
+  /** The tensor the op returned. */
   output: Tensor;
+  /** The op's tensor inputs, in order (after any casts and broadcasts the op did). */
   inputs: readonly Tensor[];
+  /** The op's settings (axes, strides, padding, …); {} when it has none. */
   attrs: OpAttrs;
 }
 

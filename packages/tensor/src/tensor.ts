@@ -14,6 +14,7 @@ import { softmax, logSoftmax } from './ops/softmax.js';
 /** A tensor operand: a tensor, or a JS number that broadcasts like a 0-d tensor of the other's dtype. */
 export type TensorLike = Tensor | number;
 
+/** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
   /** Keep the graph's saved tensors so that backward can run through it again. */
   retainGraph?: boolean;
@@ -25,10 +26,15 @@ export interface BackwardOptions {
  * `storage[offset + i0 * strides[0] + i1 * strides[1] + …]`.
  */
 export class Tensor {
+  /** The flat typed array holding the elements, shared with every view of it. */
   readonly storage: TypedArray;
+  /** Size of each dim, e.g. [B, C, H, W]; [] for a 0-d tensor. */
   readonly shape: readonly number[];
+  /** Storage step per dim, in elements (0 for a broadcast dim, negative for a flipped one). */
   readonly strides: readonly number[];
+  /** Index in `storage` of element [0, 0, …], in elements. */
   readonly offset: number;
+  /** Element type: 'float32', 'float64' or 'int32' (the storage's typed array). */
   readonly dtype: DType;
   /** The tape node that produced this tensor; null for leaves. */
   gradFn: GradNode | null = null;
@@ -49,6 +55,7 @@ export class Tensor {
     return new Tensor(allocate(dtype, sizeOf(shape)), shape);
   }
 
+  /** The number of dims, `shape.length` (torch's `dim()`). */
   get ndim(): number {
     return this.shape.length;
   }
@@ -58,18 +65,22 @@ export class Tensor {
     return sizeOf(this.shape);
   }
 
+  /** The number of elements, as torch.Tensor.numel (same as `size`). */
   numel(): number {
     return this.size;
   }
 
+  /** True for a tensor no recorded op produced (gradFn null): a parameter, an input, a detached value. */
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
 
+  /** Whether gradients flow to this tensor: a leaf set to require one, or any output of a recorded op. */
   get requiresGrad(): boolean {
     return this.leafRequiresGrad || this.gradFn !== null;
   }
 
+  /** Sets whether a leaf requires a gradient (float dtypes only); a non-leaf cannot be switched off (use detach()). */
   set requiresGrad(value: boolean) {
     if (this.gradFn !== null) {
       if (!value) {
@@ -153,27 +164,45 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
+  /** A one-line description, `Tensor(shape=[2, 3], dtype=float32, requiresGrad)`; the elements are not printed. */
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
   // The methods below forward to the ops of the same name (see ops/), for PyTorch-style chaining.
+  /** This tensor converted to `dtype` (itself when it already has it), like torch.Tensor.to(dtype). */
   to(dtype: DType): Tensor { return cast(this, dtype); }
+  /** This tensor if row-major contiguous, else a contiguous copy. */
   contiguous(): Tensor { return contiguous(this); }
+  /** A contiguous copy that stays in the graph (gradients flow back), like torch.Tensor.clone. */
   clone(): Tensor { return cast(this, this.dtype, true); }
+  /** this + other, broadcast and promoted. */
   add(other: TensorLike): Tensor { return elementwise.add(this, other); }
+  /** this − other, broadcast and promoted. */
   sub(other: TensorLike): Tensor { return elementwise.sub(this, other); }
+  /** this · other elementwise, broadcast and promoted. */
   mul(other: TensorLike): Tensor { return elementwise.mul(this, other); }
+  /** this / other, true division: integer operands give float32. */
   div(other: TensorLike): Tensor { return elementwise.div(this, other); }
+  /** this ** other elementwise, broadcast and promoted. */
   pow(other: TensorLike): Tensor { return elementwise.pow(this, other); }
+  /** −x elementwise (float tensors). */
   neg(): Tensor { return unary.neg(this); }
+  /** eˣ elementwise (float tensors). */
   exp(): Tensor { return unary.exp(this); }
+  /** Natural logarithm elementwise (float tensors). */
   log(): Tensor { return unary.log(this); }
+  /** Square root elementwise (float tensors). */
   sqrt(): Tensor { return unary.sqrt(this); }
+  /** |x| elementwise (float tensors). */
   abs(): Tensor { return unary.abs(this); }
+  /** max(x, 0) elementwise (float tensors). */
   relu(): Tensor { return unary.relu(this); }
+  /** 1 / (1 + e⁻ˣ) elementwise (float tensors). */
   sigmoid(): Tensor { return unary.sigmoid(this); }
+  /** Hyperbolic tangent elementwise (float tensors). */
   tanh(): Tensor { return unary.tanh(this); }
+  /** Each element limited to [min, max], like torch.clamp. */
   clamp(min: number, max: number): Tensor { return elementwise.clamp(this, min, max); }
   /** Σ over one dim or an array of dims (all when omitted): `x.sum(1)`, `x.sum([0, 2], true)`. */
   sum(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.sum(this, axes, keepdim); }
@@ -185,9 +214,13 @@ export class Tensor {
   max(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.max(this, axes, keepdim); }
   /** The smallest value over one dim or an array of dims (all when omitted), like torch.amin. */
   min(axes?: number | readonly number[], keepdim = false): Tensor { return reduce.min(this, axes, keepdim); }
+  /** Index of the largest element along `axis` (of the flattened tensor when omitted), as int32, like torch.argmax. */
   argmax(axis?: number, keepdim = false): Tensor { return reduce.argmax(this, axis, keepdim); }
+  /** Softmax along `axis`: exp(x) / Σ exp(x), computed stably. */
   softmax(axis: number): Tensor { return softmax(this, axis); }
+  /** log(softmax(x)) along `axis`, computed stably. */
   logSoftmax(axis: number): Tensor { return logSoftmax(this, axis); }
+  /** The matrix product with `other`, as torch.matmul. */
   matmul(other: Tensor): Tensor { return matmul(this, other); }
 
   // The methods that take a shape or dims take them as PyTorch does: separate numbers, `x.reshape(2, -1)`,
@@ -201,13 +234,17 @@ export class Tensor {
   view(...shape: number[]): Tensor;
   view(shape: Shape): Tensor;
   view(...args: (number | Shape)[]): Tensor { return views.reshape(this, sizesFromArgs('view', 'sizes', args)); }
+  /** Dims startDim…endDim merged into one (all by default), as torch.flatten; a view when the strides allow. */
   flatten(startDim = 0, endDim = -1): Tensor { return views.flatten(this, startDim, endDim); }
   /** The dims reordered, as a view: `x.permute(2, 0, 1)` or `x.permute([2, 0, 1])`. */
   permute(...dims: number[]): Tensor;
   permute(dims: readonly number[]): Tensor;
   permute(...args: (number | readonly number[])[]): Tensor { return views.permute(this, sizesFromArgs('permute', 'dims', args)); }
+  /** Dims `dim0` and `dim1` swapped, as a view (torch.transpose). */
   transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
+  /** Size-1 dims removed: all of them, or only `dim` (unchanged when it is not 1), as a view. */
   squeeze(dim?: number): Tensor { return views.squeeze(this, dim); }
+  /** A size-1 dim inserted at `dim` (−1 appends), as a view (torch.unsqueeze). */
   unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
   /** Broadcast to a shape as a view, `x.expand(4, -1, 3)` or `x.expand([4, -1, 3])`; -1 keeps a dim. */
   expand(...shape: number[]): Tensor;
@@ -225,5 +262,6 @@ export class Tensor {
   flip(...dims: number[]): Tensor;
   flip(dims: readonly number[]): Tensor;
   flip(...args: (number | readonly number[])[]): Tensor { return views.flip(this, sizesFromArgs('flip', 'dims', args)); }
+  /** x[..., start:end:step, ...] along `dim` as a view, like Python slicing (negative indices count from the end). */
   slice(dim: number, start?: number, end?: number, step?: number): Tensor { return views.slice(this, dim, start, end, step); }
 }

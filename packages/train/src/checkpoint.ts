@@ -5,13 +5,9 @@ import { loadSafetensors, loadWeightsFile, saveSafetensors } from '@parcnet/io';
 import type { TrainConfig } from './config.js';
 
 /**
- * A training checkpoint is one safetensors file (written atomically: temp file + rename):
- *   model.<key>                 the model's state dict (structural keys)
- *   ema.<key>                   the EMA model's, when EMA is on
- *   optimizer.<i>.<name>        float64 per-parameter optimiser state (i = parameter order)
- * and in the metadata under "parcnet" a JSON object with the config, the loop position, the
- * random-generator state and the optimiser's scalars. Together they make a resumed run equal to
- * an uninterrupted one, bit for bit.
+ * Where a run stands: its position in the epochs, the running statistics of the epoch, the
+ * random-generator state and the best evaluation. Saved in every checkpoint, so that a resumed run
+ * continues exactly where this one stopped.
  */
 export interface LoopState {
   /** The epoch in progress (or the next to start when batchInEpoch is 0). */
@@ -21,29 +17,69 @@ export interface LoopState {
   /** Optimiser steps so far. */
   globalStep: number;
   /** Running sums of the epoch's training loss and accuracy. */
-  epochStats: { lossSum: number; correct: number; seen: number; seconds: number };
+  epochStats: {
+    /** Σ over the batches of mean batch loss × batch size. */
+    lossSum: number;
+    /** Training images whose top-1 prediction was right (classification; 0 for other tasks). */
+    correct: number;
+    /** Training images seen this epoch. */
+    seen: number;
+    /** Time spent in training steps this epoch (seconds). */
+    seconds: number;
+  };
   /** State of the default generator (dropout). */
   rng: number[];
-  /** Best evaluation top-1 so far and its epoch. */
-  best: { top1: number; epoch: number };
+  /** Best evaluation so far (the one best.safetensors holds) and its epoch. */
+  best: {
+    /** Top-1 of the model or its EMA, whichever was better (for other tasks the value of their bestMetric); −1 (−∞ for other tasks) before any evaluation. */
+    top1: number;
+    /** Its epoch, from 0; −1 before any evaluation. */
+    epoch: number;
+  };
   /** Training wall time so far (seconds). */
   elapsedSeconds: number;
 }
 
+/**
+ * A training checkpoint as read back. On disk it is one safetensors file (written atomically: temp
+ * file + rename):
+ * ```text
+ * model.<key>                 the model's state dict (structural keys)
+ * ema.<key>                   the EMA model's, when EMA is on
+ * optimizer.<i>.<name>        float64 per-parameter optimiser state (i = parameter order)
+ * ```
+ * and in the metadata under "parcnet" a JSON object with the config, the loop position, the
+ * random-generator state and the optimiser's scalars. Together they make a resumed run equal to
+ * an uninterrupted one, bit for bit.
+ */
 export interface Checkpoint {
+  /** The run's config (another task's config object, as is, for detection and segmentation). */
   config: TrainConfig;
+  /** Class names by label index. */
   classes: string[];
+  /** [height, width] of the model's input, as WeightsInfo.input_size. */
   inputSize: [number, number];
+  /** Where the run stood. */
   loop: LoopState;
+  /** The model's state dict (structural keys, no `residual.*` aliases). */
   model: Record<string, Tensor>;
+  /** The EMA model's state dict; null when EMA is off. */
   ema: Record<string, Tensor> | null;
-  optimizer: ReturnType<Optimizer<{ lr: number }>['stateDict']>;
+  /** The optimiser's state, ready for its loadStateDict. */
+  optimizer: ReturnType<Optimizer<{
+    /** The group's learning rate when the checkpoint was saved. */
+    lr: number;
+  }>['stateDict']>;
   /** What rebuilds the model, for checkpoints of tasks other than classification (null otherwise). */
   weightsInfo: WeightsInfo | null;
 }
 
 const FORMAT = 'parcnet-checkpoint/1';
 
+/**
+ * Writes a training checkpoint (layout on {@link Checkpoint}) to `file`; `parts.weightsInfo` is for
+ * tasks other than classification.
+ */
 export async function saveCheckpoint(
   file: string,
   parts: { config: TrainConfig; classes: readonly string[]; inputSize: [number, number]; loop: LoopState; model: Module; ema: Module | null; optimizer: Optimizer<{ lr: number }>; weightsInfo?: WeightsInfo },
@@ -65,6 +101,7 @@ export async function saveCheckpoint(
   await saveSafetensors(tensors, file, { metadata: { parcnet: JSON.stringify(meta) } });
 }
 
+/** Reads a checkpoint saveCheckpoint wrote; throws a FormatError when the file is missing or not a parcnet training checkpoint. */
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   if (!existsSync(file)) throw new FormatError(`${file}: no such checkpoint`);
   const { tensors, metadata } = await loadSafetensors(file);
@@ -97,9 +134,13 @@ function checkpointFrom(tensors: Record<string, Tensor>, metadata: Record<string
 
 /** What a weights file needs to be evaluated or used for prediction on its own. */
 export interface WeightsInfo {
+  /** Model zoo name (`createModel` of @parcnet/models). */
   model: string;
+  /** Outputs of the model: classes, background included for detection and segmentation. */
   num_classes: number;
+  /** Whether the model has the CIFAR stem (spec §12); false for detection and segmentation. */
   cifar_stem: boolean;
+  /** Class names by label index (`background` first for detection and segmentation). */
   classes: string[];
   /** [height, width] of the training images; other images are resized to it before the transforms. */
   input_size: [number, number];
@@ -119,7 +160,12 @@ export async function saveWeights(file: string, model: Module, info: WeightsInfo
  * `ema` its EMA weights), with the information needed to rebuild the model (null for a PyTorch
  * `.pt` file or a plain safetensors file that does not carry it).
  */
-export async function loadWeights(file: string, options: { ema?: boolean } = {}): Promise<{ state: Record<string, Tensor>; info: WeightsInfo | null }> {
+export async function loadWeights(file: string, options: { ema?: boolean } = {}): Promise<{
+  /** The state dict, in the file's key layout. */
+  state: Record<string, Tensor>;
+  /** What rebuilds the model; null when the file does not carry it. */
+  info: WeightsInfo | null;
+}> {
   if (!existsSync(file)) throw new FormatError(`${file}: no such weights file`);
   const { tensors, metadata } = await loadWeightsFile(file);
   if (metadata.parcnet_model) return { state: tensors, info: JSON.parse(metadata.parcnet_model) as WeightsInfo };

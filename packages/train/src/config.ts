@@ -11,46 +11,113 @@ import { modelNames } from '@parcnet/models';
  * files; `parseTrainConfig` fills defaults and rejects unknown keys (a typo must not be ignored).
  */
 export interface TrainConfig {
-  model: { name: string; cifar_stem: boolean; classifier_dropout: number; block_dropout: number };
+  /** The network (YAML `model`). */
+  model: {
+    /** A model of the zoo (`modelNames` of @parcnet/models); default `parcnet-xs`; CLI `--model`. */
+    name: string;
+    /** Stem stride 1 instead of 2, for 32×32 inputs (spec §12, not official); default true; CLI `--cifar-stem` / `--no-cifar-stem`. */
+    cifar_stem: boolean;
+    /** Dropout before the classifier, ≥ 0; default 0.1 (cvnets `model.classification.classifier_dropout`, 0.2 in the official recipes). */
+    classifier_dropout: number;
+    /** Dropout after each ParC block's FFN, ≥ 0; default 0 (0.1 in the official recipes, spec §3). */
+    block_dropout: number;
+  };
+  /** The data and its batches (YAML `dataset`). */
   dataset: {
+    /** The dataset; default `cifar10`; CLI `--dataset`. */
     name: 'cifar10' | 'cifar100';
+    /**
+     * Folder with the official binary files or `train/` and `test/` class folders, resolved against
+     * the config file when relative; null (default) = `$PARCNET_DATA/<name>`, then the cache
+     * `~/.cache/parcnet`, else a download; CLI `--data`.
+     */
     data: string | null;
+    /** Images per optimiser step, ≥ 1 (the last partial batch is dropped); default 64; CLI `--batch-size` (cvnets `dataset.train_batch_size0`). */
     train_batch_size: number;
+    /** Images per evaluation batch, ≥ 1; default 250 (cvnets `dataset.val_batch_size0`). */
     val_batch_size: number;
+    /** DataLoader worker threads, ≥ 0 (0 = batches made on the training thread; image decoding uses at least 1); default 1; CLI `--workers`. */
     workers: number;
-    /** Use only this many training / test images, balanced over the classes (smoke runs, tests); null = all. */
+    /** Use only this many training images, balanced over the classes (smoke runs, tests); null (default) = all; CLI `--train-images`. */
     train_images: number | null;
+    /** Use only this many test images, balanced over the classes; null (default) = all; CLI `--val-images`. */
     val_images: number | null;
   };
-  image_augmentation: { train: TransformSpec[]; val: TransformSpec[] };
-  loss: { label_smoothing: number };
+  /** Transforms applied in order to each image (YAML `image_augmentation`; `TransformSpec` of @parcnet/data). */
+  image_augmentation: {
+    /** Training transforms; default randomCrop 32 with padding 4, horizontalFlip 0.5, bgr, toFloat. */
+    train: TransformSpec[];
+    /** Evaluation transforms, also recorded in the weights files; default bgr, toFloat (BGR in [0, 1], the official input convention, spec §7). */
+    val: TransformSpec[];
+  };
+  /** The training loss, cross-entropy (YAML `loss`). */
+  loss: {
+    /** Label smoothing ε in [0, 1) of the training loss (evaluation uses plain cross-entropy); default 0.1 (cvnets `loss.classification.label_smoothing_factor`, spec §10). */
+    label_smoothing: number;
+  };
+  /** The optimiser, one parameter group with weight decay on every parameter (YAML `optim`, as cvnets'; spec §10). */
   optim: {
+    /** `adamw` (PyTorch AdamW, decoupled weight decay; default) or `sgd`. */
     name: 'adamw' | 'sgd';
+    /** Weight decay, ≥ 0; default 0.05 (cvnets `optim.weight_decay`). */
     weight_decay: number;
-    adamw: { beta1: number; beta2: number; eps: number };
-    sgd: { momentum: number; nesterov: boolean };
-    /** Clip the global gradient norm to this; null = no clipping (official). */
+    /** AdamW's coefficients (cvnets `optim.adamw`). */
+    adamw: {
+      /** β₁, the first-moment decay; default 0.9. */
+      beta1: number;
+      /** β₂, the second-moment decay; default 0.999. */
+      beta2: number;
+      /** ε added to the denominator; default 1e-8. */
+      eps: number;
+    };
+    /** SGD's settings (cvnets `optim.sgd`). */
+    sgd: {
+      /** Momentum factor; default 0.9. */
+      momentum: number;
+      /** Nesterov momentum; default true. */
+      nesterov: boolean;
+    };
+    /** Clip the global gradient norm to this; null (default) = no clipping, as the official recipes (cvnets `common.grad_clip`). */
     grad_clip: number | null;
   };
+  /** The learning rate: linear warm-up, then cosine (YAML `scheduler`, cvnets' cosine scheduler; spec §10). */
   scheduler: {
+    /** Epochs to train, ≥ 1; default 20; CLI `--epochs`. */
     max_epochs: number;
+    /** Optimiser steps of linear warm-up from warmup_init_lr to cosine.max_lr, ≥ 0; default 500. */
     warmup_iterations: number;
+    /** Learning rate at step 0 of the warm-up, ≥ 0; default 2e-4. */
     warmup_init_lr: number;
-    /** 'epoch' = official (cosine constant within an epoch), 'iteration' = smooth. */
+    /** 'epoch' = official (cosine constant within an epoch, cvnets `is_iteration_based: false`), 'iteration' = smooth; default 'iteration'. */
     per: 'epoch' | 'iteration';
-    cosine: { max_lr: number; min_lr: number };
+    /** The cosine's bounds (cvnets `scheduler.cosine`). */
+    cosine: {
+      /** Peak learning rate, reached at the end of the warm-up, ≥ 0; default 2e-3; CLI `--lr`. */
+      max_lr: number;
+      /** Learning rate the cosine ends at, ≥ 0; default 2e-5. */
+      min_lr: number;
+    };
   };
-  ema: { enable: boolean; momentum: number };
+  /** Exponential moving average of the model's weights and buffers (YAML `ema`, as cvnets'; spec §10). */
+  ema: {
+    /** Keep, evaluate and save an EMA model; default true. */
+    enable: boolean;
+    /** m in ema ← (1 − m)·ema + m·model after every optimiser step, in (0, 1]; default 0.0005. */
+    momentum: number;
+  };
+  /** Run-wide settings (YAML `common`). */
   common: {
+    /** Seed of the initialisation, the data order, the augmentation and dropout; default 0; CLI `--seed`. */
     seed: number;
-    /** WASM kernel threads; null = one per core. */
+    /** WASM kernel threads; null (default) = one per core; CLI `--threads`. */
     threads: number | null;
+    /** Output folder of the log, plot, checkpoint and weights files; default `runs/cifar10-parcnet-xs`; CLI `--out`. */
     out: string;
-    /** Stop after this many optimiser steps (smoke runs); null = train every epoch. */
+    /** Stop after this many optimiser steps (smoke runs); null (default) = train every epoch; CLI `--max-steps`. */
     max_steps: number | null;
-    /** Training log line every n steps. */
+    /** Training log line every n steps, ≥ 1; default 10. */
     log_every: number;
-    /** Also save the full checkpoint every n steps inside an epoch (a crash loses less); null = at epoch ends only. */
+    /** Also save the full checkpoint every n steps inside an epoch (a crash loses less); null = at epoch ends only; default 200. */
     checkpoint_every: number | null;
   };
 }
@@ -62,6 +129,11 @@ const CIFAR_TRAIN: TransformSpec[] = [
   { name: 'toFloat' },
 ];
 
+/**
+ * The classification defaults every config is merged into: ParC-Net-XS with the CIFAR stem on
+ * CIFAR-10, 20 epochs of AdamW with warm-up + cosine, label smoothing 0.1 and EMA (a CIFAR recipe,
+ * not the official ImageNet one of spec §10). Each key's default is listed on {@link TrainConfig}.
+ */
 export const DEFAULT_CONFIG: TrainConfig = {
   model: { name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0.0 },
   dataset: { name: 'cifar10', data: null, train_batch_size: 64, val_batch_size: 250, workers: 1, train_images: null, val_images: null },
@@ -100,7 +172,12 @@ export type TaskName = 'classification' | 'detection' | 'segmentation';
  * A config file as a plain object, with a relative `dataset.data` folder resolved against the file
  * (so configs travel with their data) and its task; the `task` key itself is removed.
  */
-export function readConfigFile(file: string): { raw: Record<string, unknown>; task: TaskName } {
+export function readConfigFile(file: string): {
+  /** The file's sections, without `task`. */
+  raw: Record<string, unknown>;
+  /** The file's `task` key; default `classification`. */
+  task: TaskName;
+} {
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
@@ -117,6 +194,10 @@ export function readConfigFile(file: string): { raw: Record<string, unknown>; ta
   return { raw: config, task };
 }
 
+/**
+ * Reads and checks a classification config file: defaults ← the file ← `overrides` (CLI flags).
+ * Throws a FormatError when the file is for another task or has an unknown key or a bad value.
+ */
 export function loadTrainConfig(file: string, overrides: unknown = {}): TrainConfig {
   const { raw, task } = readConfigFile(file);
   if (task !== 'classification') throw new FormatError(`${file}: a ${task} config; the classification trainer cannot run it`);
@@ -128,10 +209,12 @@ export function configError(where: string, what: string): never {
   throw new FormatError(`${where}: ${what}`);
 }
 
+/** Throws a config error unless `v` is an integer ≥ 1; `name` is the key the message names. */
 export function checkPositiveInteger(v: unknown, name: string, where: string): void {
   if (!Number.isInteger(v) || (v as number) < 1) configError(where, `${name} must be a positive integer, got ${JSON.stringify(v)}`);
 }
 
+/** Throws a config error unless `v` is a number ≥ 0 (NaN fails); `name` is the key the message names. */
 export function checkNonNegative(v: unknown, name: string, where: string): void {
   if (typeof v !== 'number' || !(v >= 0)) configError(where, `${name} must be a number ≥ 0, got ${JSON.stringify(v)}`);
 }

@@ -1,4 +1,9 @@
-// @parcnet/train: the classification trainer, its config, checkpoints, metrics, progress bar and plots.
+/**
+ * The classification trainer, its config, checkpoints, metrics, progress bar and plots.
+ *
+ * @packageDocumentation
+ * @module @parcnet/train
+ */
 export {
   DEFAULT_CONFIG, parseTrainConfig, loadTrainConfig, readConfigFile, mergeConfig, checkSharedConfig, checkPositiveInteger, checkNonNegative, configError, type TrainConfig, type TaskName,
 } from './config.js';

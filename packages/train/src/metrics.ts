@@ -24,11 +24,17 @@ export function countTopK(logits: Tensor, labels: Tensor, k: number): number {
   return hits;
 }
 
+/** A classifier's scores over one pass of the evaluation data. */
 export interface EvalResult {
+  /** Mean cross-entropy per image (no label smoothing). */
   loss: number;
+  /** Share of images whose label scores highest, in [0, 1] (ties go to the lower class index, as argmax). */
   top1: number;
+  /** Share of images with the label among the 5 highest scores (all of them with fewer than 5 classes), in [0, 1]. */
   top5: number;
+  /** Images evaluated. */
   images: number;
+  /** Wall time of the pass (seconds). */
   seconds: number;
 }
 

@@ -6,7 +6,14 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 interface Point { step: number; value: number; series: string; panel: string }
 
 /** One curve drawn from the evaluation lines: a field of theirs, its legend label and its panel. */
-export interface PlotSeries { field: string; label: string; panel: 'loss' | 'accuracy' }
+export interface PlotSeries {
+  /** Key of the evaluation log line to draw (`top1`, `val2017_AP`, …). */
+  field: string;
+  /** Legend label. */
+  label: string;
+  /** The panel it goes in. */
+  panel: 'loss' | 'accuracy';
+}
 
 const CLASSIFICATION_SERIES: PlotSeries[] = [
   { field: 'loss', label: 'test loss', panel: 'loss' },

@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 export class ProgressBar {
   private readonly bar: cliProgress.SingleBar | null;
 
+  /** A bar on stderr; with `enabled` false every method does nothing. */
   constructor(enabled: boolean) {
     this.bar = enabled
       ? new cliProgress.SingleBar(
@@ -24,10 +25,12 @@ export class ProgressBar {
       : null;
   }
 
+  /** Begins a bar labelled `phase` with `total` steps, `done` of them already done. */
   start(phase: string, total: number, done = 0): void {
     this.bar?.start(total, done, { phase, loss: '-', rate: '-' });
   }
 
+  /** Moves the bar to `done` steps; a loss or an images/s given replaces the one shown. */
   update(done: number, values: { loss?: number; imagesPerSecond?: number }): void {
     this.bar?.update(done, {
       ...(values.loss !== undefined ? { loss: values.loss.toFixed(4) } : {}),
@@ -35,6 +38,7 @@ export class ProgressBar {
     });
   }
 
+  /** Ends the current bar; start begins the next one. */
   stop(): void {
     this.bar?.stop();
   }

@@ -15,10 +15,17 @@ import { buildOptimizer, buildSchedule, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, 
  * meaning): the optimiser, the schedule and the common settings, plus how often to evaluate.
  */
 export interface TaskLoopConfig {
+  /** The optimiser (YAML `optim`), as for classification. */
   optim: TrainConfig['optim'];
+  /** The learning-rate schedule (YAML `scheduler`), as for classification. */
   scheduler: TrainConfig['scheduler'];
+  /** Seed, threads, out folder, step limit, log and checkpoint intervals (YAML `common`), as for classification. */
   common: TrainConfig['common'];
-  evaluation: { every_epochs: number };
+  /** When the task is evaluated (YAML `evaluation`). */
+  evaluation: {
+    /** Evaluate every n epochs, ≥ 1, and always after the last one. */
+    every_epochs: number;
+  };
 }
 
 /**
@@ -27,11 +34,19 @@ export interface TaskLoopConfig {
  * logging, progress, checkpoints, resume, weights files and the plot.
  */
 export interface TrainingTask {
+  /** Names the run in the messages and titles the plot. */
   title: string;
+  /** The model the loop trains, evaluates and saves. */
   model: Module;
+  /** Optimiser steps (batches) per epoch; 0 makes trainTask throw. */
   stepsPerEpoch: number;
   /** Forward and loss of batch `index` of `epoch`; must depend only on (seed, epoch, index) so resume is exact. */
-  batchLoss(epoch: number, index: number): { loss: Tensor; images: number };
+  batchLoss(epoch: number, index: number): {
+    /** The batch's scalar loss, to back-propagate. */
+    loss: Tensor;
+    /** Images in the batch (they weight the epoch's mean loss and count for images/s). */
+    images: number;
+  };
   /** Metrics of the model after an epoch (the model is in eval mode; the loop restores train mode). */
   evaluate(epoch: number, progress: (done: number, total: number, phase: string) => void): Record<string, number>;
   /** The metric best.safetensors follows (higher is better). */
@@ -42,14 +57,26 @@ export interface TrainingTask {
   plotSeries: PlotSeries[];
 }
 
+/** What trainTask returns: how far the run got, its last and best evaluation, and its speed. */
 export interface TaskTrainResult {
+  /** The run's output folder (`common.out`). */
   out: string;
+  /** Epochs completed, those of resumed runs included. */
   epochs: number;
+  /** Optimiser steps so far, those of resumed runs included. */
   steps: number;
   /** The last evaluation's metrics (null when none ran). */
   last: Record<string, number> | null;
-  best: { value: number; epoch: number };
+  /** The best evaluation so far, the one best.safetensors holds. */
+  best: {
+    /** Best value of the task's bestMetric; −∞ when no evaluation ran. */
+    value: number;
+    /** Its epoch, from 0; −1 when no evaluation ran. */
+    epoch: number;
+  };
+  /** Training images per second over this run's steps (evaluation excluded). */
   trainImagesPerSecond: number;
+  /** Wall time of this run (seconds). */
   seconds: number;
   /** Wall time spent evaluating (seconds), this run. */
   evalSeconds: number;

@@ -12,6 +12,7 @@ import { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
 import { plotTrainingLog } from './plot.js';
 import { ProgressBar } from './progress.js';
 
+/** How to run trainClassifier or trainTask (the run itself comes from the config). */
 export interface TrainOptions {
   /** A checkpoint to continue from (model, optimiser, schedule position, EMA, generators). */
   resume?: string;
@@ -21,31 +22,53 @@ export interface TrainOptions {
   print?: (message: string) => void;
 }
 
+/** What trainClassifier returns: how far the run got, its last and best evaluation, and its speed. */
 export interface TrainResult {
+  /** The run's output folder (`common.out`). */
   out: string;
   /** Epochs completed. */
   epochs: number;
+  /** Optimiser steps so far, those of resumed runs included. */
   steps: number;
   /** The last evaluation of the model, and of its EMA when on. */
   last: EvalResult | null;
+  /** The last evaluation of the EMA model; null when EMA is off or no evaluation ran. */
   lastEma: EvalResult | null;
-  best: { top1: number; epoch: number };
+  /** The best evaluation so far, the one best.safetensors holds. */
+  best: {
+    /** Best top-1 in [0, 1], of the model or its EMA; −1 when no evaluation ran. */
+    top1: number;
+    /** Its epoch, from 0; −1 when no evaluation ran. */
+    epoch: number;
+  };
   /** Training images per second over this run (wall time, data waits included). */
   trainImagesPerSecond: number;
+  /** Evaluation images per second over this run (model and EMA); null when no evaluation ran. */
   evalImagesPerSecond: number | null;
   /** Share of the training wall time spent waiting for batches. */
   dataWaitFraction: number;
+  /** Wall time of this run (seconds). */
   seconds: number;
+  /** True when `common.max_steps` ended the run. */
   stoppedAtMaxSteps: boolean;
 }
 
+/** Name, in the out folder, of the full resumable checkpoint, rewritten after every epoch. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** Name, in the out folder, of the JSON-lines log of measurements: `train` lines every `common.log_every` steps, one `eval` (or `epoch`) line per epoch. */
 export const LOG_FILE = 'log.jsonl';
+/** Name, in the out folder, of the JSON-lines record of run starts and resumes. */
 export const EVENTS_FILE = 'events.jsonl';
+/** Name, in the out folder, of the loss and accuracy curves (PNG), redrawn after every epoch. */
 export const PLOT_FILE = 'curves.png';
 
 /** The datasets a config names, cut to its size limits; a download (if one is needed) shows a progress bar. */
-export async function loadClassificationData(config: TrainConfig, progress = false): Promise<{ train: ImageDataset; val: ImageDataset }> {
+export async function loadClassificationData(config: TrainConfig, progress = false): Promise<{
+  /** The training split. */
+  train: ImageDataset;
+  /** The test split, which the trainer evaluates on. */
+  val: ImageDataset;
+}> {
   const load = config.dataset.name === 'cifar100' ? loadCifar100 : loadCifar10;
   const bar = new ProgressBar(progress);
   let downloading = false;
@@ -63,6 +86,7 @@ export async function loadClassificationData(config: TrainConfig, progress = fal
   return { train, val };
 }
 
+/** The model a config's `model` section names, with `numClasses` outputs, initialised from `common.seed`. */
 export function buildClassifier(config: TrainConfig, numClasses: number): Module {
   return createModel(config.model.name, {
     numClasses,

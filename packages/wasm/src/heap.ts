@@ -18,11 +18,13 @@ const PAGE = 65536;
 /** Every block ends with this much slack, so a SIMD load of a tensor's last partial vector stays inside it. */
 const SLACK = 16;
 
+/** How the wasm heap is used, as {@link wasmHeapStats} reports it; the counts run since the process started. */
 export interface HeapStats {
   /** Bytes in blocks held by tensors now. */
   tensorBytes: number;
-  /** Tensor blocks handed out, and given back after their storage was collected. */
+  /** Tensor blocks handed out. */
   tensorBlocks: number;
+  /** Tensor blocks given back after their storage was garbage-collected. */
   tensorBlocksFreed: number;
   /** Kernel outputs copied out because the tensor limit was reached. */
   copiedOut: number;

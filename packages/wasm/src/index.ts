@@ -1,4 +1,9 @@
-// @parcnet/wasm: WASM SIMD kernels for float32, registered under the reference kernels' names.
+/**
+ * WASM SIMD kernels for float32, registered under the reference kernels' names.
+ *
+ * @packageDocumentation
+ * @module @parcnet/wasm
+ */
 import './kernels.js';
 import './spatial.js';
 import './reductions.js';

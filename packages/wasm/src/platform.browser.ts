@@ -17,6 +17,7 @@ function buildUrl(): string {
   return (relaxed ? new URL('../build/kernels-single-relaxed.wasm', import.meta.url) : new URL('../build/kernels-single.wasm', import.meta.url)).href;
 }
 
+/** URL of the kernel build this page loads: shared-memory when cross-origin isolated, else single-memory; relaxed SIMD where the browser has it. */
 export const wasmPath = buildUrl();
 
 async function load(): Promise<Platform['kernels']> {

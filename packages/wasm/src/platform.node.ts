@@ -20,6 +20,7 @@ function relaxedSimd(): boolean {
 }
 
 const relaxed = relaxedSimd();
+/** Absolute path of the kernel module Node loads: build/kernels-relaxed.wasm when relaxed SIMD is on, else build/kernels.wasm. */
 export const wasmPath = fileURLToPath(new URL(relaxed ? '../build/kernels-relaxed.wasm' : '../build/kernels.wasm', import.meta.url));
 
 function load(): Platform['kernels'] {

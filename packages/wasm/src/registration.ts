@@ -4,6 +4,8 @@ import { registerKernel, Tensor, type KernelName } from '@parcnet/tensor';
  * How the WASM kernels enter the kernel registry: under the reference kernels' names, above them,
  * for float32 only (the guard); float64 and anything else falls back to the reference.
  */
+
+/** The backend name the WASM kernels register under, e.g. for `setBackendEnabled(WASM, false)` or `getKernel(name, WASM)`. */
 export const WASM = 'wasm';
 export const PRIORITY = 10;
 

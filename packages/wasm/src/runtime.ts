@@ -124,7 +124,14 @@ export function outputTensor(pointer: number, shape: readonly number[]): Tensor 
 }
 
 /** Which build of the kernels runs: with shared memory (threads) and with relaxed SIMD (fused multiply-add). */
-export function wasmBuild(): { path: string; shared: boolean; relaxedSimd: boolean } {
+export function wasmBuild(): {
+  /** The loaded module: a file path in Node, a URL in a browser (see {@link wasmPath}). */
+  path: string;
+  /** True when the memory is shared, so kernels can run on several threads. */
+  shared: boolean;
+  /** True for the relaxed-SIMD build (fused multiply-add). */
+  relaxedSimd: boolean;
+} {
   return { path: wasmPath, shared: platform.kernels.shared, relaxedSimd: platform.kernels.relaxed };
 }
 

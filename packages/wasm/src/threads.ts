@@ -56,6 +56,7 @@ export function setNumThreads(n: number): void {
   numThreads = n;
 }
 
+/** How many threads kernels split their work across, the calling one included (default: every core; 1 in a page that is not cross-origin isolated). */
 export function getNumThreads(): number {
   return numThreads;
 }
@@ -97,7 +98,12 @@ export function chunking(total: number): { chunks: number; chunk: number } {
 }
 
 /** Jobs split across threads so far, and wait slices that ran out (each one re-notified the helpers). */
-export const poolStats = { jobs: 0, slowSlices: 0 };
+export const poolStats = {
+  /** Jobs split across threads since the process started. */
+  jobs: 0,
+  /** 100 ms waits for the helpers that ran out before they finished (a slow or lost wake-up). */
+  slowSlices: 0,
+};
 
 export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
   const fn = runtime.exports[name] as unknown as (...a: number[]) => void;

@@ -4,28 +4,41 @@ import { ATTRIBUTE_TYPE, ModelProto, ONNX_DTYPE } from './proto.js';
 
 /** Anything with a forward of one tensor; eval() is called first when it has one (BN uses running statistics). */
 export interface OnnxExportable {
+  /** The computation to export: one float32 input tensor to one output tensor. */
   forward(x: Tensor): Tensor;
+  /** Puts the model in inference mode before the trace (BatchNorm on running statistics). */
   eval?(): unknown;
+  /** Called as train(true) after the trace when the model was training before it. */
   train?(mode?: boolean): unknown;
+  /** Whether the model is in training mode, read to restore it after the trace. */
   readonly training?: boolean;
 }
 
+/** Options of {@link exportOnnx} and {@link serializeOnnx}. */
 export interface OnnxExportOptions {
   /** ONNX opset, 13 … 21 (default 17). */
   opset?: number;
+  /** Name of the graph's input. Default 'input'. */
   inputName?: string;
+  /** Name of the graph's output. Default 'output'. */
   outputName?: string;
   /** Free text stored as the model's doc_string. */
   docString?: string;
 }
 
+/** What an export wrote, as {@link exportOnnx} and {@link serializeOnnx} report it. */
 export interface OnnxExportInfo {
+  /** The opset the graph was written for. */
   opset: number;
   /** Graph nodes by op type, e.g. { Conv: 51, Add: 20 }. */
   nodes: Record<string, number>;
+  /** How many initializers the graph holds: the weights and every constant folded from them. */
   initializers: number;
+  /** The graph's fixed input shape: the example input's, e.g. [1, 3, 256, 256]. */
   inputShape: number[];
+  /** The graph's output shape for that input. */
   outputShape: number[];
+  /** Size of the serialised model, in bytes. */
   bytes: number;
 }
 
@@ -331,7 +344,12 @@ class GraphBuilder {
 /**
  * The ONNX model of `model` at the example input's shape, as bytes (see exportOnnx).
  */
-export function serializeOnnx(model: OnnxExportable, exampleInput: Tensor, options: OnnxExportOptions = {}): { bytes: Uint8Array; info: OnnxExportInfo } {
+export function serializeOnnx(model: OnnxExportable, exampleInput: Tensor, options: OnnxExportOptions = {}): {
+  /** The ModelProto, as an .onnx file holds it. */
+  bytes: Uint8Array;
+  /** What the graph holds, as exportOnnx returns it. */
+  info: OnnxExportInfo;
+} {
   const opset = options.opset ?? 17;
   if (!Number.isInteger(opset) || opset < 13 || opset > 21) throw new FormatError(`exportOnnx: opset must be an integer from 13 to 21, got ${opset}`);
   if (exampleInput.dtype !== 'float32') throw new FormatError(`exportOnnx: the example input must be float32, got ${exampleInput.dtype} ${formatShape(exampleInput.shape)}`);

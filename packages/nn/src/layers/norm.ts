@@ -1,11 +1,15 @@
 import { add, batchNorm, formatShape, mean, mul, ones, rsqrt, ShapeError, sub, variance, zeros, type NormActivation, type Tensor } from '@parcnet/tensor';
 import { Module } from '../module.js';
 
+/** Options of {@link BatchNorm2d}, as torch.nn.BatchNorm2d's arguments. */
 export interface BatchNormOptions {
+  /** Added to the variance before the square root; default 1e-5. */
   eps?: number;
-  /** Running-statistics momentum; null for a cumulative average (as PyTorch). */
+  /** Running-statistics momentum, default 0.1; null for a cumulative average (as PyTorch). */
   momentum?: number | null;
+  /** Learn a per-channel scale γ and shift β; default true. */
   affine?: boolean;
+  /** Keep running mean and variance for evaluation (without them eval normalises with batch statistics too); default true. */
   trackRunningStats?: boolean;
 }
 
@@ -15,14 +19,22 @@ export interface BatchNormOptions {
  * evaluation uses the running statistics. x: [N, C, H, W] → same shape.
  */
 export class BatchNorm2d extends Module {
+  /** γ [C] (`weight`), initialised to 1; null unless `affine`. */
   readonly weight: Tensor | null;
+  /** β [C] (`bias`), initialised to 0; null unless `affine`. */
   readonly bias: Tensor | null;
+  /** Buffer `running_mean` [C], starting at 0; null without `trackRunningStats`. */
   readonly runningMean: Tensor | null;
+  /** Buffer `running_var` [C] of unbiased variances, starting at 1; null without `trackRunningStats`. */
   readonly runningVar: Tensor | null;
+  /** Buffer `num_batches_tracked`: an int32 scalar counting training batches; null without `trackRunningStats`. */
   readonly numBatchesTracked: Tensor | null;
+  /** Added to the variance before the square root; default 1e-5. */
   readonly eps: number;
+  /** As torch.nn.BatchNorm2d's `momentum`: the weight of the new batch statistics in the running ones; default 0.1; null for a cumulative average. */
   readonly momentum: number | null;
 
+  /** @param numFeatures C, the channels of the input [N, C, H, W]. */
   constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
     this.eps = options.eps ?? 1e-5;
@@ -36,6 +48,7 @@ export class BatchNorm2d extends Module {
     this.numBatchesTracked = track ? this.buffer('num_batches_tracked', zeros([], { dtype: 'int32' })) : null;
   }
 
+  /** x: [N, C, H, W] → the same shape, normalised per channel (batch statistics in training, running ones in eval). */
   forward(x: Tensor): Tensor {
     return this.normalize(x, null);
   }
@@ -46,7 +59,12 @@ export class BatchNorm2d extends Module {
    * its output (conv2dNormAct). Null without running statistics. An extra per-channel bias b before
    * the norm folds in as shift + b · scale.
    */
-  inferenceAffine(inputBias: Tensor | null = null): { scale: Float64Array; shift: Float64Array } | null {
+  inferenceAffine(inputBias: Tensor | null = null): {
+    /** Per channel, [C]: weight[c] / √(running_var[c] + eps). */
+    scale: Float64Array;
+    /** Per channel, [C]: bias[c] − running_mean[c] · scale[c] (+ b[c] · scale[c] with an input bias). */
+    shift: Float64Array;
+  } | null {
     if (!this.runningMean || !this.runningVar) return null;
     const mean = this.runningMean.toTypedArray();
     const variance = this.runningVar.toTypedArray();
@@ -90,20 +108,28 @@ export class BatchNorm2d extends Module {
   }
 }
 
+/** Options of {@link LayerNorm}. */
 export interface LayerNormOptions {
+  /** Added to the variance before the square root; default 1e-5. */
   eps?: number;
-  /** Normalise over dim 1 of an NCHW tensor (ConvNeXt's channels_first) instead of the last dims. */
+  /** Normalise over dim 1 of an NCHW tensor (ConvNeXt's channels_first) instead of the last dims; default false. */
   channelsFirst?: boolean;
 }
 
 /** torch.nn.LayerNorm over the last dims (or over channels of NCHW with `channelsFirst`), biased variance. */
 export class LayerNorm extends Module {
+  /** γ of shape `normalizedShape` (`weight`), initialised to 1. */
   readonly weight: Tensor;
+  /** β of shape `normalizedShape` (`bias`), initialised to 0. */
   readonly bias: Tensor;
+  /** The trailing dims normalised over; [C] with `channelsFirst`. */
   readonly normalizedShape: number[];
+  /** Added to the variance before the square root; default 1e-5. */
   readonly eps: number;
+  /** Whether it normalises over dim 1 of [N, C, H, W] instead of the last dims; default false. */
   readonly channelsFirst: boolean;
 
+  /** @param normalizedShape The trailing shape to normalise over (one number for the last dim), or [C] with `channelsFirst`. */
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
@@ -113,6 +139,7 @@ export class LayerNorm extends Module {
     this.bias = this.parameter('bias', zeros(this.normalizedShape));
   }
 
+  /** x: [..., *normalizedShape] (or [N, C, H, W] with `channelsFirst`) → the same shape, normalised over those dims. */
   forward(x: Tensor): Tensor {
     if (this.channelsFirst) {
       const c = this.normalizedShape[0];

@@ -4,11 +4,13 @@ import {
 import type { ParcAxis } from '../kernel-names.js';
 import { resampleRows, resampleRowsAdjoint, resampleTaps } from './resample.js';
 
+/** Options of {@link parcConv}. */
 export interface ParcConvOptions {
+  /** The axis to convolve along: 'H' (n = H) or 'W' (n = W). */
   axis: ParcAxis;
-  /** [1, C, K, 1] (axis H) or [1, C, 1, K] (axis W), added to the input after resampling. */
+  /** Meta PE [1, C, K, 1] (axis H) or [1, C, 1, K] (axis W), resampled to n and added to the input; default none. */
   metaPE?: Tensor | null;
-  /** [C], added to the output. */
+  /** Bias [C], added to the output; default none (no official ParC-Net has one, spec §2.1). */
   bias?: Tensor | null;
 }
 

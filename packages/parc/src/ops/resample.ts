@@ -12,14 +12,24 @@ import { recordOp, Tensor, type FloatArray, type FloatDType } from '@parcnet/ten
  * 30.9999986, not 31); we do the same, and n = K is an exact copy as in PyTorch.
  */
 export interface ResampleTaps {
+  /** Meta length K, the number of source taps. */
   readonly from: number;
+  /** Target length n, the number of output taps. */
   readonly to: number;
+  /** Per output tap i, the lower source tap i0 ∈ [0, K − 1]. */
   readonly i0: Int32Array;
+  /** Per output tap i, the upper source tap i1 = min(i0 + 1, K − 1). */
   readonly i1: Int32Array;
+  /** Per output tap i, the weight λ0 = 1 − λ1 of `m[i0]`. */
   readonly lambda0: Float64Array;
+  /** Per output tap i, the weight λ1 ∈ [0, 1] of `m[i1]` (0 when n = K: an exact copy). */
   readonly lambda1: Float64Array;
 }
 
+/**
+ * The resampling weights from `from` = K taps to `to` = n taps (spec §2.1 step 1), with PyTorch's
+ * float32 rounding of s, λ0 and λ1 when `dtype` is 'float32'. Returns one (i0, i1, λ0, λ1) per output tap.
+ */
 export function resampleTaps(from: number, to: number, dtype: FloatDType): ResampleTaps {
   const round = dtype === 'float32' ? Math.fround : (v: number): number => v;
   const i0 = new Int32Array(to);

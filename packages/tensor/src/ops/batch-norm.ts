@@ -6,17 +6,23 @@ import { recordOp } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { NormActivation } from '../kernel-names.js';
 
+/** Options of {@link batchNorm}, as torch.nn.functional.batch_norm's arguments (exported as BatchNormFunctionOptions). */
 export interface BatchNormOptions {
+  /** Per-channel scale γ, [C]; none means 1. */
   weight?: Tensor | null;
+  /** Per-channel shift β, [C]; none means 0. */
   bias?: Tensor | null;
-  /** Running statistics, updated in place when training. */
+  /** Running mean, [C], updated in place when training; without running statistics the batch's are always used. */
   runningMean?: Tensor | null;
+  /** Running variance, [C] (unbiased, as PyTorch keeps it), updated in place when training. */
   runningVar?: Tensor | null;
   /** Normalise with the batch's statistics (and update the running ones) rather than the running ones. */
   training: boolean;
-  /** null: cumulative average, using numBatchesTracked (already incremented by the caller). */
+  /** Weight of the new batch in the running statistics, default 0.1; null: cumulative average, using numBatchesTracked (already incremented by the caller). */
   momentum?: number | null;
+  /** Batches seen so far, including this one; only read when momentum is null. */
   numBatchesTracked?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
   /** An activation applied to the normalised output in the same pass (BN + SiLU of a ConvLayer). */
   activation?: NormActivation;

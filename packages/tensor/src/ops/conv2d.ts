@@ -8,15 +8,20 @@ import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
 import { reshape } from './views.js';
 
+/** A size given for both spatial dims at once (`3`) or as (H, W) (`[3, 1]`), as PyTorch's int-or-tuple arguments. */
 export type Pair = number | readonly [number, number];
 
+/** Options of {@link conv2d}, as torch.nn.functional.conv2d's keyword arguments. */
 export interface Conv2dOptions {
+  /** Step of the window, in pixels. Default 1. */
   stride?: Pair;
-  /** Zero padding on each side of H and W. */
+  /** Zero padding on each side of H and W, in pixels. Default 0. */
   padding?: Pair;
+  /** Spacing between kernel taps, in pixels. Default 1. */
   dilation?: Pair;
+  /** Channel groups; C and O must both divide by it (C for depthwise). Default 1. */
   groups?: number;
-  /** [O], added per output channel. */
+  /** [O], added per output channel. Default none. */
   bias?: Tensor | null;
 }
 

@@ -52,14 +52,17 @@ function binary(
   return recordOp(op, out, [x, y], (g) => backward(g, x, y, out));
 }
 
+/** a + b elementwise, broadcast and promoted (torch.add). */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   return binary('add', 'Add', a, b, (g) => [g, g]);
 }
 
+/** a − b elementwise, broadcast and promoted (torch.sub). */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   return binary('sub', 'Sub', a, b, (g) => [g, neg(g)]);
 }
 
+/** a · b elementwise, broadcast and promoted (torch.mul). */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   return binary('mul', 'Mul', a, b, (g, x, y) => [mul(g, y), mul(g, x)]);
 }
@@ -83,6 +86,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return binary('maximum', 'Maximum', a, b, (g, x, y) => splitByComparison(g, x, y, 'Greater'));
 }
 
+/** Elementwise min; ties send half the gradient to each side, as PyTorch does. */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
   return binary('minimum', 'Minimum', a, b, (g, x, y) => splitByComparison(g, x, y, 'Less'));
 }
@@ -98,12 +102,17 @@ function compare(op: string, kernel: ComparisonKernelName, a: TensorLike, b: Ten
   return runKernel(kernel, x, y);
 }
 
-/** Comparisons return int32 masks of 0 and 1; they have no gradient. */
+/** a < b elementwise, broadcast: an int32 mask of 0 and 1. Comparisons have no gradient. */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', 'Less', a, b);
+/** a ≤ b elementwise, broadcast: an int32 mask of 0 and 1 (no gradient). */
 export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', 'LessEqual', a, b);
+/** a > b elementwise, broadcast: an int32 mask of 0 and 1 (no gradient). */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', 'Greater', a, b);
+/** a ≥ b elementwise, broadcast: an int32 mask of 0 and 1 (no gradient). */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', 'GreaterEqual', a, b);
+/** a = b elementwise, broadcast: an int32 mask of 0 and 1 (no gradient). */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', 'Equal', a, b);
+/** a ≠ b elementwise, broadcast: an int32 mask of 0 and 1 (no gradient). */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => compare('ne', 'NotEqual', a, b);
 
 /** Picks a where condition is non-zero, else b; all three broadcast together. */

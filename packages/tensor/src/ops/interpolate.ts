@@ -6,10 +6,13 @@ import { formatShape } from '../shape.js';
 import { recordOp } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 
+/** Options of {@link interpolate}, as torch.nn.functional.interpolate's. */
 export interface InterpolateOptions {
   /** Output [H, W] (or one number for both). Give this or scaleFactor. */
   size?: number | readonly [number, number];
+  /** Multiplier of [H, W] (or one number for both); the output is ⌊in · s⌋. Give this or size. */
   scaleFactor?: number | readonly [number, number];
+  /** Default 'nearest' (PyTorch's legacy nearest: source index ⌊o · scale⌋). */
   mode?: 'nearest' | 'bilinear';
   /** bilinear only; default false, as in PyTorch. */
   alignCorners?: boolean;

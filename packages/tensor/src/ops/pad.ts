@@ -3,11 +3,14 @@ import { formatShape, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { selectAlongAxis } from './indexing.js';
 
+/** How {@link pad} fills: with a value ('constant'), wrapping around ('circular'), or mirroring without repeating the edge ('reflect'). */
 export type PadMode = 'constant' | 'circular' | 'reflect';
 
+/** Options of {@link pad}, as torch.nn.functional.pad's `mode` and `value`. */
 export interface PadOptions {
+  /** Default 'constant'. */
   mode?: PadMode;
-  /** constant mode only. */
+  /** constant mode only; default 0. */
   value?: number;
 }
 

@@ -7,9 +7,11 @@ import { recordOp } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { pair, type Pair } from './conv2d.js';
 
+/** Options of {@link avgPool2d} and {@link maxPool2d}, as PyTorch's keyword arguments (floor mode). */
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;
+  /** Implicit padding on both sides, in pixels, at most half the kernel. Default 0. */
   padding?: Pair;
   /** avgPool2d only: count padded positions in the divisor (PyTorch's default true). */
   countIncludePad?: boolean;

@@ -16,6 +16,10 @@ import { expand, reshape } from './views.js';
  * the argument after them is keepdim, so several axes cannot come as separate numbers.
  */
 
+/**
+ * The dims to reduce: one dim, an array of dims, or undefined for all (negative dims count from the end).
+ * @inline
+ */
 type Axes = number | readonly number[] | undefined;
 
 /** keepdim is the argument where a second axis would land by mistake (`sum(x, 0, 1)`). */
@@ -60,9 +64,11 @@ export function mean(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   return div(sum(x, list, keepdim), countOver(x, list));
 }
 
+/** Options of {@link variance} (`Tensor.var`). */
 export interface VarOptions {
   /** Divide by N − 1 (Bessel's correction) rather than N. Default true, as torch.var. */
   unbiased?: boolean;
+  /** Keep the reduced dims as size-1 dims. Default false. */
   keepdim?: boolean;
 }
 

@@ -77,6 +77,7 @@ export function reshape(x: Tensor, ...args: (number | Shape)[]): Tensor {
   return view('reshape', source, target, strides ?? contiguousStrides(target), source.offset, (g) => reshape(g, inputShape));
 }
 
+/** torch.flatten: dims startDim…endDim (all by default) merged into one; a 0-d tensor becomes [1]. A view when the strides allow. */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const start = normalizeAxis('flatten', startDim, x.ndim);
@@ -103,6 +104,7 @@ export function permute(x: Tensor, ...args: (number | readonly number[])[]): Ten
   return view('permute', x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset, (g) => permute(g, inverse), { perm: order });
 }
 
+/** torch.transpose: dims `dim0` and `dim1` swapped, as a view (negative dims count from the end). */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normalizeAxis('transpose', dim0, x.ndim);
   const b = normalizeAxis('transpose', dim1, x.ndim);
@@ -121,6 +123,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
   );
 }
 
+/** torch.unsqueeze: a size-1 dim inserted at `dim` (in −(ndim + 1) … ndim; −1 appends), as a view. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const at = normalizeAxis('unsqueeze', dim, x.ndim + 1);
   const shape = [...x.shape];
