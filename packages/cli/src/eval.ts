@@ -52,10 +52,23 @@ async function evalCocoTask(flags: Flags, model: Module, info: WeightsInfo): Pro
     images = coco.imageIds.length;
   } else {
     const samples = loadSegmentationSplit(data, split);
-    metrics = evaluateSegmentation(model, samples, info.num_classes, info.input_size[0]);
+    metrics = { ...evaluateSegmentation(model, samples, info.num_classes, info.input_size[0]) };
     images = samples.samples.length;
   }
   const seconds = (performance.now() - started) / 1000;
-  if (flags.json) console.log(JSON.stringify({ split, images, ...metrics, seconds }));
-  else console.log(`${split}: ${images} images, ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${seconds.toFixed(1)} s)`);
+  if (flags.json) {
+    console.log(JSON.stringify({ split, images, ...metrics, seconds }));
+    return;
+  }
+  // A segmenter's `_resized` metrics (prediction and mask at the input size) go on a second line
+  // under the official figures (at each image's original size).
+  const list = (entries: [string, number][]): string => entries.map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+  const entries = Object.entries(metrics);
+  const resized = entries.filter(([k]) => k.endsWith('_resized'));
+  const main = entries.filter(([k]) => !k.endsWith('_resized'));
+  const where = resized.length > 0 ? ' at the original image sizes' : '';
+  console.log(`${split}: ${images} images, ${list(main)}${where} (${seconds.toFixed(1)} s)`);
+  if (resized.length > 0) {
+    console.log(`${split} at ${info.input_size.join('×')}: ${list(resized.map(([k, v]) => [k.slice(0, -'_resized'.length), v]))} (prediction and mask at the model's input size)`);
+  }
 }

@@ -13,6 +13,8 @@ function overridesFrom(flags: Flags): Record<string, Record<string, unknown>> {
   set('model', 'name', flags.model);
   if (flags['cifar-stem']) set('model', 'cifar_stem', true);
   if (flags['no-cifar-stem']) set('model', 'cifar_stem', false);
+  set('model', 'pretrained', flags.pretrained);
+  set('model', 'freeze_backbone_epochs', numberFlag(flags, 'freeze-backbone', true));
   set('dataset', 'name', flags.dataset);
   set('dataset', 'data', flags.data);
   set('dataset', 'train_batch_size', numberFlag(flags, 'batch-size', true));

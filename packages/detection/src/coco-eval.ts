@@ -1,5 +1,4 @@
 import { FormatError } from '@parcnet/tensor';
-import { parseCocoInstances, type CocoAnnotation } from '@parcnet/data';
 
 /** One detection in COCO's results format. */
 export interface CocoDetection {
@@ -112,16 +111,93 @@ function evaluateImage(gts: Box[], dts: Box[], range: [number, number], maxDet: 
 }
 
 /**
+ * The ground truth as pycocotools' COCO and COCOeval read it for box evaluation. Required: the
+ * `images`, `annotations` and `categories` lists; an image's `id`; a category's `id`; an
+ * annotation's `id`, `image_id`, `category_id` and `bbox`. Everything else is optional: an image's
+ * `file_name`, `width` and `height` (COCOeval reads them only to rasterise masks for 'segm'), a
+ * category's `name`, an annotation's `segmentation` (read only for 'segm'), `iscrowd` and `area`.
+ */
+export interface CocoGroundTruth {
+  /** The images evaluated; only `id` is read. */
+  images: {
+    /** Image id, referred to by annotations' and detections' `image_id`. */
+    id: number;
+  }[];
+  /** The categories evaluated; only `id` is read. */
+  categories: {
+    /** Category id, referred to by annotations' and detections' `category_id`. */
+    id: number;
+  }[];
+  /** The objects. */
+  annotations: {
+    /** Annotation id. */
+    id: number;
+    /** Id of an image in `images`. */
+    image_id: number;
+    /** Id of a category in `categories`. */
+    category_id: number;
+    /** [x, y, width, height] in pixels. */
+    bbox: [number, number, number, number];
+    /** 1 for a crowd region; absent = 0. */
+    iscrowd?: 0 | 1;
+    /** Area in square pixels, which decides small / medium / large; absent = the box's width · height. */
+    area?: number;
+  }[];
+}
+
+/** Checks the ground truth and fills in the optional fields; errors name the image or annotation. */
+function readGroundTruth(json: unknown): { imageIds: number[]; categoryIds: number[]; boxes: (Box & { imageId: number; categoryId: number })[] } {
+  const where = 'cocoEval ground truth';
+  const root = json as Partial<Record<'images' | 'annotations' | 'categories', unknown>> | null;
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (!root || !Array.isArray(root[key])) throw new FormatError(`${where}: missing the "${key}" list`);
+  }
+  const { images, annotations, categories } = root as Record<'images' | 'annotations' | 'categories', Record<string, unknown>[]>;
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  for (const image of images) if (!isNumber(image?.id)) throw new FormatError(`${where}: image ${JSON.stringify(image)} has no numeric "id"`);
+  for (const category of categories) if (!isNumber(category?.id)) throw new FormatError(`${where}: category ${JSON.stringify(category)} has no numeric "id"`);
+  const imageIds = [...new Set(images.map((i) => i.id as number))].sort((a, b) => a - b);
+  const categoryIds = [...new Set(categories.map((c) => c.id as number))].sort((a, b) => a - b);
+  const knownImages = new Set(imageIds);
+  const knownCategories = new Set(categoryIds);
+  const boxes = annotations.map((a) => {
+    const at = `${where}: annotation ${JSON.stringify(a?.id)}`;
+    for (const key of ['id', 'image_id', 'category_id'] as const) if (!isNumber(a?.[key])) throw new FormatError(`${at} has no numeric "${key}"`);
+    const imageId = a.image_id as number;
+    const categoryId = a.category_id as number;
+    // pycocotools would silently skip these; a reference to nothing is a broken file, so say so.
+    if (!knownImages.has(imageId)) throw new FormatError(`${at} refers to image ${imageId}, which is not in "images"`);
+    if (!knownCategories.has(categoryId)) throw new FormatError(`${at} has category ${categoryId}, which is not in "categories"`);
+    const bbox = a.bbox;
+    if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every(isNumber)) throw new FormatError(`${at} has bbox ${JSON.stringify(bbox)}, expected [x, y, width, height]`);
+    // COCOeval._prepare sets ignore = ('iscrowd' in gt and gt['iscrowd']), so an absent iscrowd is
+    // not a crowd; its computeIoU then reads gt['iscrowd'] (a KeyError there), where we take 0.
+    // An annotation's own `ignore` field is overwritten by that line, so it is not read here either.
+    const iscrowd = a.iscrowd ?? 0;
+    if (iscrowd !== 0 && iscrowd !== 1) throw new FormatError(`${at} has iscrowd ${JSON.stringify(iscrowd)}, expected 0 or 1`);
+    // COCOeval.evaluateImg reads g['area'] for the area ranges (a KeyError in pycocotools when it
+    // is absent); for a box without one we take width · height, what COCO.loadRes computes for a
+    // box result. (COCO's own `area` is the mask's, usually smaller than the box's.)
+    const area = a.area ?? bbox[2] * bbox[3];
+    if (!isNumber(area)) throw new FormatError(`${at} has area ${JSON.stringify(a.area)}, expected a number`);
+    const crowd = iscrowd === 1;
+    return { id: a.id as number, imageId, categoryId, bbox: bbox as number[], area, crowd, ignore: crowd, score: 0 };
+  });
+  return { imageIds, categoryIds, boxes };
+}
+
+/**
  * COCOeval for boxes ('bbox'), with pycocotools' semantics: IoU thresholds .50:.05:.95, 101-point
  * interpolated precision, area ranges all/small/medium/large (by the annotation's `area`), crowd
  * regions matched by intersection over the detection's area and then ignored, up to 1/10/100
  * detections per image. Every image and category of the ground truth is evaluated; a metric with
- * nothing to measure is −1, as pycocotools reports it.
+ * nothing to measure is −1, as pycocotools reports it. The ground truth is read as pycocotools
+ * reads it ({@link CocoGroundTruth}: images need only an `id`, annotations no `segmentation`), with
+ * `iscrowd` absent taken as 0 and `area` absent as the box's area.
  */
 export function cocoEval(groundTruthJson: unknown, detections: readonly CocoDetection[]): CocoMetrics {
-  const gt = parseCocoInstances(groundTruthJson, 'cocoEval ground truth');
-  const imageIds = [...new Set(gt.images.map((i) => i.id))].sort((a, b) => a - b);
-  const categoryIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b);
+  const gt = readGroundTruth(groundTruthJson);
+  const { imageIds, categoryIds } = gt;
   const key = (image: number, category: number): string => `${image}/${category}`;
   const gtBoxes = new Map<string, Box[]>();
   const dtBoxes = new Map<string, Box[]>();
@@ -130,9 +206,7 @@ export function cocoEval(groundTruthJson: unknown, detections: readonly CocoDete
     if (list) list.push(box);
     else map.set(k, [box]);
   };
-  gt.annotations.forEach((a: CocoAnnotation & { ignore?: number }) => {
-    push(gtBoxes, key(a.image_id, a.category_id), { id: a.id, bbox: a.bbox, area: a.area, crowd: a.iscrowd === 1, ignore: a.iscrowd === 1 || a.ignore === 1, score: 0 });
-  });
+  gt.boxes.forEach(({ imageId, categoryId, ...box }) => push(gtBoxes, key(imageId, categoryId), box));
   const knownImages = new Set(imageIds);
   detections.forEach((d, i) => {
     if (!knownImages.has(d.image_id)) throw new FormatError(`cocoEval: detection ${i} is for image ${d.image_id}, which the ground truth does not have`);

@@ -5,7 +5,7 @@
  * @packageDocumentation
  * @module @parcnet/detection
  */
-export { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval.js';
+export { cocoEval, type CocoDetection, type CocoGroundTruth, type CocoMetrics } from './coco-eval.js';
 export { ssdAnchors, ssdFeatureSizes, type AnchorOptions } from './anchors.js';
 export {
   centerToCorners, cornersToCenter, encodeBoxes, decodeBoxes, boxIou, nms, batchedNms, matchAnchors, CENTER_VARIANCE, SIZE_VARIANCE,

@@ -48,12 +48,22 @@ export function ssdPredict(model: SsdLite, image: FloatImage, anchors: Float32Ar
   }));
 }
 
-/** Runs ssdPredict over a split and scores it with cocoEval (COCO's results format in between). */
+/**
+ * Runs ssdPredict over a split and scores it with cocoEval (COCO's results format in between).
+ * `options.images` holds images already decoded, by COCO id (the trainer passes its training
+ * images, so evaluating the training split decodes none of them again); the others are read and
+ * decoded from the split's folder.
+ */
 export function evaluateSsd(
   model: SsdLite,
   split: CocoDetectionSplit,
   anchors: Float32Array,
-  options: PredictOptions & { onImage?: (done: number, total: number) => void } = {},
+  options: PredictOptions & {
+    /** Called before each image with (index, image count). */
+    onImage?: (done: number, total: number) => void;
+    /** Decoded images (planar RGB, 0…255, as loadDetectionSample gives them) by COCO image id. */
+    images?: ReadonlyMap<number, FloatImage>;
+  } = {},
 ): {
   /** COCO's box metrics of the split (cocoEval). */
   metrics: CocoMetrics;
@@ -61,12 +71,12 @@ export function evaluateSsd(
   detections: CocoDetection[];
 } {
   const detections: CocoDetection[] = [];
-  split.imageIds.forEach((_, index) => {
+  split.imageIds.forEach((imageId, index) => {
     options.onImage?.(index, split.imageIds.length);
-    const sample = loadDetectionSample(split, index);
-    for (const d of ssdPredict(model, sample.image, anchors, options)) {
+    const image = options.images?.get(imageId) ?? loadDetectionSample(split, index).image;
+    for (const d of ssdPredict(model, image, anchors, options)) {
       detections.push({
-        image_id: sample.imageId,
+        image_id: imageId,
         category_id: split.categoryIds[d.label - 1],
         bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
         score: d.score,

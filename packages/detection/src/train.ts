@@ -20,6 +20,14 @@ export interface DetectionTrainConfig extends TaskLoopConfig {
   model: {
     /** An SSDLite model of the zoo: `ssdlite-parcnet-xs` (default) or `ssdlite-parcnet-s`; CLI `--model`. */
     name: string;
+    /**
+     * A classifier's weights to start the backbone (`encoder`) from: a `.pt` (official layout) or a
+     * weights file or checkpoint of `parcnet train` of the same ParC-Net scale; its head is skipped;
+     * null (default) = random initialisation; CLI `--pretrained` (cvnets `model.classification.pretrained`).
+     */
+    pretrained: string | null;
+    /** Epochs, from the first, during which the backbone's parameters get no update, ≥ 0; default 0; CLI `--freeze-backbone`. */
+    freeze_backbone_epochs: number;
   };
   /** The COCO-format data (YAML `dataset`). */
   dataset: {
@@ -72,7 +80,7 @@ export interface DetectionTrainConfig extends TaskLoopConfig {
  * `runs/coco-tiny-ssdlite`, log_every 5, checkpoint_every null.
  */
 export const DEFAULT_DETECTION_CONFIG: DetectionTrainConfig = {
-  model: { name: 'ssdlite-parcnet-xs' },
+  model: { name: 'ssdlite-parcnet-xs', pretrained: null, freeze_backbone_epochs: 0 },
   dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], image_size: 320, train_batch_size: 8, max_images: null },
   augmentation: { random_crop: true, photometric: true, flip: true },
   loss: { neg_pos_ratio: 3, iou_threshold: 0.5 },
@@ -139,6 +147,7 @@ export async function trainDetector(config: DetectionTrainConfig, options: Train
   const task: TrainingTask = {
     title: `${config.model.name} on ${config.dataset.train_split} (${samples.length} images)`,
     model,
+    backbone: 'encoder',
     stepsPerEpoch: Math.floor(samples.length / batchSize),
     batchLoss(epoch, index) {
       const order = epochOrder(samples.length, config.common.seed, epoch);
@@ -156,8 +165,10 @@ export async function trainDetector(config: DetectionTrainConfig, options: Train
     },
     evaluate(_epoch, progress) {
       const metrics: Record<string, number> = {};
+      // Images already decoded for training are not decoded again to evaluate the training split.
+      const images = new Map(samples.map((s) => [s.imageId, s.image]));
       for (const { name, split } of evalSplits) {
-        const { metrics: m } = evaluateSsd(model, split, anchors, { size, scoreThreshold: config.evaluation.score_threshold, onImage: (done, total) => progress(done, total, name) });
+        const { metrics: m } = evaluateSsd(model, split, anchors, { size, scoreThreshold: config.evaluation.score_threshold, images, onImage: (done, total) => progress(done, total, name) });
         for (const key of ['AP', 'AP50', 'AP75', 'AR100'] as const) metrics[`${name}_${key}`] = m[key];
       }
       return metrics;

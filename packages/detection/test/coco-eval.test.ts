@@ -90,3 +90,59 @@ describe('cocoEval (COCOeval semantics)', () => {
     expect(() => cocoEval({ images: [] }, [])).toThrowError(/missing the "annotations" list/);
   });
 });
+
+describe('cocoEval reads ground truth as pycocotools does (bbox)', () => {
+  // The least pycocotools' COCO + COCOeval('bbox') need: ids, image_id, category_id, bbox.
+  const minimal = (annotations: Record<string, unknown>[], images: Record<string, unknown>[] = [{ id: 1 }]) => ({
+    images,
+    categories: [{ id: 1 }],
+    annotations: annotations.map((a, i) => ({ id: i + 1, image_id: 1, category_id: 1, ...a })),
+  });
+  const hit = [det(1, [10, 10, 20, 20], 0.9)];
+
+  it('images need only an id: no file_name (nor width and height) is fine', () => {
+    const withFiles = minimal([{ bbox: [10, 10, 20, 20], iscrowd: 0, area: 400 }], [{ id: 1, file_name: '1.jpg', width: 64, height: 48 }]);
+    const withoutFiles = minimal([{ bbox: [10, 10, 20, 20], iscrowd: 0, area: 400 }], [{ id: 1 }]);
+    expect(cocoEval(withoutFiles, hit)).toEqual(cocoEval(withFiles, hit));
+    expect(cocoEval(withoutFiles, hit).AP).toBeCloseTo(1, 12);
+  });
+
+  it('iscrowd absent is 0: the object counts, a detection on it is a hit', () => {
+    const absent = minimal([{ bbox: [10, 10, 20, 20], area: 400 }]);
+    expect(cocoEval(absent, hit)).toEqual(cocoEval(minimal([{ bbox: [10, 10, 20, 20], area: 400, iscrowd: 0 }]), hit));
+    expect(cocoEval(absent, hit).AP).toBeCloseTo(1, 12);
+    // As a crowd it would be ignored, leaving nothing to measure.
+    expect(cocoEval(minimal([{ bbox: [10, 10, 20, 20], area: 400, iscrowd: 1 }]), hit).AP).toBe(-1);
+  });
+
+  it('area absent is the box\'s width · height, which decides small / medium / large', () => {
+    // 20 × 20 = 400 < 32²: small.
+    const small = cocoEval(minimal([{ bbox: [10, 10, 20, 20], iscrowd: 0 }]), hit);
+    expect([small.APs, small.APm, small.APl]).toEqual([expect.closeTo(1, 12), -1, -1]);
+    // 40 × 50 = 2000: medium, although a given (mask) area of 900 would have made it small.
+    const box = [5, 5, 40, 50];
+    const medium = cocoEval(minimal([{ bbox: box }]), [det(1, box as [number, number, number, number], 0.9)]);
+    expect([medium.APs, medium.APm, medium.APl]).toEqual([-1, expect.closeTo(1, 12), -1]);
+    const given = cocoEval(minimal([{ bbox: box, area: 900 }]), [det(1, box as [number, number, number, number], 0.9)]);
+    expect([given.APs, given.APl]).toEqual([expect.closeTo(1, 12), -1]);
+  });
+
+  it('segmentation absent is fine for boxes: with or without a polygon, the same metrics', () => {
+    const withPolygon = minimal([{ bbox: [10, 10, 20, 20], area: 300, iscrowd: 0, segmentation: [[10, 10, 30, 10, 30, 30]] }]);
+    const without = minimal([{ bbox: [10, 10, 20, 20], area: 300, iscrowd: 0 }]);
+    const dets = [det(1, [12, 10, 20, 20], 0.9), det(1, [40, 40, 10, 10], 0.8)];
+    expect(cocoEval(without, dets)).toEqual(cocoEval(withPolygon, dets));
+    expect(cocoEval(without, dets).AP50).toBeCloseTo(1, 12);
+  });
+
+  it('an annotation\'s own "ignore" field is not read (COCOeval._prepare overwrites it with iscrowd)', () => {
+    expect(cocoEval(minimal([{ bbox: [10, 10, 20, 20], ignore: 1 }]), hit).AP).toBeCloseTo(1, 12);
+  });
+
+  it('still refuses what cannot be evaluated, naming it', () => {
+    expect(() => cocoEval(minimal([{ bbox: [0, 0, 5, 5] }], [{ file_name: 'x.jpg' }]), [])).toThrowError(/image \{"file_name":"x.jpg"\} has no numeric "id"/);
+    expect(() => cocoEval(minimal([{ bbox: [0, 0, 5] }]), [])).toThrowError(/annotation 1 has bbox \[0,0,5\]/);
+    expect(() => cocoEval(minimal([{ bbox: [0, 0, 5, 5], iscrowd: 2 }]), [])).toThrowError(/annotation 1 has iscrowd 2/);
+    expect(() => cocoEval(minimal([{ bbox: [0, 0, 5, 5], image_id: 4 }]), [])).toThrowError(/annotation 1 refers to image 4/);
+  });
+});

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { noGrad } from '@parcnet/autograd';
-import { argmax, FormatError, Tensor } from '@parcnet/tensor';
+import { FormatError, Tensor } from '@parcnet/tensor';
 import { crossEntropy, type Module } from '@parcnet/nn';
 import { createModel } from '@parcnet/models';
 import { bgrBatch, cocoSplitFiles, decodeImage, loadCocoInstances, toFloatImage, type CocoInstances } from '@parcnet/data';
@@ -10,8 +9,8 @@ import {
   type PlotSeries, type TaskLoopConfig, type TaskTrainResult, type TrainOptions, type TrainingTask,
 } from '@parcnet/train';
 import { IGNORE_INDEX, semanticMask } from './masks.js';
-import { ConfusionMatrix } from './metrics.js';
-import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, resizeSegmentation, type SegmentationSample } from './transforms.js';
+import { evaluateSegmentationSamples, type SegmentationMetrics } from './evaluate.js';
+import { flipSegmentation, randomCropSegmentation, randomResizeSegmentation, type SegmentationSample } from './transforms.js';
 
 /**
  * A DeepLabV3 run on COCO-format masks (80 thing classes + background, crowds ignored), in the
@@ -22,6 +21,14 @@ export interface SegmentationTrainConfig extends TaskLoopConfig {
   model: {
     /** A DeepLabV3 model of the zoo: `deeplabv3-parcnet-s` (default); CLI `--model`. */
     name: string;
+    /**
+     * A classifier's weights to start the backbone (`encoder`) from: a `.pt` (official layout) or a
+     * weights file or checkpoint of `parcnet train` of the same ParC-Net scale; its head is skipped;
+     * null (default) = random initialisation; CLI `--pretrained` (cvnets `model.classification.pretrained`).
+     */
+    pretrained: string | null;
+    /** Epochs, from the first, during which the backbone's parameters get no update, ≥ 0; default 0; CLI `--freeze-backbone`. */
+    freeze_backbone_epochs: number;
   };
   /** The COCO-format data (YAML `dataset`). */
   dataset: {
@@ -29,11 +36,11 @@ export interface SegmentationTrainConfig extends TaskLoopConfig {
     data: string | null;
     /** The split trained on (`annotations/instances_<split>.json` and the folder `<split>`); default `train2017`. */
     train_split: string;
-    /** Splits evaluated after training epochs (metrics logged as `<split>_mIoU`, `<split>_mAcc`, `<split>_aAcc`); default `train2017`, `val2017`. */
+    /** Splits evaluated after training epochs (metrics logged as `<split>_mIoU`, `<split>_mAcc`, `<split>_aAcc` at the original image size, and the same with `_resized` at eval_size); default `train2017`, `val2017`. */
     eval_splits: string[];
     /** Crops per optimiser step, ≥ 1 (the last partial batch is dropped); default 4 (official 8 per GPU; cvnets `dataset.train_batch_size0`); CLI `--batch-size`. */
     train_batch_size: number;
-    /** Evaluation resizes every image to eval_size × eval_size (the mask by nearest neighbour); ≥ 1, default 256. */
+    /** Evaluation runs the model on every image resized to eval_size × eval_size; the prediction is resized back (nearest) to the original mask's size, and for the `_resized` metrics the mask to eval_size; ≥ 1, default 256. */
     eval_size: number;
     /** Use only the first n images (by id) of every split: smoke runs and tests; null = all (default). */
     max_images: number | null;
@@ -67,7 +74,7 @@ export interface SegmentationTrainConfig extends TaskLoopConfig {
  * `runs/coco-tiny-deeplabv3`, log_every 5, checkpoint_every null.
  */
 export const DEFAULT_SEGMENTATION_CONFIG: SegmentationTrainConfig = {
-  model: { name: 'deeplabv3-parcnet-s' },
+  model: { name: 'deeplabv3-parcnet-s', pretrained: null, freeze_backbone_epochs: 0 },
   dataset: { data: null, train_split: 'train2017', eval_splits: ['train2017', 'val2017'], train_batch_size: 4, eval_size: 256, max_images: null },
   augmentation: { min_short_side: 192, max_short_side: 384, crop_size: 256, flip: true },
   optim: { ...DEFAULT_CONFIG.optim, weight_decay: 0.01 },
@@ -130,24 +137,13 @@ export function loadSegmentationSplit(root: string | null, split: string, maxIma
   return { name: split, instances, samples };
 }
 
-/** mIoU, mAcc and aAcc of a model over a split, each image resized to size × size. */
-export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): {
-  /** Mean IoU over the classes present in the truth (ConfusionMatrix.metrics). */
-  mIoU: number;
-  /** Mean per-class pixel accuracy over the classes present in the truth. */
-  mAcc: number;
-  /** Pixel accuracy over the non-ignored pixels. */
-  aAcc: number;
-} {
-  const matrix = new ConfusionMatrix(numClasses);
-  split.samples.forEach((sample, i) => {
-    onImage?.(i, split.samples.length);
-    const resized = resizeSegmentation(sample, size, size);
-    const logits = noGrad(() => model.forward(bgrBatch([resized.image])));
-    matrix.add(resized.mask, argmax(logits, 1).toTypedArray()); // per-pixel class, [1, H, W]
-  });
-  const { mIoU, mAcc, aAcc } = matrix.metrics();
-  return { mIoU, mAcc, aAcc };
+/**
+ * mIoU, mAcc and aAcc of a model over a split, each image run at size × size: at the original image
+ * size as cvnets' evaluation script (the plain names), and at size × size (`_resized`); see
+ * {@link evaluateSegmentationSamples}.
+ */
+export function evaluateSegmentation(model: Module, split: SegmentationSplit, numClasses: number, size: number, onImage?: (done: number, total: number) => void): SegmentationMetrics {
+  return evaluateSegmentationSamples(model, split.samples, numClasses, size, onImage);
 }
 
 /** The config's training augmentation of one sample (resize, crop, flip), drawn from (seed, epoch, position). */
@@ -172,6 +168,7 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
   const task: TrainingTask = {
     title: `${config.model.name} on ${train.name} (${train.samples.length} images)`,
     model,
+    backbone: 'encoder',
     stepsPerEpoch: Math.floor(train.samples.length / batchSize),
     batchLoss(epoch, index) {
       const order = epochOrder(train.samples.length, config.common.seed, epoch);
@@ -186,9 +183,7 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
       const metrics: Record<string, number> = {};
       for (const split of evalSplits) {
         const m = evaluateSegmentation(model, split, numClasses, config.dataset.eval_size, (done, total) => progress(done, total, split.name));
-        metrics[`${split.name}_mIoU`] = m.mIoU;
-        metrics[`${split.name}_mAcc`] = m.mAcc;
-        metrics[`${split.name}_aAcc`] = m.aAcc;
+        for (const [key, value] of Object.entries(m)) metrics[`${split.name}_${key}`] = value;
       }
       return metrics;
     },

@@ -21,6 +21,15 @@ export interface TrainConfig {
     classifier_dropout: number;
     /** Dropout after each ParC block's FFN, ≥ 0; default 0 (0.1 in the official recipes, spec §3). */
     block_dropout: number;
+    /**
+     * Weights to start from (`loadPretrained`): a `.pt` (official layout) or a weights file or
+     * checkpoint of `parcnet train`, resolved against the config file when relative; a head of
+     * another number of classes is skipped; null (default) = random initialisation; CLI `--pretrained`
+     * (cvnets `model.classification.pretrained`).
+     */
+    pretrained: string | null;
+    /** Epochs, from the first, during which every parameter but the head's gets no update, ≥ 0; default 0; CLI `--freeze-backbone`. */
+    freeze_backbone_epochs: number;
   };
   /** The data and its batches (YAML `dataset`). */
   dataset: {
@@ -135,7 +144,7 @@ const CIFAR_TRAIN: TransformSpec[] = [
  * not the official ImageNet one of spec §10). Each key's default is listed on {@link TrainConfig}.
  */
 export const DEFAULT_CONFIG: TrainConfig = {
-  model: { name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0.0 },
+  model: { name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0.0, pretrained: null, freeze_backbone_epochs: 0 },
   dataset: { name: 'cifar10', data: null, train_batch_size: 64, val_batch_size: 250, workers: 1, train_images: null, val_images: null },
   image_augmentation: { train: CIFAR_TRAIN, val: [{ name: 'bgr' }, { name: 'toFloat' }] },
   loss: { label_smoothing: 0.1 },
@@ -169,8 +178,9 @@ export function parseTrainConfig(raw: unknown, where = 'config', overrides: unkn
 export type TaskName = 'classification' | 'detection' | 'segmentation';
 
 /**
- * A config file as a plain object, with a relative `dataset.data` folder resolved against the file
- * (so configs travel with their data) and its task; the `task` key itself is removed.
+ * A config file as a plain object, with a relative `dataset.data` folder and `model.pretrained` file
+ * resolved against the file (so configs travel with their data) and its task; the `task` key itself
+ * is removed.
  */
 export function readConfigFile(file: string): {
   /** The file's sections, without `task`. */
@@ -188,6 +198,8 @@ export function readConfigFile(file: string): {
   const config = raw as Record<string, unknown>;
   const dataset = config.dataset as { data?: unknown } | undefined;
   if (typeof dataset?.data === 'string' && !isAbsolute(dataset.data)) dataset.data = resolve(dirname(file), dataset.data);
+  const model = config.model as { pretrained?: unknown } | undefined;
+  if (typeof model?.pretrained === 'string' && !isAbsolute(model.pretrained)) model.pretrained = resolve(dirname(file), model.pretrained);
   const task = config.task ?? 'classification';
   if (task !== 'classification' && task !== 'detection' && task !== 'segmentation') throw new FormatError(`${file}: task must be classification, detection or segmentation, got ${JSON.stringify(task)}`);
   delete config.task;
@@ -219,8 +231,8 @@ export function checkNonNegative(v: unknown, name: string, where: string): void 
   if (typeof v !== 'number' || !(v >= 0)) configError(where, `${name} must be a number ≥ 0, got ${JSON.stringify(v)}`);
 }
 
-/** Checks the sections every task shares: optim, scheduler, common. */
-export function checkSharedConfig(c: Pick<TrainConfig, 'optim' | 'scheduler' | 'common'>, where: string): void {
+/** Checks the sections every task shares: optim, scheduler, common, and the model's start (pretrained, freeze_backbone_epochs). */
+export function checkSharedConfig(c: Pick<TrainConfig, 'optim' | 'scheduler' | 'common'> & { model: Pick<TrainConfig['model'], 'pretrained' | 'freeze_backbone_epochs'> }, where: string): void {
   const fail = (what: string): never => configError(where, what);
   const positiveInteger = (v: unknown, name: string): void => checkPositiveInteger(v, name, where);
   const nonNegative = (v: unknown, name: string): void => checkNonNegative(v, name, where);
@@ -237,6 +249,8 @@ export function checkSharedConfig(c: Pick<TrainConfig, 'optim' | 'scheduler' | '
   nonNegative(c.scheduler.warmup_iterations, 'scheduler.warmup_iterations');
   nonNegative(c.optim.weight_decay, 'optim.weight_decay');
   if (c.optim.grad_clip !== null) nonNegative(c.optim.grad_clip, 'optim.grad_clip');
+  if (c.model.pretrained !== null && typeof c.model.pretrained !== 'string') fail(`model.pretrained must be a file name or null, got ${JSON.stringify(c.model.pretrained)}`);
+  if (!Number.isInteger(c.model.freeze_backbone_epochs) || c.model.freeze_backbone_epochs < 0) fail(`model.freeze_backbone_epochs must be an integer ≥ 0, got ${JSON.stringify(c.model.freeze_backbone_epochs)}`);
 }
 
 function checkConfig(c: TrainConfig, where: string): void {

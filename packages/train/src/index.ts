@@ -9,6 +9,7 @@ export {
 } from './config.js';
 export { trainTask, epochGenerator, epochOrder, type TaskLoopConfig, type TrainingTask, type TaskTrainResult } from './task-loop.js';
 export { saveCheckpoint, loadCheckpoint, saveWeights, loadWeights, type Checkpoint, type LoopState, type WeightsInfo } from './checkpoint.js';
+export { loadPretrained, backboneParameters, freezeForEpoch, type PretrainedReport } from './pretrained.js';
 export { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
 export { plotTrainingLog, type PlotSeries } from './plot.js';
 export { ProgressBar } from './progress.js';

@@ -7,6 +7,7 @@ import { setNumThreads } from '@parcnet/wasm';
 import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
+import { backboneParameters, freezeForEpoch, loadPretrained } from './pretrained.js';
 import { ProgressBar } from './progress.js';
 import { buildOptimizer, buildSchedule, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, PLOT_FILE, type TrainOptions } from './trainer.js';
 
@@ -19,6 +20,8 @@ export interface TaskLoopConfig {
   optim: TrainConfig['optim'];
   /** The learning-rate schedule (YAML `scheduler`), as for classification. */
   scheduler: TrainConfig['scheduler'];
+  /** How the model starts (YAML `model`, beside the task's own keys), as for classification. */
+  model: Pick<TrainConfig['model'], 'pretrained' | 'freeze_backbone_epochs'>;
   /** Seed, threads, out folder, step limit, log and checkpoint intervals (YAML `common`), as for classification. */
   common: TrainConfig['common'];
   /** When the task is evaluated (YAML `evaluation`). */
@@ -38,6 +41,8 @@ export interface TrainingTask {
   title: string;
   /** The model the loop trains, evaluates and saves. */
   model: Module;
+  /** The child of `model` holding its ParC-Net backbone (`encoder`): what `model.pretrained` loads and `model.freeze_backbone_epochs` holds still. */
+  backbone: string;
   /** Optimiser steps (batches) per epoch; 0 makes trainTask throw. */
   stepsPerEpoch: number;
   /** Forward and loss of batch `index` of `epoch`; must depend only on (seed, epoch, index) so resume is exact. */
@@ -112,6 +117,9 @@ export async function trainTask(config: TaskLoopConfig, task: TrainingTask, opti
   setNumThreads(config.common.threads ?? availableParallelism());
   const { model, stepsPerEpoch } = task;
   if (stepsPerEpoch === 0) throw new FormatError(`train: the training split makes no full batch`);
+  // A resumed run takes every weight from its checkpoint instead.
+  if (config.model.pretrained !== null && !options.resume) print((await loadPretrained(model, config.model.pretrained, { backbone: task.backbone })).summary);
+  const backbone = backboneParameters(model, task.backbone);
   const optimizer = buildOptimizer(config, model);
   const s = config.scheduler;
   const schedule = buildSchedule(s, stepsPerEpoch);
@@ -156,6 +164,7 @@ export async function trainTask(config: TaskLoopConfig, task: TrainingTask, opti
     while (loop.epoch < s.max_epochs && !stopped) {
       const epoch = loop.epoch;
       model.train();
+      freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
       progress.start(`epoch ${epoch + 1}/${s.max_epochs}`, stepsPerEpoch, loop.batchInEpoch);
       let stepStarted = performance.now();
       for (let index = loop.batchInEpoch; index < stepsPerEpoch; index++) {

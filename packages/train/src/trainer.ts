@@ -10,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type Weigh
 import type { TrainConfig } from './config.js';
 import { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
 import { plotTrainingLog } from './plot.js';
+import { backboneParameters, freezeForEpoch, loadPretrained } from './pretrained.js';
 import { ProgressBar } from './progress.js';
 
 /** How to run trainClassifier or trainTask (the run itself comes from the config). */
@@ -131,6 +132,9 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
   const { train, val } = await loadClassificationData(config, options.progress ?? false);
   const classes = [...train.classes];
   const model = buildClassifier(config, classes.length);
+  // A resumed run takes every weight from its checkpoint instead.
+  if (config.model.pretrained !== null && !options.resume) print((await loadPretrained(model, config.model.pretrained)).summary);
+  const backbone = backboneParameters(model, null);
   const emaModel = config.ema.enable ? buildClassifier(config, classes.length) : null;
   const ema = emaModel ? new ModelEma(model, emaModel, { momentum: config.ema.momentum }) : null;
   const optimizer = buildOptimizer(config, model);
@@ -212,6 +216,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
     while (loop.epoch < s.max_epochs && !stoppedAtMaxSteps) {
       const epoch = loop.epoch;
       model.train();
+      freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
       progress.start(`epoch ${epoch + 1}/${s.max_epochs}`, stepsPerEpoch, loop.batchInEpoch);
       const waitAtEpochStart = trainLoader.stats.waitMs;
       const epochStarted = performance.now();

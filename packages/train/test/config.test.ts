@@ -8,7 +8,7 @@ const examples = fileURLToPath(new URL('../../../examples/cifar10/', import.meta
 describe('training configs', () => {
   it('loads the CIFAR-10 example configs; a data folder in a file is relative to the file', () => {
     const main = loadTrainConfig(join(examples, 'parcnet-xs.yaml'));
-    expect(main.model).toEqual({ name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0 });
+    expect(main.model).toEqual({ name: 'parcnet-xs', cifar_stem: true, classifier_dropout: 0.1, block_dropout: 0, pretrained: null, freeze_backbone_epochs: 0 });
     expect(main.scheduler.max_epochs).toBe(20);
     expect(main.optim.name).toBe('adamw');
     expect(main.image_augmentation.train.map((t) => t.name)).toEqual(['randomCrop', 'horizontalFlip', 'bgr', 'toFloat']);
@@ -25,6 +25,8 @@ describe('training configs', () => {
     expect(() => parseTrainConfig({ optim: { wieght_decay: 1 } }, 'x.yaml')).toThrowError(/x\.yaml: unknown key optim\.wieght_decay; known: name, weight_decay/);
     expect(() => parseTrainConfig({ model: { name: 'parcnet-xxl' } }, 'x.yaml')).toThrowError(/model\.name "parcnet-xxl" is not one of parcnet-xs/);
     expect(() => parseTrainConfig({ dataset: { train_batch_size: 0 } }, 'x.yaml')).toThrowError(/dataset\.train_batch_size must be a positive integer, got 0/);
+    expect(() => parseTrainConfig({ model: { freeze_backbone_epochs: -1 } }, 'x.yaml')).toThrowError(/x\.yaml: model\.freeze_backbone_epochs must be an integer ≥ 0, got -1/);
+    expect(() => parseTrainConfig({ model: { pretrained: 3 } }, 'x.yaml')).toThrowError(/model\.pretrained must be a file name or null, got 3/);
     expect(() => parseTrainConfig({ loss: { label_smoothing: 1.5 } }, 'x.yaml')).toThrowError(/label_smoothing must be in \[0, 1\)/);
     expect(() => parseTrainConfig({ image_augmentation: { train: [{ name: 'blur' }] } }, 'x.yaml')).toThrowError(/image_augmentation\.train: transform 0 .*unknown name/);
   });
