@@ -25,7 +25,7 @@ describe('the parcnet command', () => {
     );
     expect(train.stderr).toBe('');
     expect(train.status).toBe(0);
-    expect(train.stdout).toMatch(/parcnet-xs: 1,550,794 parameters; 64 training and 20 test images; 2 steps per epoch/);
+    expect(train.stdout).toMatch(/\(64 training and 20 test images\): parcnet-xs, 1,550,794 parameters; 2 steps per epoch/);
     expect(train.stdout).toMatch(/done: 1 epochs, 2 steps/);
     expect(readdirSync(out).sort()).toEqual(['best.safetensors', 'checkpoint.safetensors', 'curves.png', 'events.jsonl', 'log.jsonl', 'model.safetensors']);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -131,39 +131,42 @@ export function augmentDetection(sample: DetectionSample, config: DetectionTrain
  * Trains SSDLite as the config says and evaluates it with cocoEval on the evaluation splits; the
  * CLI's `parcnet train --config <detection yaml>`.
  */
-export async function trainDetector(config: DetectionTrainConfig, options: TrainOptions = {}): Promise<TaskTrainResult> {
+export async function trainDetector(config: DetectionTrainConfig, options: TrainOptions = {}): Promise<TaskTrainResult<SsdLite>> {
   const { data, max_images: maxImages } = config.dataset;
   const train = cocoSplit(data, config.dataset.train_split, true, maxImages);
   const evalSplits = config.dataset.eval_splits.map((name) => ({ name, split: cocoSplit(data, name, false, maxImages) }));
   const numClasses = train.categoryIds.length + 1;
-  const model = createModel(config.model.name, { numClasses, seed: config.common.seed }) as SsdLite;
   const size = config.dataset.image_size;
   const anchors = ssdAnchors(size);
   const numAnchors = anchors.length / 4;
   // The decoded training images stay in memory: the augmentation draws new crops from them each epoch.
   const samples = train.imageIds.map((_, i) => loadDetectionSample(train, i));
   const batchSize = config.dataset.train_batch_size;
+  const stepsPerEpoch = Math.floor(samples.length / batchSize);
   const names = new Map(train.instances.categories.map((c) => [c.id, c.name]));
-  const task: TrainingTask = {
+  if (stepsPerEpoch === 0) throw new FormatError(`detection: ${samples.length} training images make no full batch of ${batchSize}`);
+  const task: TrainingTask<SsdLite> = {
     title: `${config.model.name} on ${config.dataset.train_split} (${samples.length} images)`,
-    model,
+    buildModel: () => createModel(config.model.name, { numClasses, seed: config.common.seed }) as SsdLite,
     backbone: 'encoder',
-    stepsPerEpoch: Math.floor(samples.length / batchSize),
-    batchLoss(epoch, index) {
+    stepsPerEpoch,
+    *batches(model, epoch, start) {
       const order = epochOrder(samples.length, config.common.seed, epoch);
-      const batch = Array.from({ length: batchSize }, (_, k) => augmentDetection(samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
-      const targets = batch.map((s) => ssdTargets(s, anchors, config.loss.iou_threshold));
-      const labels = new Int32Array(batchSize * numAnchors);
-      const boxes = new Float32Array(batchSize * numAnchors * 4);
-      targets.forEach((t, b) => {
-        labels.set(t.labels, b * numAnchors);
-        boxes.set(t.targets, b * numAnchors * 4);
-      });
-      const { confidences, locations } = model.forwardDetections(bgrBatch(batch.map((b) => b.image)));
-      const { loss } = multiboxLoss(confidences, locations, new Tensor(labels, [batchSize, numAnchors]), new Tensor(boxes, [batchSize, numAnchors, 4]), config.loss.neg_pos_ratio);
-      return { loss, images: batchSize };
+      for (let index = start; index < stepsPerEpoch; index++) {
+        const batch = Array.from({ length: batchSize }, (_, k) => augmentDetection(samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
+        const targets = batch.map((s) => ssdTargets(s, anchors, config.loss.iou_threshold));
+        const labels = new Int32Array(batchSize * numAnchors);
+        const boxes = new Float32Array(batchSize * numAnchors * 4);
+        targets.forEach((t, b) => {
+          labels.set(t.labels, b * numAnchors);
+          boxes.set(t.targets, b * numAnchors * 4);
+        });
+        const { confidences, locations } = model.forwardDetections(bgrBatch(batch.map((b) => b.image)));
+        const { loss } = multiboxLoss(confidences, locations, new Tensor(labels, [batchSize, numAnchors]), new Tensor(boxes, [batchSize, numAnchors, 4]), config.loss.neg_pos_ratio);
+        yield { loss, images: batchSize };
+      }
     },
-    evaluate(_epoch, progress) {
+    evaluate(model, _epoch, progress) {
       const metrics: Record<string, number> = {};
       // Images already decoded for training are not decoded again to evaluate the training split.
       const images = new Map(samples.map((s) => [s.imageId, s.image]));
@@ -191,6 +194,5 @@ export async function trainDetector(config: DetectionTrainConfig, options: Train
       ]),
     ],
   };
-  if (task.stepsPerEpoch === 0) throw new FormatError(`detection: ${samples.length} training images make no full batch of ${batchSize}`);
   return trainTask(config, task, options);
 }

@@ -91,7 +91,7 @@ describe('exportOnnx: ParC models in onnxruntime', () => {
     ['parc-mobilenetv2', 224],
     ['parc-resnet50', 224],
     ['parc-convnext-xt', 224],
-  ])('%s at %i×%i matches onnxruntime within 1e-4', async (name, size) => {
+  ])('%s at %i px matches onnxruntime within 1e-4', async (name, size) => {
     const model = createModel(name, { numClasses: 100, seed: 3 });
     calibrate(model, size);
     await expectSameAsOnnxRuntime(model, size);
@@ -114,7 +114,7 @@ describe('exportOnnx: the rest of the zoo', () => {
     ['parcnet-h', 64],
     ['ssdlite-parcnet-xs', 128],
     ['deeplabv3-parcnet-s', 64],
-  ])('%s at %i×%i matches onnxruntime within 1e-4', async (name, size) => {
+  ])('%s at %i px matches onnxruntime within 1e-4', async (name, size) => {
     const model = createModel(name, { numClasses: 21, seed: 5 });
     calibrate(model, size);
     await expectSameAsOnnxRuntime(model, size);

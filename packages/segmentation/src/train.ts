@@ -162,24 +162,26 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
   const train = loadSegmentationSplit(data, config.dataset.train_split, maxImages);
   const evalSplits = config.dataset.eval_splits.map((name) => (name === train.name ? train : loadSegmentationSplit(data, name, maxImages)));
   const numClasses = train.instances.categories.length + 1;
-  const model = createModel(config.model.name, { numClasses, seed: config.common.seed });
   const batchSize = config.dataset.train_batch_size;
+  const stepsPerEpoch = Math.floor(train.samples.length / batchSize);
   const crop = config.augmentation.crop_size;
+  if (stepsPerEpoch === 0) throw new FormatError(`segmentation: ${train.samples.length} training images make no full batch of ${batchSize}`);
   const task: TrainingTask = {
     title: `${config.model.name} on ${train.name} (${train.samples.length} images)`,
-    model,
+    buildModel: () => createModel(config.model.name, { numClasses, seed: config.common.seed }),
     backbone: 'encoder',
-    stepsPerEpoch: Math.floor(train.samples.length / batchSize),
-    batchLoss(epoch, index) {
+    stepsPerEpoch,
+    *batches(model, epoch, start) {
       const order = epochOrder(train.samples.length, config.common.seed, epoch);
-      const batch = Array.from({ length: batchSize }, (_, k) => augmentSegmentation(train.samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
-      const labels = new Int32Array(batchSize * crop * crop);
-      batch.forEach((s, b) => labels.set(s.mask, b * crop * crop));
-      const logits = model.forward(bgrBatch(batch.map((s) => s.image)));
-      const loss = crossEntropy(logits, new Tensor(labels, [batchSize, crop, crop]), { ignoreIndex: IGNORE_INDEX });
-      return { loss, images: batchSize };
+      for (let index = start; index < stepsPerEpoch; index++) {
+        const batch = Array.from({ length: batchSize }, (_, k) => augmentSegmentation(train.samples[order[index * batchSize + k]], config, epoch, index * batchSize + k));
+        const labels = new Int32Array(batchSize * crop * crop);
+        batch.forEach((s, b) => labels.set(s.mask, b * crop * crop));
+        const logits = model.forward(bgrBatch(batch.map((s) => s.image)));
+        yield { loss: crossEntropy(logits, new Tensor(labels, [batchSize, crop, crop]), { ignoreIndex: IGNORE_INDEX }), images: batchSize };
+      }
     },
-    evaluate(_epoch, progress) {
+    evaluate(model, _epoch, progress) {
       const metrics: Record<string, number> = {};
       for (const split of evalSplits) {
         const m = evaluateSegmentation(model, split, numClasses, config.dataset.eval_size, (done, total) => progress(done, total, split.name));
@@ -205,6 +207,5 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
       ]),
     ],
   };
-  if (task.stepsPerEpoch === 0) throw new FormatError(`segmentation: ${train.samples.length} training images make no full batch of ${batchSize}`);
   return trainTask(config, task, options);
 }

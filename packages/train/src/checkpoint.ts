@@ -70,15 +70,15 @@ export interface Checkpoint {
     /** The group's learning rate when the checkpoint was saved. */
     lr: number;
   }>['stateDict']>;
-  /** What rebuilds the model, for checkpoints of tasks other than classification (null otherwise). */
+  /** What rebuilds the model (null in classification checkpoints written before every task recorded it). */
   weightsInfo: WeightsInfo | null;
 }
 
 const FORMAT = 'parcnet-checkpoint/1';
 
 /**
- * Writes a training checkpoint (layout on {@link Checkpoint}) to `file`; `parts.weightsInfo` is for
- * tasks other than classification.
+ * Writes a training checkpoint (layout on {@link Checkpoint}) to `file`, with `parts.weightsInfo`
+ * (what rebuilds the model) when given.
  */
 export async function saveCheckpoint(
   file: string,
@@ -173,9 +173,11 @@ export async function loadWeights(file: string, options: { ema?: boolean } = {})
     const checkpoint = checkpointFrom(tensors, metadata, file);
     const c = checkpoint.config;
     if (options.ema && !checkpoint.ema) throw new FormatError(`${file}: the checkpoint holds no EMA weights`);
-    if (checkpoint.weightsInfo) return { state: checkpoint.model, info: checkpoint.weightsInfo };
+    const state = options.ema ? checkpoint.ema! : checkpoint.model;
+    if (checkpoint.weightsInfo) return { state, info: checkpoint.weightsInfo };
+    // A checkpoint written before the engine recorded WeightsInfo for every task (classification).
     return {
-      state: options.ema ? checkpoint.ema! : checkpoint.model,
+      state,
       info: { model: c.model.name, num_classes: checkpoint.classes.length, cifar_stem: c.model.cifar_stem, classes: checkpoint.classes, input_size: checkpoint.inputSize, transforms: c.image_augmentation.val },
     };
   }

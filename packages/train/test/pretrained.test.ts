@@ -113,9 +113,6 @@ describe('freeze_backbone_epochs', () => {
   const inputs = randn(16, 4, { generator: new Generator(5) });
   const targets = randn(16, 2, { generator: new Generator(6) });
   function run(out: string, maxSteps: number | null): { config: TaskLoopConfig; task: TrainingTask } {
-    const model = new TwoLayers();
-    // The same start for every run: fixed weights.
-    for (const [i, p] of model.parameters().entries()) p.storage.fill(0.1 * (i + 1));
     const config: TaskLoopConfig = {
       model: { pretrained: null, freeze_backbone_epochs: 1 },
       optim: { ...DEFAULT_CONFIG.optim, weight_decay: 0.1 },
@@ -125,12 +122,19 @@ describe('freeze_backbone_epochs', () => {
     };
     const task: TrainingTask = {
       title: 'two layers',
-      model,
+      buildModel() {
+        const model = new TwoLayers();
+        // The same start for every run: fixed weights.
+        for (const [i, p] of model.parameters().entries()) p.storage.fill(0.1 * (i + 1));
+        return model;
+      },
       backbone: 'encoder',
       stepsPerEpoch: 4,
-      batchLoss(_epoch, index) {
-        const rows = (t: Tensor): Tensor => t.slice(0, index * 4, index * 4 + 4);
-        return { loss: mseLoss(model.forward(rows(inputs)), rows(targets)), images: 4 };
+      *batches(model, _epoch, start) {
+        for (let index = start; index < 4; index++) {
+          const rows = (t: Tensor): Tensor => t.slice(0, index * 4, index * 4 + 4);
+          yield { loss: mseLoss(model.forward(rows(inputs)), rows(targets)), images: 4 };
+        }
       },
       evaluate: () => ({ loss: 0 }),
       bestMetric: 'loss',
@@ -145,13 +149,11 @@ describe('freeze_backbone_epochs', () => {
     const start = new TwoLayers();
     for (const [i, p] of start.parameters().entries()) p.storage.fill(0.1 * (i + 1));
     const first = run(out, 4); // one epoch, frozen
-    await trainTask(first.config, first.task);
-    const afterFrozen = first.task.model.stateDict();
+    const afterFrozen = (await trainTask(first.config, first.task)).model.stateDict();
     for (const key of ['encoder.weight', 'encoder.bias']) expect(same(afterFrozen[key], start.stateDict()[key]), key).toBe(true);
     for (const key of ['head.weight', 'head.bias']) expect(same(afterFrozen[key], start.stateDict()[key]), key).toBe(false);
     const second = run(out, null);
-    await trainTask(second.config, second.task, { resume: join(out, CHECKPOINT_FILE) });
-    const trained = second.task.model.stateDict();
+    const trained = (await trainTask(second.config, second.task, { resume: join(out, CHECKPOINT_FILE) })).model.stateDict();
     expect(same(trained['encoder.weight'], start.stateDict()['encoder.weight'])).toBe(false);
 
     // Stopped inside the frozen epoch and resumed equals the uninterrupted run.

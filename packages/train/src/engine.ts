@@ -1,0 +1,385 @@
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { defaultGenerator, FormatError, Generator, manualSeed, type Tensor } from '@parcnet/tensor';
+import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
+import { setNumThreads } from '@parcnet/wasm';
+import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { plotTrainingLog, type PlotSeries } from './plot.js';
+import { backboneParameters, freezeForEpoch, loadPretrained } from './pretrained.js';
+import { ProgressBar } from './progress.js';
+
+/** Name, in the out folder, of the full resumable checkpoint, rewritten after every epoch. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** Name, in the out folder, of the JSON-lines log of measurements: `train` lines every `common.log_every` steps, one `eval` (or `epoch`) line per epoch. */
+export const LOG_FILE = 'log.jsonl';
+/** Name, in the out folder, of the JSON-lines record of run starts and resumes. */
+export const EVENTS_FILE = 'events.jsonl';
+/** Name, in the out folder, of the loss and accuracy curves (PNG), redrawn after every epoch. */
+export const PLOT_FILE = 'curves.png';
+
+/** How to run a training (the run itself comes from the config). */
+export interface TrainOptions {
+  /** A checkpoint to continue from (model, optimiser, schedule position, EMA, generators). */
+  resume?: string;
+  /** Show the progress bar (the CLI does; tests do not). */
+  progress?: boolean;
+  /** Where the trainer's messages go (default: nowhere). */
+  print?: (message: string) => void;
+}
+
+/**
+ * The parts of a run's config the engine reads, the same keys with the same meaning for every task:
+ * the optimiser, the schedule, how the model starts, the common settings, and optionally EMA and
+ * how often to evaluate.
+ */
+export interface TaskLoopConfig {
+  /** The optimiser (YAML `optim`). */
+  optim: TrainConfig['optim'];
+  /** The learning-rate schedule (YAML `scheduler`). */
+  scheduler: TrainConfig['scheduler'];
+  /** How the model starts (YAML `model`, beside the task's own keys). */
+  model: Pick<TrainConfig['model'], 'pretrained' | 'freeze_backbone_epochs'>;
+  /** Seed, threads, out folder, step limit, log and checkpoint intervals (YAML `common`). */
+  common: TrainConfig['common'];
+  /** An exponential moving average of the weights, evaluated beside the model (YAML `ema`); absent = off. */
+  ema?: TrainConfig['ema'];
+  /** When the task is evaluated (YAML `evaluation`); absent = after every epoch. */
+  evaluation?: {
+    /** Evaluate every n epochs, ≥ 1, and always after the last one. */
+    every_epochs: number;
+  };
+}
+
+/** One training batch's forward pass, as a task's `batches` yields it. */
+export interface StepLoss {
+  /** The batch's scalar loss, to back-propagate. */
+  loss: Tensor;
+  /** Images in the batch (they weight the epoch's mean loss and count for images/s). */
+  images: number;
+  /** Images whose top-1 prediction was right (classification); absent for other tasks. */
+  correct?: number;
+}
+
+/**
+ * What a task (classification, detection, segmentation) gives the engine: its model builder, its
+ * batches and their loss, its evaluation and what rebuilds the model for predict. The engine owns
+ * everything else: optimiser, schedule, clipping, EMA, logging, progress, checkpoints, resume,
+ * pretrained weights, backbone freezing, weights files and the plot.
+ */
+export interface TrainingTask<M extends Module = Module> {
+  /** Names the run in the messages and titles the plot. */
+  title: string;
+  /** A new model, the same every call (seeded): the one trained, and with EMA on the average's copy. */
+  buildModel(): M;
+  /** The child of the model holding its ParC-Net backbone (`encoder`), or null for a classifier (the whole model): what `model.pretrained` loads and `model.freeze_backbone_epochs` holds still. */
+  backbone: string | null;
+  /** Optimiser steps (batches) per epoch; 0 makes trainTask throw. */
+  stepsPerEpoch: number;
+  /**
+   * The forward passes of `epoch` from batch `start` on, one per step, computed lazily (the engine
+   * sets the learning rate before asking for the next); they must depend only on (seed, epoch,
+   * index) and the default generator so that resume is exact. A data loader may prefetch meanwhile.
+   */
+  batches(model: M, epoch: number, start: number): Iterable<StepLoss> | AsyncIterable<StepLoss>;
+  /** Metrics of `model` after an epoch (in eval mode; the engine restores its mode), each ≥ 0; `phase` names a part for the progress bar. */
+  evaluate(model: M, epoch: number, progress: (done: number, total: number, phase: string) => void): Record<string, number> | Promise<Record<string, number>>;
+  /** Training measurements of the epoch for its eval line beside `train_loss` (classification: `train_top1`). */
+  trainMetrics?(stats: LoopState['epochStats']): Record<string, number>;
+  /** The evaluation in words for the epoch's message (default: every metric, `name value`). */
+  summary?(metrics: Record<string, number>): string;
+  /** Milliseconds spent so far waiting for batches, when the data comes from a loader (logged as `data_wait_fraction`). */
+  dataWaitMs?(): number;
+  /** The metric best.safetensors follows (higher is better; with EMA on, the better of it and `ema_<metric>`). */
+  bestMetric: string;
+  /** What a weights file records so predict can rebuild the model; its classes must match a resumed checkpoint's. */
+  weightsInfo: WeightsInfo;
+  /** More of the run's description for events.jsonl (sizes of the data). */
+  runInfo?: Record<string, unknown>;
+  /** The plot's evaluation curves (default: the classification curves). */
+  plotSeries?: PlotSeries[];
+}
+
+/** What trainTask returns: how far the run got, its last and best evaluation, its speed and its models. */
+export interface TaskTrainResult<M extends Module = Module> {
+  /** The run's output folder (`common.out`). */
+  out: string;
+  /** Epochs completed, those of resumed runs included. */
+  epochs: number;
+  /** Optimiser steps so far, those of resumed runs included. */
+  steps: number;
+  /** The last evaluation's metrics, the EMA's with an `ema_` prefix (null when none ran). */
+  last: Record<string, number> | null;
+  /** The best evaluation so far, the one best.safetensors holds. */
+  best: {
+    /** Best value of the task's bestMetric (of the model or its EMA); −1 when no evaluation ran. */
+    value: number;
+    /** Its epoch, from 0; −1 when no evaluation ran. */
+    epoch: number;
+  };
+  /** Training images per second over this run's steps (evaluation excluded). */
+  trainImagesPerSecond: number;
+  /** Share of this run's training time spent waiting for batches (0 without a data loader). */
+  dataWaitFraction: number;
+  /** Wall time of this run (seconds). */
+  seconds: number;
+  /** Wall time spent evaluating (seconds), this run. */
+  evalSeconds: number;
+  /** True when `common.max_steps` ended the run. */
+  stoppedAtMaxSteps: boolean;
+  /** The trained model. */
+  model: M;
+  /** Its EMA copy; null when EMA is off. */
+  emaModel: M | null;
+}
+
+/** The optimiser a config names, over every parameter (spec §10: weight decay on all of them, one group). */
+function buildOptimizer(config: Pick<TrainConfig, 'optim' | 'scheduler'>, model: Module): Optimizer<{ lr: number }> {
+  const params = model.parameters();
+  const o = config.optim;
+  if (o.name === 'sgd') return new SGD(params, { lr: config.scheduler.cosine.max_lr, momentum: o.sgd.momentum, nesterov: o.sgd.nesterov, weightDecay: o.weight_decay });
+  return new AdamW(params, { lr: config.scheduler.cosine.max_lr, betas: [o.adamw.beta1, o.adamw.beta2], eps: o.adamw.eps, weightDecay: o.weight_decay });
+}
+
+/** The warm-up + cosine schedule a config's scheduler section describes. */
+function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number): LrSchedule {
+  return warmupCosine({
+    maxLr: s.cosine.max_lr,
+    minLr: s.cosine.min_lr,
+    warmupIterations: s.warmup_iterations,
+    warmupInitLr: s.warmup_init_lr,
+    maxEpochs: s.max_epochs,
+    per: s.per,
+    iterationsPerEpoch: stepsPerEpoch,
+  });
+}
+
+/** A generator for data choices that depends only on the run's seed, the epoch and a position. */
+export function epochGenerator(seed: number, epoch: number, position: number): Generator {
+  return new Generator(seed * 1_000_003 + epoch * 7919 + position * 104_729 + 17);
+}
+
+/** A shuffled order of `count` items for `epoch` (the same for the same seed and epoch). */
+export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const rng = epochGenerator(seed, epoch, -1);
+  for (let i = count - 1; i > 0; i--) {
+    const j = rng.integer(0, i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** The metrics with every key prefixed. */
+const prefixed = (prefix: string, metrics: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
+
+/**
+ * The training engine, one for every task: warm-up + cosine, AdamW or SGD, optional gradient
+ * clipping and EMA, pretrained weights and a frozen backbone for the first epochs; evaluates every
+ * `evaluation.every_epochs` epochs and after the last; writes log.jsonl (train lines: epoch, step,
+ * loss, lr; eval lines: epoch, step, loss (the task's `loss` metric, else the epoch's mean training
+ * loss), the task's metrics, train_loss), events.jsonl, curves.png, checkpoint.safetensors (atomic,
+ * resumable from inside an epoch, bit for bit), model.safetensors and best.safetensors into
+ * common.out.
+ */
+export async function trainTask<M extends Module>(config: TaskLoopConfig, task: TrainingTask<M>, options: TrainOptions = {}): Promise<TaskTrainResult<M>> {
+  const print = options.print ?? ((): void => undefined);
+  const out = config.common.out;
+  const threads = config.common.threads ?? availableParallelism();
+  setNumThreads(threads);
+  const { stepsPerEpoch, weightsInfo } = task;
+  if (stepsPerEpoch === 0) throw new FormatError(`train: the training split makes no full batch`);
+  const model = task.buildModel();
+  // A resumed run takes every weight from its checkpoint instead.
+  if (config.model.pretrained !== null && !options.resume) print((await loadPretrained(model, config.model.pretrained, { backbone: task.backbone })).summary);
+  const backbone = backboneParameters(model, task.backbone);
+  const emaModel = config.ema?.enable ? task.buildModel() : null;
+  const ema = emaModel ? new ModelEma(model, emaModel, { momentum: config.ema!.momentum }) : null;
+  const optimizer = buildOptimizer(config, model);
+  const s = config.scheduler;
+  const schedule = buildSchedule(s, stepsPerEpoch);
+  manualSeed(config.common.seed); // dropout draws from the default generator
+  let loop: LoopState = {
+    epoch: 0,
+    batchInEpoch: 0,
+    globalStep: 0,
+    epochStats: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+    rng: defaultGenerator.getState(),
+    best: { top1: -1, epoch: -1 },
+    elapsedSeconds: 0,
+  };
+  if (options.resume) {
+    const checkpoint = await loadCheckpoint(options.resume);
+    if (checkpoint.classes.join() !== weightsInfo.classes.join()) {
+      throw new FormatError(`${options.resume}: trained on classes [${checkpoint.classes.join(', ')}], the data has [${weightsInfo.classes.join(', ')}]`);
+    }
+    model.loadStateDict(checkpoint.model);
+    if (emaModel) {
+      if (!checkpoint.ema) throw new FormatError(`${options.resume}: the config enables EMA but the checkpoint holds no EMA weights`);
+      emaModel.loadStateDict(checkpoint.ema);
+    }
+    optimizer.loadStateDict(checkpoint.optimizer);
+    loop = checkpoint.loop;
+    defaultGenerator.setState(loop.rng);
+    print(`resuming from ${options.resume}: epoch ${loop.epoch + 1}, batch ${loop.batchInEpoch}, step ${loop.globalStep}`);
+  }
+
+  mkdirSync(out, { recursive: true });
+  const logFile = join(out, LOG_FILE);
+  const log = (record: Record<string, unknown>): void => appendFileSync(logFile, `${JSON.stringify(record)}\n`);
+  // log.jsonl holds measurements only (every line has epoch, step and loss); starts and resumes go to events.jsonl.
+  appendFileSync(join(out, EVENTS_FILE), `${JSON.stringify({
+    type: options.resume ? 'resume' : 'start',
+    epoch: loop.epoch,
+    step: loop.globalStep,
+    model: weightsInfo.model,
+    parameters: model.numParameters(),
+    ...task.runInfo,
+    steps_per_epoch: stepsPerEpoch,
+    threads,
+    time: new Date().toISOString(),
+  })}\n`);
+  print(`${task.title}: ${weightsInfo.model}, ${model.numParameters().toLocaleString('en')} parameters; ${stepsPerEpoch} steps per epoch; out ${out}`);
+
+  const progress = new ProgressBar(options.progress ?? false);
+  const started = performance.now();
+  const waitMs = (): number => task.dataWaitMs?.() ?? 0;
+  const waitAtStart = waitMs();
+  let trainImages = 0;
+  let trainSeconds = 0;
+  let evalSeconds = 0;
+  let last: Record<string, number> | null = null;
+  const maxSteps = config.common.max_steps;
+  const everyEpochs = config.evaluation?.every_epochs ?? 1;
+  let stopped = false;
+  const saveState = (): Promise<void> =>
+    saveCheckpoint(join(out, CHECKPOINT_FILE), { config: config as unknown as TrainConfig, classes: weightsInfo.classes, inputSize: weightsInfo.input_size, loop: { ...loop, rng: defaultGenerator.getState() }, model, ema: emaModel, optimizer, weightsInfo });
+  const plot = (): Promise<void> => plotTrainingLog(logFile, join(out, PLOT_FILE), task.title, { evalSeries: task.plotSeries });
+
+  try {
+    while (loop.epoch < s.max_epochs && !stopped) {
+      const epoch = loop.epoch;
+      model.train();
+      freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
+      progress.start(`epoch ${epoch + 1}/${s.max_epochs}`, stepsPerEpoch, loop.batchInEpoch);
+      const waitAtEpochStart = waitMs();
+      const epochStarted = performance.now();
+      let stepStarted = performance.now();
+      // The iterator computes the forward pass when asked, so the learning rate is set first.
+      for await (const step of task.batches(model, epoch, loop.batchInEpoch)) {
+        const lr = schedule.lrAt(loop.globalStep, epoch);
+        optimizer.setLr(lr);
+        optimizer.zeroGrad();
+        step.loss.backward();
+        if (config.optim.grad_clip !== null) clipGradNorm(model.parameters(), config.optim.grad_clip);
+        optimizer.step();
+        ema?.update();
+        const value = step.loss.item();
+        if (!Number.isFinite(value)) throw new FormatError(`train: the loss became ${value} at step ${loop.globalStep} (lr ${lr}); lower the learning rate or enable optim.grad_clip`);
+        const now = performance.now();
+        const seconds = (now - stepStarted) / 1000;
+        stepStarted = now;
+        trainImages += step.images;
+        trainSeconds += seconds;
+        loop.epochStats.lossSum += value * step.images;
+        loop.epochStats.correct += step.correct ?? 0;
+        loop.epochStats.seen += step.images;
+        loop.epochStats.seconds += seconds;
+        loop.globalStep++;
+        loop.batchInEpoch++;
+        loop.elapsedSeconds += seconds;
+        if (loop.globalStep % config.common.log_every === 0) log({ type: 'train', epoch, step: loop.globalStep, loss: value, lr, images_per_second: step.images / seconds });
+        // One turn of the event loop per step: the step itself is synchronous, and without this the
+        // progress bar's timers and the data workers' messages would wait for the epoch's end.
+        await new Promise((resolve) => setImmediate(resolve));
+        progress.update(loop.batchInEpoch, { loss: loop.epochStats.lossSum / loop.epochStats.seen, imagesPerSecond: loop.epochStats.seen / loop.epochStats.seconds });
+        if (maxSteps !== null && loop.globalStep >= maxSteps) {
+          stopped = true;
+          break;
+        }
+        const every = config.common.checkpoint_every;
+        if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsPerEpoch) await saveState();
+      }
+      progress.stop();
+      if (loop.batchInEpoch < stepsPerEpoch) {
+        // Stopped inside an epoch (max_steps): keep the exact position so --resume continues it.
+        await saveState();
+        print(`stopped after ${loop.globalStep} steps (max_steps); checkpoint ${join(out, CHECKPOINT_FILE)}`);
+        break;
+      }
+      const stats = loop.epochStats;
+      const trainLoss = stats.lossSum / stats.seen;
+      const train = {
+        train_loss: trainLoss,
+        ...task.trainMetrics?.(stats),
+        train_images_per_second: stats.seen / stats.seconds,
+        // Share of this run's part of the epoch spent waiting for the data loader.
+        ...(task.dataWaitMs ? { data_wait_fraction: (waitMs() - waitAtEpochStart) / Math.max(1, performance.now() - epochStarted) } : {}),
+        elapsed_seconds: loop.elapsedSeconds,
+      };
+      const evaluateNow = (epoch + 1) % everyEpochs === 0 || epoch + 1 === s.max_epochs || (maxSteps !== null && loop.globalStep >= maxSteps);
+      if (evaluateNow) {
+        const evalStarted = performance.now();
+        const evaluate = async (which: M, suffix: string): Promise<Record<string, number>> => {
+          const wasTraining = which.training;
+          which.eval();
+          let phase: string | null = null;
+          try {
+            return await task.evaluate(which, epoch, (done, total, name) => {
+              if (name !== phase) {
+                progress.stop();
+                progress.start(`epoch ${epoch + 1}/${s.max_epochs} ${name}${suffix}`, total);
+                phase = name;
+              }
+              progress.update(done, {});
+            });
+          } finally {
+            progress.stop();
+            which.train(wasTraining);
+          }
+        };
+        const metrics = await evaluate(model, '');
+        const emaMetrics = emaModel ? await evaluate(emaModel, ' (EMA)') : null;
+        last = { ...metrics, ...(emaMetrics ? prefixed('ema_', emaMetrics) : {}) };
+        evalSeconds += (performance.now() - evalStarted) / 1000;
+        log({ type: 'eval', epoch, step: loop.globalStep, loss: trainLoss, ...last, ...train });
+        const summary = task.summary?.(last) ?? Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+        print(`epoch ${epoch + 1}/${s.max_epochs}: train loss ${trainLoss.toFixed(4)}; ${summary}; ${train.train_images_per_second.toFixed(2)} img/s training`);
+        const useEma = emaMetrics !== null && emaMetrics[task.bestMetric] > metrics[task.bestMetric];
+        const better = useEma ? emaModel! : model;
+        const value = useEma ? emaMetrics[task.bestMetric] : metrics[task.bestMetric];
+        await saveWeights(join(out, 'model.safetensors'), better, weightsInfo);
+        if (value > loop.best.top1) {
+          loop.best = { top1: value, epoch };
+          await saveWeights(join(out, 'best.safetensors'), better, weightsInfo);
+        }
+      } else {
+        log({ type: 'epoch', epoch, step: loop.globalStep, loss: trainLoss, ...train });
+        print(`epoch ${epoch + 1}/${s.max_epochs}: train loss ${trainLoss.toFixed(4)}; ${train.train_images_per_second.toFixed(2)} img/s`);
+      }
+      loop.epoch = epoch + 1;
+      loop.batchInEpoch = 0;
+      loop.epochStats = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+      await saveState();
+      await plot();
+    }
+  } finally {
+    progress.stop();
+  }
+  if (existsSync(logFile) && !existsSync(join(out, PLOT_FILE))) await plot();
+  return {
+    out,
+    epochs: loop.epoch,
+    steps: loop.globalStep,
+    last,
+    best: { value: loop.best.top1, epoch: loop.best.epoch },
+    trainImagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9),
+    dataWaitFraction: (waitMs() - waitAtStart) / 1000 / Math.max(trainSeconds, 1e-9),
+    seconds: (performance.now() - started) / 1000,
+    evalSeconds,
+    stoppedAtMaxSteps: stopped,
+    model,
+    emaModel,
+  };
+}
