@@ -1,72 +1,102 @@
 // ParC-Net-XS with the CIFAR stem, batch 64, 32×32, float32: training and evaluation images per
-// second with the WASM kernels on 1 and 2 threads and with the reference kernels alone, in one run.
-// The bar (docs/performance.md): PyTorch 1.13 CPU trains at 27–31 and evaluates at 530–740 images/s;
-// onnxruntime-node evaluates the same model (exported by io.serializeOnnx) in this run, on 2 threads.
-// Run: npx tsx benchmarks/parcnet-xs.bench.ts [rounds]
+// second with the WASM kernels on 1 and 2 threads, beside the official model in PyTorch (the
+// anchor, benchmarks/anchor.ts) measured alternately in the same run, and onnxruntime-node on our
+// ONNX export. Each figure is the median of the timed steps after 2 warm-ups, as torch_speed.py
+// times PyTorch's; every step runs in a tidy scope, as the trainer's do.
+// Run: PARCNET_OFFICIAL=/tmp/parcnet-official npx tsx benchmarks/parcnet-xs.bench.ts [steps=5] [sittings=2] [--reference]
 import ort from 'onnxruntime-node';
 import { AdamW, crossEntropy } from '@parcnet/nn';
-import { io, models, noGrad, randint, randn, setBackendEnabled, setNumThreads } from 'parcnet';
+import { io, models, noGrad, randint, randn, setBackendEnabled, setNumThreads, tidy } from 'parcnet';
+import { runTorchAnchor, type AnchorResult } from './anchor.js';
 
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const steps = Number(positional[0] ?? 5);
+const sittings = Number(positional[1] ?? 2);
+const withReference = process.argv.includes('--reference');
 const batch = 64;
-const rounds = Number(process.argv[2] ?? 3);
+const WARM_UP = 2;
+
 const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
 const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 });
 const x = randn([batch, 3, 32, 32], { seed: 1 });
 const y = randint(0, 10, [batch], { seed: 2 });
 
+interface Speed { train: number; eval: number }
+
 function median(times: number[]): number {
   return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
-/** Steps and forwards yield to the event loop in between, as the trainer does (that is when collected tensors give their wasm memory back). */
-async function measure(label: string, steps: number): Promise<{ train: number; eval: number }> {
+/** Steps and forwards yield to the event loop in between, as the trainer does. */
+async function measure(threads: number, timed: number): Promise<Speed> {
+  setNumThreads(threads);
   const trainTimes: number[] = [];
   const evalTimes: number[] = [];
   model.train();
-  for (let r = 0; r < steps; r++) {
+  for (let r = 0; r < WARM_UP + timed; r++) {
     const t = performance.now();
-    optimizer.zeroGrad();
-    crossEntropy(model.forward(x), y).backward();
-    optimizer.step();
-    trainTimes.push((performance.now() - t) / 1000);
+    tidy(() => {
+      optimizer.zeroGrad();
+      crossEntropy(model.forward(x), y).backward();
+      optimizer.step();
+    });
+    if (r >= WARM_UP) trainTimes.push((performance.now() - t) / 1000);
     await new Promise((resolve) => setImmediate(resolve));
   }
   model.eval();
-  for (let r = 0; r < steps; r++) {
+  for (let r = 0; r < WARM_UP + timed; r++) {
     const t = performance.now();
-    noGrad(() => model.forward(x));
-    evalTimes.push((performance.now() - t) / 1000);
+    noGrad(() => tidy(() => void model.forward(x)));
+    if (r >= WARM_UP) evalTimes.push((performance.now() - t) / 1000);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const result = { train: batch / median(trainTimes), eval: batch / median(evalTimes) };
-  console.log(`${label.padEnd(22)} train ${result.train.toFixed(1).padStart(6)} images/s   eval ${result.eval.toFixed(1).padStart(7)} images/s`);
-  return result;
+  return { train: batch / median(trainTimes), eval: batch / median(evalTimes) };
 }
 
-// One warm-up step so that compilation and the worker start-up are not measured.
-setNumThreads(2);
-await measure('warm-up (2 threads)', 1);
-setNumThreads(1);
-const one = await measure('wasm, 1 thread', rounds);
-setNumThreads(2);
-const two = await measure('wasm, 2 threads', rounds);
-setBackendEnabled('wasm', false);
-const reference = await measure('reference only', 1);
-setBackendEnabled('wasm', true);
-console.log(`2-thread speed-up: train ${(two.train / one.train).toFixed(2)}×, eval ${(two.eval / one.eval).toFixed(2)}×`);
-console.log(`against the reference kernels: train ${(two.train / reference.train).toFixed(1)}×, eval ${(two.eval / reference.eval).toFixed(1)}×`);
+const f = (v: number): string => v.toFixed(1).padStart(7);
+const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}×` : '—').padStart(7);
+
+const ours: { one: Speed; two: Speed }[] = [];
+const torch: (AnchorResult[] | null)[] = [];
+for (let sitting = 1; sitting <= sittings; sitting++) {
+  const one = await measure(1, steps);
+  const two = await measure(2, steps);
+  ours.push({ one, two });
+  console.log(`sitting ${sitting}: parcnet  train ${f(one.train)} / ${f(two.train)} images/s (1 / 2 threads)   eval ${f(one.eval)} / ${f(two.eval)}`);
+  const anchor = await runTorchAnchor([1, 2], batch, steps);
+  torch.push(anchor);
+  if (anchor) {
+    const [t1, t2] = [anchor.find((a) => a.threads === 1)!, anchor.find((a) => a.threads === 2)!];
+    console.log(`sitting ${sitting}: PyTorch  train ${f(t1.train_images_per_second)} / ${f(t2.train_images_per_second)} images/s (1 / 2 threads)   eval ${f(t1.eval_images_per_second)} / ${f(t2.eval_images_per_second)}`);
+  }
+}
 
 // onnxruntime-node (native, 2 intra-op threads) on our ONNX export of the same model and batch.
 const { bytes } = io.serializeOnnx(model, x);
 const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1 });
 const feeds = { input: new ort.Tensor('float32', Float32Array.from(x.toTypedArray()), [batch, 3, 32, 32]) };
-await session.run(feeds);
 const ortTimes: number[] = [];
-for (let r = 0; r < Math.max(rounds, 5); r++) {
+for (let r = 0; r < WARM_UP + Math.max(steps, 5); r++) {
   const t = performance.now();
   await session.run(feeds);
-  ortTimes.push((performance.now() - t) / 1000);
+  if (r >= WARM_UP) ortTimes.push((performance.now() - t) / 1000);
 }
 const ortEval = batch / median(ortTimes);
-console.log(`${'onnxruntime-node'.padEnd(22)} ${' '.repeat(22)} eval ${ortEval.toFixed(1).padStart(7)} images/s`);
-console.log(`evaluation against onnxruntime-node: ${(two.eval / ortEval).toFixed(2)}× its speed (goal: ≥ 0.5×)`);
+
+console.log('\nimages/s (ratio = parcnet / PyTorch, same sitting)');
+console.log('sitting  threads  parcnet train  PyTorch train  ratio   parcnet eval  PyTorch eval  ratio');
+ours.forEach(({ one, two }, i) => {
+  for (const [threads, speed] of [[1, one], [2, two]] as const) {
+    const anchor = torch[i]?.find((a) => a.threads === threads);
+    console.log(`${String(i + 1).padStart(7)}  ${String(threads).padStart(7)}  ${f(speed.train).padStart(13)}  ${(anchor ? f(anchor.train_images_per_second) : '—').padStart(13)}  ${ratio(speed.train, anchor?.train_images_per_second)}  ${f(speed.eval).padStart(12)}  ${(anchor ? f(anchor.eval_images_per_second) : '—').padStart(12)}  ${ratio(speed.eval, anchor?.eval_images_per_second)}`);
+  }
+});
+ours.forEach(({ one, two }, i) => console.log(`sitting ${i + 1}: our 2-thread training step is ${(two.train / one.train).toFixed(2)}× our 1-thread (goal ≥ 1.7×); evaluation ${(two.eval / one.eval).toFixed(2)}×`));
+console.log(`onnxruntime-node, 2 threads: eval ${f(ortEval)} images/s; ours on 2 threads is ${ours.map(({ two }) => (two.eval / ortEval).toFixed(2)).join(', ')}× of it (goal ≥ 0.5×)`);
+
+if (withReference) {
+  setBackendEnabled('wasm', false);
+  const reference = await measure(1, 1);
+  setBackendEnabled('wasm', true);
+  console.log(`reference kernels only (1 thread): train ${f(reference.train)} images/s, eval ${f(reference.eval)}`);
+}

@@ -1,5 +1,5 @@
 import {
-  add, cast, formatShape, GradientError, installBackwardEngine, ones, ShapeError, withGradMode, zeros, type Tensor,
+  add, cast, formatShape, GradientError, installBackwardEngine, keep, ones, ShapeError, Tensor, withGradMode, zeros,
 } from '@parcnet/tensor';
 
 /**
@@ -52,9 +52,16 @@ function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
 /**
  * Propagates `seeds` back from `roots` and returns the gradient that reached each tensor in
  * `targets` (or every leaf requiring a gradient when `targets` is undefined).
+ *
+ * A gradient is disposed as soon as nothing holds it any more (its node's backward consumed it, or
+ * it was summed into another), so intermediate gradients go back while backward runs, as in
+ * PyTorch. Only gradients this pass made itself are disposed (ids from `firstId` on): a backward
+ * rule that hands on a saved tensor, or a caller's seed, is never touched. The same gradient
+ * object can wait for several tensors (add's rule passes its incoming gradient to both inputs), so
+ * holders are counted; a view of a disposed gradient keeps its storage by itself.
  */
 function propagate(
-  roots: readonly Tensor[], seeds: readonly Tensor[], retainGraph: boolean, targets?: ReadonlySet<Tensor>,
+  roots: readonly Tensor[], seeds: readonly Tensor[], retainGraph: boolean, targets: ReadonlySet<Tensor> | undefined, firstId: number,
 ): Map<Tensor, Tensor> {
   for (const root of roots) {
     if (!root.requiresGrad) {
@@ -62,12 +69,35 @@ function propagate(
     }
   }
   const pending = new Map<Tensor, Tensor>();
+  const reached = new Map<Tensor, Tensor>();
+  const handedOut = new Set<Tensor>();
+  const holders = new Map<Tensor, number>();
+  const hold = (g: Tensor): void => {
+    holders.set(g, (holders.get(g) ?? 0) + 1);
+  };
+  const drop = (g: Tensor): void => {
+    const count = (holders.get(g) ?? 1) - 1;
+    if (count > 0) {
+      holders.set(g, count);
+      return;
+    }
+    holders.delete(g);
+    if (g.id >= firstId && !handedOut.has(g)) g.dispose();
+  };
   const accumulate = (t: Tensor, g: Tensor): void => {
+    hold(g);
     const previous = pending.get(t);
-    pending.set(t, previous ? add(previous, g) : g);
+    if (!previous) {
+      pending.set(t, g);
+      return;
+    }
+    const sum = add(previous, g);
+    hold(sum);
+    pending.set(t, sum);
+    drop(previous);
+    drop(g);
   };
   roots.forEach((root, i) => accumulate(root, seeds[i]));
-  const reached = new Map<Tensor, Tensor>();
   withGradMode(false, () => {
     const order = topologicalOrder(roots);
     for (let i = order.length - 1; i >= 0; i--) {
@@ -75,7 +105,10 @@ function propagate(
       const g = pending.get(tensor);
       if (!g) continue;
       pending.delete(tensor);
-      if (targets ? targets.has(tensor) : tensor.isLeaf && tensor.requiresGrad) reached.set(tensor, g);
+      if (targets ? targets.has(tensor) : tensor.isLeaf && tensor.requiresGrad) {
+        reached.set(tensor, g);
+        handedOut.add(g);
+      }
       const node = tensor.gradFn;
       if (!node) continue;
       if (node.freed) {
@@ -97,8 +130,14 @@ function propagate(
             `backward of ${node.opName}: gradient for input ${k} has shape ${formatShape(gi.shape)}, expected ${formatShape(input.shape)}`,
           );
         }
-        accumulate(input, cast(gi, input.dtype));
+        const converted = cast(gi, input.dtype);
+        accumulate(input, converted);
+        if (converted !== gi) {
+          hold(gi);
+          drop(gi);
+        }
       });
+      drop(g);
     }
   });
   return reached;
@@ -106,9 +145,13 @@ function propagate(
 
 /** The engine behind `tensor.backward()`: accumulates into `.grad` of every leaf reached. */
 export function backward(root: Tensor, gradient?: Tensor, options: GradOptions = {}): void {
-  const reached = propagate([root], [seedGradient(root, gradient)], options.retainGraph ?? false);
+  const firstId = Tensor.nextId();
+  const reached = propagate([root], [seedGradient(root, gradient)], options.retainGraph ?? false, undefined, firstId);
   withGradMode(false, () => {
-    for (const [leaf, g] of reached) leaf.grad = leaf.grad ? add(leaf.grad, g) : cast(g, leaf.dtype, true);
+    // A leaf's .grad outlives the step's scope, as in PyTorch it stays until zero_grad.
+    for (const [leaf, g] of reached) leaf.grad = keep(leaf.grad ? add(leaf.grad, g) : cast(g, leaf.dtype, true));
+    // The same gradient object can reach several leaves, so they go back only after all were copied.
+    for (const g of new Set(reached.values())) if (g.id >= firstId) g.dispose();
   });
 }
 
@@ -121,8 +164,9 @@ export function grad(
   outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], gradOutputs?: readonly Tensor[], options: GradOptions = {},
 ): Tensor[] {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
+  const firstId = Tensor.nextId();
   const seeds = outs.map((o, i) => seedGradient(o, gradOutputs?.[i]));
-  const reached = propagate(outs, seeds, options.retainGraph ?? false, new Set(inputs));
+  const reached = propagate(outs, seeds, options.retainGraph ?? false, new Set(inputs), firstId);
   return inputs.map((x) => reached.get(x) ?? zeros(x.shape, { dtype: x.dtype }));
 }
 

@@ -1,6 +1,6 @@
 import { noGrad } from '@parcnet/autograd';
 import type { SsdLite } from '@parcnet/models';
-import { softmax } from '@parcnet/tensor';
+import { softmax, tidy } from '@parcnet/tensor';
 import { bgrBatch, resizeBilinear, type FloatImage } from '@parcnet/data';
 import { batchedNms, centerToCorners, decodeBoxes } from './boxes.js';
 import { cocoEval, type CocoDetection, type CocoMetrics } from './coco-eval.js';
@@ -36,9 +36,12 @@ export interface PredictOptions {
 export function ssdPredict(model: SsdLite, image: FloatImage, anchors: Float32Array, options: PredictOptions = {}): Detection[] {
   const size = options.size ?? 320;
   const input = bgrBatch([resizeBilinear(image, size, size)]);
-  const { confidences, locations } = noGrad(() => model.eval().forwardDetections(input));
-  const scores = noGrad(() => softmax(confidences, 2)).toTypedArray();
-  const boxes = centerToCorners(decodeBoxes(locations.toTypedArray(), anchors));
+  // tidy: the image's activations go back as soon as its scores and boxes are read.
+  const { scores, encoded } = noGrad(() => tidy(() => {
+    const { confidences, locations } = model.eval().forwardDetections(input);
+    return { scores: softmax(confidences, 2).toTypedArray(), encoded: locations.toTypedArray() };
+  }));
+  const boxes = centerToCorners(decodeBoxes(encoded, anchors));
   const found = batchedNms(boxes, scores, model.numClasses, options);
   const clip = (v: number, max: number): number => Math.min(max, Math.max(0, v));
   return found.map((d) => ({

@@ -1,4 +1,4 @@
-import type { Tensor } from '@parcnet/tensor';
+import { keep, type Tensor } from '@parcnet/tensor';
 
 /**
  * torch.nn.utils.clip_grad_norm_: scales every gradient in place by maxNorm / (total + 1e-6)
@@ -15,7 +15,8 @@ export function clipGradNorm(parameters: readonly Tensor[], maxNorm: number): nu
       const g = p.grad.contiguous();
       const data = g.storage;
       for (let i = g.offset; i < g.offset + g.size; i++) data[i] *= scale;
-      p.grad = g;
+      // A new contiguous copy must outlive the step's scope, as the gradient it replaces did.
+      if (g !== p.grad) p.grad = keep(g);
     }
   }
   return total;

@@ -240,9 +240,15 @@ export abstract class Module {
     return this;
   }
 
-  /** Clears every parameter's gradient (sets `.grad` to null, as PyTorch's default set_to_none). */
+  /**
+   * Clears every parameter's gradient (sets `.grad` to null, as PyTorch's default set_to_none) and
+   * gives its memory back at once; clone a gradient first to keep it past this call.
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
   }
 
   /** Calls fn on every module, children before parents (as PyTorch's apply). */

@@ -40,9 +40,17 @@ export abstract class Optimizer<H extends {
     for (const g of this.paramGroups) g.hyper.lr = lr;
   }
 
-  /** Clears the gradient of every parameter in every group (sets `.grad` to null). */
+  /**
+   * Clears the gradient of every parameter in every group (sets `.grad` to null, as set_to_none)
+   * and gives its memory back at once; clone a gradient first to keep it past this call.
+   */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
   }
 
   /** Updates every parameter that has a gradient, in place, by one step of the rule. */

@@ -1,5 +1,5 @@
 import { noGrad } from '@parcnet/autograd';
-import { argmax, ShapeError } from '@parcnet/tensor';
+import { argmax, ShapeError, tidy } from '@parcnet/tensor';
 import type { Module } from '@parcnet/nn';
 import { bgrBatch } from '@parcnet/data';
 import { ConfusionMatrix } from './metrics.js';
@@ -84,10 +84,12 @@ export function evaluateSegmentationSamples(
   samples.forEach((sample, i) => {
     onImage?.(i, samples.length);
     const input = resizeSegmentation(sample, size, size);
-    const logits = noGrad(() => model.forward(bgrBatch([input.image])));
-    if (logits.ndim !== 4 || logits.shape[0] !== 1) throw new ShapeError(`evaluateSegmentation: expected logits [1, C, H, W], got [${logits.shape.join(', ')}]`);
-    const [, , h, w] = logits.shape;
-    const labels = argmax(logits, 1).toTypedArray(); // per-pixel class, [1, h, w]
+    // tidy: the image's activations go back as soon as its labels are read.
+    const { labels, h, w } = noGrad(() => tidy(() => {
+      const logits = model.forward(bgrBatch([input.image]));
+      if (logits.ndim !== 4 || logits.shape[0] !== 1) throw new ShapeError(`evaluateSegmentation: expected logits [1, C, H, W], got [${logits.shape.join(', ')}]`);
+      return { labels: argmax(logits, 1).toTypedArray(), h: logits.shape[2], w: logits.shape[3] }; // per-pixel class, [1, h, w]
+    }));
     // The resized protocol compares at the logits' size, which is the input's (DeepLabV3 upsamples ×16).
     if (h !== size || w !== size) throw new ShapeError(`evaluateSegmentation: logits are ${h}×${w} for a ${size}×${size} input`);
     resized.add(input.mask, labels);

@@ -46,6 +46,7 @@ export function recordOp(
   backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | undefined,
   attrs?: OpAttrs,
 ): Tensor {
+  output.madeBy = opName;
   if (tracer) tracer({ opName, output, inputs, attrs: attrs ?? {} });
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.gradFn = { opName, inputs: inputs.map((t) => (t.requiresGrad ? t : null)), backward, freed: false };

@@ -2,6 +2,7 @@ import { allocate, dtypeOfArray, isFloatDType, type DType, type TypedArray } fro
 import { DTypeError, GradientError } from './errors.js';
 import { contiguousStrides, formatShape, sizeOf, sizesFromArgs, type Shape } from './shape.js';
 import { backwardEngine, type GradNode } from './tape.js';
+import { countDisposed, DisposedTensorError, releaseStorage, retainStorage, setTensorClass } from './memory.js';
 import * as elementwise from './ops/elementwise.js';
 import * as unary from './ops/unary.js';
 import * as reduce from './ops/reduce.js';
@@ -25,9 +26,17 @@ export interface BackwardOptions {
  * flip…) share the storage and differ in shape, strides and offset; element [i0, i1, …] lives at
  * `storage[offset + i0 * strides[0] + i1 * strides[1] + …]`.
  */
+let nextId = 0;
+
 export class Tensor {
-  /** The flat typed array holding the elements, shared with every view of it. */
-  readonly storage: TypedArray;
+  /** Where the elements live; null once the tensor is disposed. */
+  private data: TypedArray | null;
+  /** True while this tensor holds a count on managed storage (memory.ts). */
+  private managed: boolean;
+  /** Creation order, unique: the autograd engine disposes only gradients it made itself (ids at or past its start). */
+  readonly id = nextId++;
+  /** The op that made this tensor ('conv2d', 'add', …; 'tensor' for one made directly), as errors name it. */
+  madeBy = 'tensor';
   /** Size of each dim, e.g. [B, C, H, W]; [] for a 0-d tensor. */
   readonly shape: readonly number[];
   /** Storage step per dim, in elements (0 for a broadcast dim, negative for a flipped one). */
@@ -43,11 +52,50 @@ export class Tensor {
   private leafRequiresGrad = false;
 
   constructor(storage: TypedArray, shape: Shape, strides?: readonly number[], offset = 0) {
-    this.storage = storage;
+    this.data = storage;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.dtype = dtypeOfArray(storage);
+    this.managed = retainStorage(this, storage, 'an op whose output was disposed', true);
+  }
+
+  /** The flat typed array holding the elements, shared with every view of it; throws once the tensor is disposed. */
+  get storage(): TypedArray {
+    if (this.data === null) throw this.disposedError();
+    return this.data;
+  }
+
+  /** True once {@link dispose} (or the end of its scope) gave this tensor's memory back. */
+  get isDisposed(): boolean {
+    return this.data === null;
+  }
+
+  /**
+   * Gives this tensor's memory back now instead of when the collector finds it (tfjs's dispose):
+   * its storage returns to the backend once no other live tensor (a view) stands on it. Any later
+   * use throws, naming the op that made it. Disposing twice does nothing.
+   */
+  dispose(): void {
+    const storage = this.data;
+    if (storage === null) return;
+    this.data = null;
+    countDisposed();
+    if (this.managed) {
+      this.managed = false;
+      releaseStorage(storage);
+    }
+  }
+
+  private disposedError(): DisposedTensorError {
+    return new DisposedTensorError(
+      `a tensor made by ${this.madeBy} (shape ${formatShape(this.shape)}, ${this.dtype}) was used after its memory was released by dispose() or the end of the tidy scope it was made in; return it from the scope or keep() it`,
+    );
+  }
+
+  /** The id the next tensor made will get: every tensor made from now on has an id at least this. */
+  static nextId(): number {
+    return nextId;
   }
 
   /** A fresh contiguous tensor of zeros. */
@@ -150,8 +198,14 @@ export class Tensor {
   setData(source: Tensor): void {
     if (this.gradFn !== null) throw new GradientError(`setData: only leaves can take new data; this tensor was made by ${this.gradFn.opName}`);
     if (this.leafRequiresGrad && !isFloatDType(source.dtype)) throw new DTypeError(`setData: a tensor that requires a gradient cannot hold ${source.dtype}`);
-    const self = this as { storage: TypedArray; shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType };
-    self.storage = source.storage;
+    const storage = source.storage;
+    const previous = this.data;
+    const wasManaged = this.managed;
+    this.data = storage;
+    // Not tracked by the open scope: the leaf was made outside it (a parameter or buffer updated in a step).
+    this.managed = retainStorage(this, storage, source.madeBy, false);
+    if (wasManaged && previous !== null) releaseStorage(previous);
+    const self = this as { shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType };
     self.shape = source.shape;
     self.strides = source.strides;
     self.offset = source.offset;
@@ -265,3 +319,5 @@ export class Tensor {
   /** x[..., start:end:step, ...] along `dim` as a view, like Python slicing (negative indices count from the end). */
   slice(dim: number, start?: number, end?: number, step?: number): Tensor { return views.slice(this, dim, start, end, step); }
 }
+
+setTensorClass(Tensor);

@@ -1,7 +1,7 @@
 import { noGrad } from '@parcnet/autograd';
 import { crossEntropy } from '@parcnet/nn';
 import type { Module } from '@parcnet/nn';
-import type { Tensor } from '@parcnet/tensor';
+import { tidy, type Tensor } from '@parcnet/tensor';
 import type { DataLoader } from '@parcnet/data';
 
 /** How many of the rows of logits [B, C] have the label among their k highest scores. */
@@ -50,12 +50,13 @@ export async function evaluateClassifier(model: Module, loader: DataLoader, onBa
   try {
     for await (const batch of loader.epoch(0)) {
       const n = batch.labels.shape[0];
-      noGrad(() => {
+      // tidy: the batch's activations go back when it is done.
+      noGrad(() => tidy(() => {
         const logits = model.forward(batch.images);
         lossSum += crossEntropy(logits, batch.labels).item() * n;
         top1 += countTopK(logits, batch.labels, 1);
         top5 += countTopK(logits, batch.labels, Math.min(5, logits.shape[1]));
-      });
+      }));
       images += n;
       onBatch?.(batch.index + 1, loader.batchesPerEpoch);
       // Let the event loop turn (progress bar timers, worker messages): the forward is synchronous.

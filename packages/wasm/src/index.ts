@@ -10,5 +10,5 @@ import './reductions.js';
 
 export { WASM } from './registration.js';
 export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads.js';
-export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, setWasmTensorLimit } from './runtime.js';
+export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, resetWasmHeapPeak, setWasmTensorLimit } from './runtime.js';
 export type { HeapStats } from './heap.js';

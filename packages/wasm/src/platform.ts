@@ -24,10 +24,9 @@ export interface HelperData {
   index: number;
   callable: readonly string[];
   maxArgs: number;
+  /** Where helper 0's slot starts in `control`, and the words per helper (threads.ts). */
   slots: number;
   perWorker: number;
-  waitSliceMs: number;
-  generation: number;
 }
 
 export interface Helper {
@@ -51,8 +50,9 @@ export interface Platform {
   startsAsync: boolean;
   startHelper(data: HelperData): Helper;
   /**
-   * Waits while `array[index] === value`, for at most `ms`; 'ok' once it changed. A browser's main
-   * thread may not block in Atomics.wait, so there it spins.
+   * Waits while `array[index] === value`, for at most `ms`; 'ok' once it changed or a notify came
+   * (the caller re-reads the word either way). A browser's main thread may not block in
+   * Atomics.wait, so there it spins.
    */
   wait(array: Int32Array<SharedArrayBuffer>, index: number, value: number, ms: number): 'ok' | 'timed-out';
 }

@@ -140,6 +140,11 @@ export function wasmHeapStats(): HeapStats {
   return { ...heap.stats };
 }
 
+/** Starts the peak of live bytes (`wasmHeapStats().peakLiveBytes`) again from what is live now, to measure one step's peak. */
+export function resetWasmHeapPeak(): void {
+  heap.resetPeak();
+}
+
 /** Sets the most tensor storage kept in wasm memory (bytes; 0 copies every output out, as before). */
 export function setWasmTensorLimit(bytes: number): void {
   if (!(bytes >= 0) || bytes > HEAP_END / 2) throw new RangeError(`setWasmTensorLimit: expected 0 … ${HEAP_END / 2} bytes, got ${bytes}`);

@@ -10,6 +10,30 @@ import { runtime, type KernelExports } from './runtime.js';
  * outputs, so results are identical whatever the thread count. Small jobs stay on the calling thread.
  * Helpers come from the platform adapter: worker_threads in Node, started on first use; Web Workers
  * in a browser, started (and awaited) by `startThreads` when the package loads.
+ *
+ * The protocol (README "Thread pool protocol"; test/pool-protocol.test.ts checks every interleaving
+ * of a model of it). Shared words in `control`: PENDING, the helper chunks of the current job not yet
+ * finished; per helper w a slot holding TICKET (jobs posted to w), the export index and argument
+ * count (its arguments in `args` row w), and TAKEN / DONE / FAILED (progress, for reports only).
+ *
+ *   main, per job                         helper w (worker-loop.mjs), `taken` local, from 0
+ *   M1 store PENDING = helpers            H1 while load TICKET == taken: wait(TICKET, taken)
+ *   for each helper w of this job:        H2 taken += 1; read slot w and args row w; run the chunk
+ *     M2 write slot w, args row w         H3 if sub(PENDING, 1) returned 1: notify(PENDING)
+ *     M3 add(TICKET_w, 1) (publishes)
+ *     M4 notify(TICKET_w)
+ *   M5 run chunk 0 (try … finally M6)
+ *   M6 while (p = load PENDING) != 0: wait(PENDING, p)
+ *
+ * Why each order: PENDING is set (M1) before any ticket is published, so no decrement can land
+ * before it. A helper reads its slot only after seeing its ticket move (H1 → H2; the atomic
+ * add/load pair orders the plain slot writes before the reads), and main rewrites a slot only after
+ * M6 saw PENDING reach 0, which needs that helper's decrement, made after its last read. Each wait
+ * names the value it last saw, so a notify that comes before the wait finds the word changed and
+ * the wait returns at once; and each waiter re-reads its word when it wakes, so a late notify (one
+ * meant for a ticket already taken) only costs a loop. Only the helpers given a chunk are woken
+ * (their own ticket), so a job on fewer threads than are running leaves the others asleep. M6 runs
+ * even when chunk 0 throws, so a slot is never rewritten under a helper still using it.
  */
 
 type ExportName = keyof KernelExports;
@@ -24,13 +48,27 @@ const callable: ExportName[] = [
 ];
 
 const MAX_ARGS = 32;
-const GENERATION = 0;
-const PENDING = 1;
-const SLOTS = 4;
-/** Per worker: the export index, the argument count, the generation it picked up, the generation it finished. */
-const PER_WORKER = 4;
-/** Waits are cut into slices of this many ms; each slice re-checks the counters (a lost wake-up costs one slice, not a hang). */
-const WAIT_SLICE_MS = 100;
+// Shared words in `control`; worker-loop.mjs names the same ones (keep the two in step).
+const PENDING = 0;
+/** Test only (`setHelperJitter`): helpers spin a random while at their protocol's gaps; 0 in production. */
+const JITTER = 1;
+/** Helper w's slot starts at SLOTS + PER_WORKER · w: one 64-byte line each, apart from PENDING's. */
+const SLOTS = 16;
+const PER_WORKER = 16;
+// Words of a slot: the jobs posted to the helper, what to run, and its progress (read by reports only).
+const TICKET = 0;
+const EXPORT = 1;
+const ARG_COUNT = 2;
+const TAKEN = 3;
+const DONE = 4;
+const FAILED = 5;
+/**
+ * The calling thread waits for the helpers in watchdog slices of this many ms. A slice that runs out
+ * only counts (`poolStats.slowSlices`) and waits again: nothing is re-notified, since the protocol
+ * loses no wake-up (test/pool-protocol.test.ts). It fires for a chunk slower than this, or a helper
+ * still starting up.
+ */
+const WATCHDOG_MS = 1000;
 /** A job whose helper chunks are not done after this long is reported as an error instead of waiting forever. */
 const STALL_MS = 300_000;
 
@@ -74,10 +112,14 @@ export async function startThreads(n: number): Promise<void> {
 function ensureWorkers(count: number): void {
   if (workers.length >= count) return;
   for (const w of workers) w.terminate();
+  // A fresh control block: every ticket starts at 0, which is where a new helper's count starts,
+  // so a job posted before a helper is up is still taken. The old helpers are idle (every job
+  // waits for its helpers, even one that throws) and only ever saw the old block.
   control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + PER_WORKER * count)));
+  control[JITTER] = helperJitter;
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   workers = Array.from({ length: count }, (_, index) => platform.startHelper({
-    module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER, waitSliceMs: WAIT_SLICE_MS, generation: 0,
+    module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER,
   }));
 }
 
@@ -97,13 +139,28 @@ export function chunking(total: number): { chunks: number; chunk: number } {
   return { chunks, chunk: Math.ceil(total / chunks) };
 }
 
-/** Jobs split across threads so far, and wait slices that ran out (each one re-notified the helpers). */
+/** Jobs split across threads so far, and watchdog slices that ran out. */
 export const poolStats = {
   /** Jobs split across threads since the process started. */
   jobs: 0,
-  /** 100 ms waits for the helpers that ran out before they finished (a slow or lost wake-up). */
+  /**
+   * Watchdog slices (1 s) that ran out while the calling thread waited for helpers: a chunk slower
+   * than a second or a helper starting up; a lost wake-up would show here (and then as a stall).
+   */
   slowSlices: 0,
 };
+
+let helperJitter = 0;
+
+/**
+ * Test only (test/pool-stress.test.ts): helpers spin up to `spins`
+ * random steps after taking a ticket, after their chunk and after reporting it, to shake the
+ * interleavings. 0 (the default) turns it off; a helper then pays one read per job.
+ */
+export function setHelperJitter(spins: number): void {
+  helperJitter = spins;
+  if (workers.length > 0) Atomics.store(control, JITTER, spins);
+}
 
 export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
   const fn = runtime.exports[name] as unknown as (...a: number[]) => void;
@@ -117,33 +174,54 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
   const chunk = Math.ceil(total / threads);
   const index = callable.indexOf(name);
   if (index < 0) throw new Error(`parallelFor: ${name} is not callable from workers`);
+  // Checked before M1: a throw once tickets are posted would leave helpers running on this job.
+  if (prefix.length + 2 > MAX_ARGS) throw new RangeError(`parallelFor(${name}): ${prefix.length + 2} arguments, at most ${MAX_ARGS}`);
+  // M1: before any ticket moves, so no helper's decrement can land before it.
   Atomics.store(control, PENDING, helpers);
   for (let w = 0; w < helpers; w++) {
+    const slot = SLOTS + PER_WORKER * w;
     const start = Math.min(total, (w + 1) * chunk);
     const end = Math.min(total, (w + 2) * chunk);
-    control[SLOTS + PER_WORKER * w] = index;
-    control[SLOTS + PER_WORKER * w + 1] = prefix.length + 2;
+    // M2: plain writes; the ticket's atomic add below publishes them to helper w.
+    control[slot + EXPORT] = index;
+    control[slot + ARG_COUNT] = prefix.length + 2;
     args.set([...prefix, start, end], w * MAX_ARGS);
+    // M3, M4: only this job's helpers wake; the others sleep on their own tickets.
+    Atomics.add(control, slot + TICKET, 1);
+    Atomics.notify(control, slot + TICKET);
   }
-  const generation = Atomics.add(control, GENERATION, 1) + 1;
   poolStats.jobs++;
-  Atomics.notify(control, GENERATION);
-  fn(...prefix, 0, Math.min(total, chunk));
-  const started = Date.now();
-  for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
-    if (platform.wait(control, PENDING, pending, WAIT_SLICE_MS) === 'timed-out') {
-      poolStats.slowSlices++;
-      // Wake the helpers again in case a notification was lost; they re-check the generation.
-      Atomics.notify(control, GENERATION);
-      if (Date.now() - started > STALL_MS) throw new Error(stallReport(name, generation, helpers));
+  try {
+    // M5: chunk 0 on this thread.
+    fn(...prefix, 0, Math.min(total, chunk));
+  } finally {
+    // M6, also when chunk 0 throws: the next job must not rewrite slots the helpers still read.
+    awaitHelpers(name, helpers);
+  }
+  for (let w = 0; w < helpers; w++) {
+    const slot = SLOTS + PER_WORKER * w;
+    if (Atomics.load(control, slot + FAILED) === Atomics.load(control, slot + TICKET)) {
+      throw new Error(`parallelFor(${name}): helper thread ${w} threw in its chunk [${args[w * MAX_ARGS + prefix.length]}, ${args[w * MAX_ARGS + prefix.length + 1]}) (its message is on the console; setNumThreads(1) runs the same call on this thread)`);
     }
   }
 }
 
-function stallReport(name: ExportName, generation: number, helpers: number): string {
+/** M6: waits until PENDING is 0, in watchdog slices; a wait names the value it read, so a decrement in between returns it at once. */
+function awaitHelpers(name: ExportName, helpers: number): void {
+  const started = Date.now();
+  for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
+    if (platform.wait(control, PENDING, pending, WATCHDOG_MS) === 'timed-out') {
+      poolStats.slowSlices++;
+      if (Date.now() - started > STALL_MS) throw new Error(stallReport(name, helpers));
+    }
+  }
+}
+
+function stallReport(name: ExportName, helpers: number): string {
   const states = Array.from({ length: helpers }, (_, w) => {
-    const base = SLOTS + PER_WORKER * w;
-    return `worker ${w}: picked up generation ${Atomics.load(control, base + 2)}, finished ${Atomics.load(control, base + 3)}`;
+    const slot = SLOTS + PER_WORKER * w;
+    const word = (offset: number): number => Atomics.load(control, slot + offset);
+    return `helper ${w}: posted ${word(TICKET)}, taken ${word(TAKEN)}, done ${word(DONE)}`;
   });
-  return `parallelFor(${name}): helper threads have not finished generation ${generation} after ${STALL_MS / 1000} s (pending ${Atomics.load(control, PENDING)}; ${states.join('; ')})`;
+  return `parallelFor(${name}): helper threads have not finished after ${STALL_MS / 1000} s (pending ${Atomics.load(control, PENDING)}; ${states.join('; ')})`;
 }

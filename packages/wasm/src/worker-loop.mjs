@@ -1,25 +1,57 @@
 // The loop a kernel helper thread runs, in Node (worker.mjs) and in browsers (worker.browser.mjs):
-// instantiate the module on the shared memory, then serve kernel calls posted through `control`.
-// Plain JavaScript so that a Node worker runs it without a TypeScript loader.
+// instantiate the module on the shared memory, then serve the chunks threads.ts posts to this
+// helper through its slot in `control` (the protocol: threads.ts's header, README "Thread pool
+// protocol"). Plain JavaScript so that a Node worker runs it without a TypeScript loader.
 
-const GENERATION = 0;
-const PENDING = 1;
+// The same words as threads.ts (keep the two in step).
+const PENDING = 0;
+const JITTER = 1;
+const TICKET = 0;
+const EXPORT = 1;
+const ARG_COUNT = 2;
+const TAKEN = 3;
+const DONE = 4;
+const FAILED = 5;
 
 export function serve(data) {
-  const { module, memory, control, args, index, callable, maxArgs, slots, perWorker, waitSliceMs } = data;
+  const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
-  // Start from the generation the pool was created with, so work posted before this thread came up is not missed.
-  let generation = data.generation;
-  const base = slots + perWorker * index;
+  const slot = slots + perWorker * index;
+  // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
+  // thread came up is taken as soon as it looks.
+  let taken = 0;
+  let random = index + 1;
   for (;;) {
-    // Sleep until the generation moves on; the timed slices re-read it, so a lost wake-up costs one slice.
-    while (Atomics.load(control, GENERATION) === generation) Atomics.wait(control, GENERATION, generation, waitSliceMs);
-    generation = Atomics.load(control, GENERATION);
-    Atomics.store(control, base + 2, generation);
-    const fn = instance.exports[callable[control[base]]];
-    const count = control[base + 1];
-    fn(...args.subarray(index * maxArgs, index * maxArgs + count));
-    Atomics.store(control, base + 3, generation);
+    // H1: sleep while no job is posted past the ones taken. The loop re-reads the ticket when it
+    // wakes: a notify can come late, for a ticket this helper already took without sleeping, and
+    // running that chunk again (as the first pool did) decrements PENDING twice and hangs the pool.
+    while (Atomics.load(control, slot + TICKET) === taken) Atomics.wait(control, slot + TICKET, taken);
+    // H2: the ticket moved by exactly one (main posts the next only once PENDING is 0, which needs
+    // this helper's decrement), and the slot was written before it moved.
+    taken++;
+    Atomics.store(control, slot + TAKEN, taken);
+    const jitter = control[JITTER];
+    if (jitter !== 0) random = spin(random, jitter);
+    const fn = instance.exports[callable[control[slot + EXPORT]]];
+    try {
+      fn(...args.subarray(index * maxArgs, index * maxArgs + control[slot + ARG_COUNT]));
+    } catch (error) {
+      // Still report the chunk as done below: a helper that died here would leave the pool waiting.
+      console.error(`@parcnet/wasm: kernel helper ${index} threw running ${callable[control[slot + EXPORT]]}:`, error);
+      Atomics.store(control, slot + FAILED, taken);
+    }
+    if (jitter !== 0) random = spin(random, jitter);
+    Atomics.store(control, slot + DONE, taken);
+    // H3: the last chunk of the job wakes the calling thread.
     if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+    if (jitter !== 0) random = spin(random, jitter);
   }
+}
+
+/** Test only (threads.ts setHelperJitter): a random number of xorshift steps below `spins`; returns the new state. */
+function spin(state, spins) {
+  let x = state;
+  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  for (let i = (x >>> 0) % spins; i > 0; i--) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; }
+  return x | 1;
 }

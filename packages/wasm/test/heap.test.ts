@@ -17,12 +17,12 @@ afterEach(() => setWasmTensorLimit(DEFAULT_LIMIT));
 const inWasm = (t: Tensor): boolean => heap.pointerOf(t.storage) >= 0;
 
 describe('tensor storage in wasm memory', () => {
-  it('size classes cover the request plus slack, in steps of at most 4/3', () => {
+  it('blocks cover the request plus slack, rounded up to 64 bytes', () => {
     for (const bytes of [1, 63, 64, 100, 4096, 5000, 65536, 3 * 2 ** 20 + 1]) {
-      const size = WasmHeap.sizeClass(bytes);
+      const size = WasmHeap.blockSize(bytes);
       expect(size).toBeGreaterThanOrEqual(bytes + 16);
-      expect(size % 16).toBe(0);
-      expect(size).toBeLessThanOrEqual(Math.max(64, (4 / 3) * 2 * (bytes + 16)));
+      expect(size % 64).toBe(0);
+      expect(size).toBeLessThan(Math.max(64, bytes + 16 + 64));
     }
   });
 

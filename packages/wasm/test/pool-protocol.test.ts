@@ -1,0 +1,480 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// A model check of the thread pool's protocol (src/threads.ts, src/worker-loop.mjs; README "Thread
+// pool protocol"). The calling thread and 1–2 helpers are step machines over the shared words, each
+// atomic operation one step; `wait(word, v)` sleeps only if the word is v at that step, `notify`
+// wakes every thread sleeping on the word. Every interleaving of 2–3 consecutive jobs is explored,
+// and the checks are: no deadlock (every state where no thread can move has all jobs done), the
+// graph has no cycle (so every execution ends, in such a state), no helper runs a chunk with
+// another job's arguments or twice, and no job returns before its helpers have finished. The old
+// protocols are modelled too and must fail: the checks can fail.
+
+/** One reachable state: the shared words, each thread's program counter, sleep and registers, and ghost bookkeeping. */
+interface State {
+  mem: number[];
+  /** Per thread; END once the calling thread has returned from its last job (helpers never end). */
+  pc: number[];
+  /** Per thread: the word it sleeps on, or -1 (PARKED: never moves again). */
+  sleep: number[];
+  reg: number[][];
+  /** Ghost, per helper: bit j is set once its chunk of job j ran. */
+  ran: number[];
+  /** Ghost, per helper: bit j is set once it reported job j (its decrement of PENDING). */
+  reported: number[];
+}
+
+const END = -1;
+/** A `sleep` no notify wakes: where a runaway helper is parked. */
+const PARKED = -2;
+
+interface Config {
+  /** Helper threads running. */
+  helpers: number;
+  /** Per job, how many helpers it is split across (≤ helpers; fewer when a job has fewer units than threads). */
+  jobs: number[];
+  /** Whether chunk 0 (on the calling thread) may throw; the caller catches and posts the next job. */
+  chunkMayThrow?: boolean;
+}
+
+/** A protocol: its shared words and how thread t (0 = the calling thread) takes one step. */
+interface Model {
+  words: string[];
+  init(): State;
+  step(s: State, t: number, fail: (message: string) => void): { label: string; next: State }[];
+}
+
+function clone(s: State): State {
+  return { mem: [...s.mem], pc: [...s.pc], sleep: [...s.sleep], reg: s.reg.map((r) => [...r]), ran: [...s.ran], reported: [...s.reported] };
+}
+
+function initial(config: Config, words: number, mainRegs: number[], helperRegs: number[]): State {
+  const threads = config.helpers + 1;
+  return {
+    mem: Array<number>(words).fill(0),
+    pc: Array<number>(threads).fill(0),
+    sleep: Array<number>(threads).fill(-1),
+    reg: [mainRegs, ...Array.from({ length: config.helpers }, () => [...helperRegs])],
+    ran: Array<number>(config.helpers).fill(0),
+    reported: Array<number>(config.helpers).fill(0),
+  };
+}
+
+/** Atomics.wait: sleeps if the word still holds `value`, and goes on at `then` (woken, or at once with 'not-equal'). */
+function wait(s: State, t: number, word: number, value: number, then: number): void {
+  if (s.mem[word] === value) s.sleep[t] = word;
+  s.pc[t] = then;
+}
+
+/** Atomics.notify(word) with no count: wakes every thread sleeping on it. */
+function notify(s: State, word: number): void {
+  s.sleep = s.sleep.map((w) => (w === word ? -1 : w));
+}
+
+/**
+ * Ghost checks when helper w runs its chunk believing it serves job `expected`, with the arguments
+ * of job `argsOf` in its slot. A helper that runs past the last job posted is parked (it would run
+ * away, and the state space with it).
+ */
+function runChunk(s: State, config: Config, w: number, expected: number, argsOf: number, fail: (m: string) => void): void {
+  if (expected >= config.jobs.length) {
+    fail(`helper ${w} ran a chunk past the last job posted`);
+    s.sleep[w + 1] = PARKED;
+  } else if (w >= config.jobs[expected]) fail(`helper ${w} ran a chunk for job ${expected}, which has no chunk for it (its slot holds job ${argsOf}'s arguments)`);
+  else if (argsOf !== expected) fail(`helper ${w} ran job ${expected}'s chunk with job ${argsOf}'s arguments`);
+  if (s.ran[w] & (1 << argsOf)) fail(`helper ${w} ran its chunk of job ${argsOf} twice`);
+  s.ran[w] |= 1 << argsOf;
+}
+
+/** Ghost check when the calling thread leaves job j (returns or throws): its helpers must be done with it. */
+function leaveJob(s: State, config: Config, j: number, fail: (m: string) => void): void {
+  for (let w = 0; w < config.jobs[j]; w++) {
+    if (!(s.reported[w] & (1 << j))) fail(`job ${j} returned while helper ${w} had not finished its chunk`);
+  }
+}
+
+/**
+ * The pool as it is now. Mirrors src/threads.ts parallelFor + awaitHelpers (steps M1–M6 in its
+ * header and comments) and src/worker-loop.mjs serve (H1–H3); the TAKEN / DONE / FAILED stores are
+ * read only by reports and are left out. `mutation` breaks it on purpose:
+ * - 'pending-late': M1 (store PENDING) after the tickets instead of before;
+ * - 'wait-once': H1 as `if (ticket == taken) wait` without re-reading the ticket after waking;
+ * - 'no-finally': chunk 0 throwing skips M6 (no try/finally).
+ */
+function ticketPool(config: Config, mutation?: 'pending-late' | 'wait-once' | 'no-finally'): Model {
+  const h = config.helpers;
+  const PENDING = 0;
+  const ticket = (w: number): number => 1 + w;
+  const slot = (w: number): number => 1 + h + w; // the job whose arguments are in helper w's slot (M2's plain writes as one)
+  /** The job of helper w's k-th ticket (1-based): the k-th job split across more than w helpers. */
+  const jobOfTicket = (w: number, k: number): number => {
+    const mine = config.jobs.flatMap((n, j) => (n > w ? [j] : []));
+    return k - 1 < mine.length ? mine[k - 1] : config.jobs.length;
+  };
+  return {
+    words: ['PENDING', ...Array.from({ length: h }, (_, w) => `TICKET${w}`), ...Array.from({ length: h }, (_, w) => `SLOT${w}`)],
+    // main: [job, w, p]; helper: [taken]
+    init: () => initial(config, 1 + 2 * h, [0, 0, 0], [0]),
+    step(s0, t, fail) {
+      const s = clone(s0);
+      const r = s.reg[t];
+      const out = (label: string, next = s) => [{ label, next }];
+      if (t === 0) {
+        const [j, w, p] = r;
+        const n = config.jobs[j];
+        const postM1 = mutation === 'pending-late' ? 5 : 1;
+        switch (s.pc[0]) {
+          case 0: // M1 Atomics.store(control, PENDING, helpers)
+            if (j === config.jobs.length) { s.pc[0] = END; return out('main returns from its last job'); }
+            if (mutation === 'pending-late') { r[1] = 0; s.pc[0] = 1; return out(`main starts job ${j}`); }
+            s.mem[PENDING] = n; r[1] = 0; s.pc[0] = 1;
+            return out(`main M1 PENDING = ${n}`);
+          case 1: // M2 control[slot + EXPORT] = …; args row w = …  (all plain writes, one step)
+            if (w === n) { s.pc[0] = mutation === 'pending-late' ? 10 : 4; return out('main: slots posted'); }
+            s.mem[slot(w)] = j; s.pc[0] = 2;
+            return out(`main M2 slot ${w} = job ${j}`);
+          case 2: // M3 Atomics.add(control, slot + TICKET, 1)
+            s.mem[ticket(w)]++; s.pc[0] = 3;
+            return out(`main M3 TICKET${w} = ${s.mem[ticket(w)]}`);
+          case 3: // M4 Atomics.notify(control, slot + TICKET)
+            notify(s, ticket(w)); r[1]++; s.pc[0] = postM1;
+            return out(`main M4 notify TICKET${w}`);
+          case 10: // (pending-late) M1 after the tickets
+            s.mem[PENDING] = n; s.pc[0] = 4;
+            return out(`main M1 (late) PENDING = ${n}`);
+          case 4: { // M5 fn(...prefix, 0, chunk) inside try; the finally runs M6
+            s.pc[0] = 5;
+            const steps = out('main M5 runs chunk 0');
+            if (!config.chunkMayThrow) return steps;
+            const thrown = clone(s0);
+            if (mutation === 'no-finally') {
+              leaveJob(thrown, config, j, fail);
+              thrown.reg[0][0]++; thrown.pc[0] = 0;
+            } else {
+              thrown.pc[0] = 5;
+            }
+            return [...steps, { label: 'main M5 chunk 0 throws', next: thrown }];
+          }
+          case 5: // M6 pending = Atomics.load(control, PENDING); loop while pending !== 0
+            r[2] = s.mem[PENDING];
+            if (r[2] === 0) { leaveJob(s, config, j, fail); r[0]++; s.pc[0] = 0; return out(`main M6 PENDING 0: job ${j} done`); }
+            s.pc[0] = 6;
+            return out(`main M6 reads PENDING ${r[2]}`);
+          case 6: // M6 platform.wait(control, PENDING, pending, …)
+            wait(s, 0, PENDING, p, 5);
+            return out(`main M6 wait(PENDING, ${p})${s.sleep[0] >= 0 ? ' sleeps' : ''}`);
+        }
+      } else {
+        const w = t - 1;
+        switch (s.pc[t]) {
+          case 0: // H1 while (Atomics.load(control, slot + TICKET) === taken)
+            s.pc[t] = s.mem[ticket(w)] === r[0] ? 1 : 2;
+            return out(`helper ${w} H1 reads TICKET${w} ${s.mem[ticket(w)]}`);
+          case 1: // H1 Atomics.wait(control, slot + TICKET, taken)
+            wait(s, t, ticket(w), r[0], mutation === 'wait-once' ? 2 : 0);
+            return out(`helper ${w} H1 wait(TICKET${w}, ${r[0]})${s.sleep[t] >= 0 ? ' sleeps' : ''}`);
+          case 2: // H2 taken++; read slot and args (plain reads, one step); run the chunk
+            r[0]++;
+            runChunk(s, config, w, jobOfTicket(w, r[0]), s.mem[slot(w)], fail);
+            r.push(s.mem[slot(w)]);
+            s.pc[t] = 3;
+            return out(`helper ${w} H2 takes ticket ${r[0]}, runs job ${s.mem[slot(w)]}`);
+          case 3: { // H3 Atomics.sub(control, PENDING, 1)
+            const job = r.pop()!;
+            s.reported[w] |= 1 << job;
+            const old = s.mem[PENDING]--;
+            s.pc[t] = old === 1 ? 4 : 0;
+            return out(`helper ${w} H3 PENDING ${old} → ${old - 1}`);
+          }
+          case 4: // H3 Atomics.notify(control, PENDING)
+            notify(s, PENDING); s.pc[t] = 0;
+            return out(`helper ${w} H3 notify PENDING`);
+        }
+      }
+      throw new Error(`no step at pc ${s.pc[t]} of thread ${t}`);
+    },
+  };
+}
+
+/**
+ * The two earlier pools, which broadcast one GENERATION word to every helper. Mirrors
+ * `git show 5e1fdfe:packages/wasm/src/worker.mjs` ('first': `Atomics.wait(GEN, generation)` once,
+ * then `generation = Atomics.load(GEN)` and run) and 40afc60 … 89f9d44 worker-loop.mjs ('sliced':
+ * `while (Atomics.load(GEN) === generation) Atomics.wait(…)`), with parallelFor as it was then:
+ * store PENDING, write every slot, Atomics.add(GEN), Atomics.notify(GEN), chunk 0 (no try/finally),
+ * then the PENDING wait loop. The 100 ms slices and their re-notify are left out: the question is
+ * whether the protocol needs them.
+ */
+function generationPool(config: Config, helperLoop: 'first' | 'sliced'): Model {
+  const h = config.helpers;
+  const [PENDING, GEN] = [0, 1];
+  const slot = (w: number): number => 2 + w;
+  return {
+    words: ['PENDING', 'GEN', ...Array.from({ length: h }, (_, w) => `SLOT${w}`)],
+    // main: [job, w, p]; helper: [generation]
+    init: () => initial(config, 2 + h, [0, 0, 0], [0]),
+    step(s0, t, fail) {
+      const s = clone(s0);
+      const r = s.reg[t];
+      const out = (label: string, next = s) => [{ label, next }];
+      if (t === 0) {
+        const [j, w, p] = r;
+        const n = config.jobs[j];
+        switch (s.pc[0]) {
+          case 0: // Atomics.store(control, PENDING, helpers)
+            if (j === config.jobs.length) { s.pc[0] = END; return out('main returns from its last job'); }
+            s.mem[PENDING] = n; r[1] = 0; s.pc[0] = 1;
+            return out(`main PENDING = ${n}`);
+          case 1: // control[SLOTS + …] = index; args.set(…) for each helper of the job
+            if (w === n) { s.pc[0] = 2; return out('main: slots written'); }
+            s.mem[slot(w)] = j; r[1]++;
+            return out(`main slot ${w} = job ${j}`);
+          case 2: // Atomics.add(control, GENERATION, 1)
+            s.mem[GEN]++; s.pc[0] = 3;
+            return out(`main GEN = ${s.mem[GEN]}`);
+          case 3: // Atomics.notify(control, GENERATION)
+            notify(s, GEN); s.pc[0] = 4;
+            return out('main notify GEN');
+          case 4: { // fn(...prefix, 0, chunk): a throw leaves without waiting
+            s.pc[0] = 5;
+            const steps = out('main runs chunk 0');
+            if (!config.chunkMayThrow) return steps;
+            const thrown = clone(s0);
+            leaveJob(thrown, config, j, fail);
+            thrown.reg[0][0]++; thrown.pc[0] = 0;
+            return [...steps, { label: 'main chunk 0 throws', next: thrown }];
+          }
+          case 5: // pending = Atomics.load(control, PENDING); loop while pending !== 0
+            r[2] = s.mem[PENDING];
+            if (r[2] === 0) { leaveJob(s, config, j, fail); r[0]++; s.pc[0] = 0; return out(`main PENDING 0: job ${j} done`); }
+            s.pc[0] = 6;
+            return out(`main reads PENDING ${r[2]}`);
+          case 6: // Atomics.wait(control, PENDING, pending)
+            wait(s, 0, PENDING, p, 5);
+            return out(`main wait(PENDING, ${p})${s.sleep[0] >= 0 ? ' sleeps' : ''}`);
+        }
+      } else {
+        const w = t - 1;
+        switch (s.pc[t]) {
+          case 0: // 'sliced': while (Atomics.load(control, GENERATION) === generation); 'first' has no check
+            if (helperLoop === 'first') { s.pc[t] = 1; return out(`helper ${w} loops`); }
+            s.pc[t] = s.mem[GEN] === r[0] ? 1 : 2;
+            return out(`helper ${w} reads GEN ${s.mem[GEN]}`);
+          case 1: // Atomics.wait(control, GENERATION, generation)
+            wait(s, t, GEN, r[0], helperLoop === 'first' ? 2 : 0);
+            return out(`helper ${w} wait(GEN, ${r[0]})${s.sleep[t] >= 0 ? ' sleeps' : ''}`);
+          case 2: // generation = Atomics.load(control, GENERATION)
+            r[0] = s.mem[GEN]; s.pc[t] = 3;
+            return out(`helper ${w} takes GEN ${r[0]}`);
+          case 3: // read its slot and args; run the chunk (generation g was posted by job g − 1)
+            runChunk(s, config, w, r[0] - 1, s.mem[slot(w)], fail);
+            r.push(s.mem[slot(w)]);
+            s.pc[t] = 4;
+            return out(`helper ${w} runs job ${s.mem[slot(w)]}`);
+          case 4: { // Atomics.sub(control, PENDING, 1)
+            const job = r.pop()!;
+            s.reported[w] |= 1 << job;
+            const old = s.mem[PENDING]--;
+            s.pc[t] = old === 1 ? 5 : 0;
+            return out(`helper ${w} PENDING ${old} → ${old - 1}`);
+          }
+          case 5: // Atomics.notify(control, PENDING)
+            notify(s, PENDING); s.pc[t] = 0;
+            return out(`helper ${w} notify PENDING`);
+        }
+      }
+      throw new Error(`no step at pc ${s.pc[t]} of thread ${t}`);
+    },
+  };
+}
+
+interface Exploration {
+  states: number;
+  transitions: number;
+  /** Complete executions: paths from the start to a state where no thread can move. */
+  interleavings: bigint;
+  deadlocks: number;
+  violations: Set<string>;
+  /** The shortest schedule to the first deadlock or violation found, one step a line. */
+  trace: string[];
+}
+
+const STATE_LIMIT = 1_000_000;
+const key = (s: State): string => `${s.mem}|${s.pc}|${s.sleep}|${s.reg.join(';')}|${s.ran}|${s.reported}`;
+
+/** Every state reachable from the model's start, breadth first; then the paths counted over the (acyclic) graph. */
+function explore(model: Model): Exploration {
+  const ids = new Map<string, number>();
+  const states: State[] = [];
+  const parent: [number, string][] = [];
+  const successors: number[][] = [];
+  const violations = new Set<string>();
+  let deadlocks = 0;
+  let firstBad = -1;
+  let firstBadLabel = '';
+  const visit = (s: State, from: number, label: string): number => {
+    const k = key(s);
+    let id = ids.get(k);
+    if (id === undefined) {
+      if (states.length === STATE_LIMIT) throw new Error(`more than ${STATE_LIMIT} states`);
+      id = states.length;
+      ids.set(k, id);
+      states.push(s);
+      parent.push([from, label]);
+    }
+    return id;
+  };
+  visit(model.init(), -1, 'start');
+  for (let id = 0; id < states.length; id++) {
+    const s = states[id];
+    const next: number[] = [];
+    for (let t = 0; t < s.pc.length; t++) {
+      if (s.pc[t] === END || s.sleep[t] !== -1) continue;
+      let failed = '';
+      for (const step of model.step(s, t, (m) => { violations.add(m); failed ||= m; })) {
+        const to = visit(step.next, id, step.label);
+        next.push(to);
+        if (failed && firstBad < 0) { firstBad = to; firstBadLabel = failed; }
+      }
+    }
+    successors.push(next);
+    if (next.length === 0 && s.pc[0] !== END) {
+      deadlocks++;
+      if (firstBad < 0) { firstBad = id; firstBadLabel = 'deadlock: no thread can move and the jobs are not done'; }
+    }
+  }
+  const trace: string[] = [];
+  for (let at = firstBad; at > 0; at = parent[at][0]) trace.unshift(parent[at][1]);
+  if (firstBad >= 0) trace.push(`⇒ ${firstBadLabel}`);
+  return { states: states.length, transitions: successors.reduce((a, n) => a + n.length, 0), interleavings: countPaths(successors), deadlocks, violations, trace };
+}
+
+/** Paths from state 0 to the states without successors; throws on a cycle (an execution that need not end). */
+function countPaths(successors: number[][]): bigint {
+  const paths: (bigint | undefined)[] = [];
+  const onStack = new Uint8Array(successors.length);
+  const stack: [number, number][] = [[0, 0]];
+  onStack[0] = 1;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [id, i] = top;
+    if (i < successors[id].length) {
+      top[1]++;
+      const to = successors[id][i];
+      if (onStack[to]) throw new Error('the state graph has a cycle: some execution never ends');
+      if (paths[to] === undefined) { onStack[to] = 1; stack.push([to, 0]); }
+    } else {
+      paths[id] = successors[id].length === 0 ? 1n : successors[id].reduce((a, to) => a + paths[to]!, 0n);
+      onStack[id] = 0;
+      stack.pop();
+    }
+  }
+  return paths[0]!;
+}
+
+/** Every pattern of 3 jobs over 2 helpers, each split across 1 or 2 of them, and 1 helper with 3 jobs. */
+const configs: Config[] = [
+  { helpers: 1, jobs: [1, 1, 1] },
+  ...[1, 2].flatMap((a) => [1, 2].flatMap((b) => [1, 2].map((c) => ({ helpers: 2, jobs: [a, b, c] })))),
+];
+const name = (c: Config): string => `${c.helpers} helper${c.helpers > 1 ? 's' : ''}, jobs on ${c.jobs.join('/')}${c.chunkMayThrow ? ', chunk 0 may throw' : ''}`;
+
+describe('thread pool protocol: every interleaving', () => {
+  const totals = { configurations: 0, states: 0, transitions: 0, interleavings: 0n };
+  for (const config of [...configs, ...configs.map((c) => ({ ...c, chunkMayThrow: true }))]) {
+    it(`the pool: ${name(config)}: no deadlock, no helper on another job's arguments, no early return`, () => {
+      const result = explore(ticketPool(config));
+      expect([...result.violations], result.trace.join('\n')).toEqual([]);
+      expect(result.deadlocks, result.trace.join('\n')).toBe(0);
+      expect(result.interleavings).toBeGreaterThan(0n);
+      totals.configurations++;
+      totals.states += result.states;
+      totals.transitions += result.transitions;
+      totals.interleavings += result.interleavings;
+    });
+  }
+  afterAll(() => {
+    console.info(`pool protocol model: ${totals.states} states, ${totals.transitions} transitions, ${totals.interleavings} complete interleavings over ${totals.configurations} configurations`);
+  });
+});
+
+describe('thread pool protocol: the checker finds broken orders', () => {
+  const full: Config = { helpers: 2, jobs: [2, 2, 2] };
+  it('PENDING stored after the tickets: a helper decrements before the store, which erases it → deadlock', () => {
+    const result = explore(ticketPool(full, 'pending-late'));
+    expect(result.deadlocks).toBeGreaterThan(0);
+  });
+
+  it('a helper that does not re-read its ticket after waking: a late notify runs a chunk twice', () => {
+    const result = explore(ticketPool({ helpers: 1, jobs: [1, 1] }, 'wait-once'));
+    expect([...result.violations].some((v) => v.includes('twice'))).toBe(true);
+    expect(result.deadlocks).toBeGreaterThan(0);
+  });
+
+  it('no try/finally: chunk 0 throwing returns while the helpers still run', () => {
+    const result = explore(ticketPool({ ...full, chunkMayThrow: true }, 'no-finally'));
+    expect([...result.violations].some((v) => v.includes('returned while'))).toBe(true);
+  });
+
+  it('the first pool (5e1fdfe) deadlocks with one helper: the late GEN notify runs the chunk twice and PENDING goes to −1', () => {
+    const result = explore(generationPool({ helpers: 1, jobs: [1, 1] }, 'first'));
+    expect(result.violations).toContain('helper 0 ran its chunk of job 0 twice');
+    expect(result.deadlocks).toBeGreaterThan(0);
+    console.info(`the first pool's shortest hang:\n  ${result.trace.join('\n  ')}`);
+  });
+
+  it('the sliced pool (40afc60) without its slices is sound while every job uses every helper', () => {
+    for (const config of [{ helpers: 1, jobs: [1, 1, 1] }, full]) {
+      const result = explore(generationPool(config, 'sliced'));
+      expect([...result.violations]).toEqual([]);
+      expect(result.deadlocks).toBe(0);
+    }
+  });
+
+  it('the sliced pool: a job on fewer helpers than are running wakes the idle one, which reruns its stale slot → deadlock', () => {
+    const result = explore(generationPool({ helpers: 2, jobs: [2, 1] }, 'sliced'));
+    expect(result.violations).toContain(`helper 1 ran a chunk for job 1, which has no chunk for it (its slot holds job 0's arguments)`);
+    expect(result.deadlocks).toBeGreaterThan(0);
+    console.info(`the sliced pool's shortest failure on a 2/1 split:\n  ${result.trace.join('\n  ')}`);
+  });
+});
+
+// The model above must stay the code's order of shared-memory operations: these are the operations
+// in the source, in order (a change to either side fails here and asks for the other to follow).
+describe('the model follows the code', () => {
+  const read = (file: string): string => readFileSync(new URL(`../src/${file}`, import.meta.url), 'utf8');
+  const body = (source: string, start: string): string => {
+    const at = source.indexOf(start);
+    expect(at, start).toBeGreaterThanOrEqual(0);
+    return source.slice(source.indexOf('{', at), source.indexOf('\n}\n', at));
+  };
+  const operations = (code: string): string[] =>
+    [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|awaitHelpers)\(/g)]
+      .map((m) => (m[1] ? `${m[1]} ${m[2]}` : m[3] ? `${m[3]} ${m[4]}` : m[5] ? `write ${m[5]}` : m[6] ? 'write args' : m[7]));
+
+  it('parallelFor: M1 store PENDING; per helper M2 slot writes, M3 add TICKET, M4 notify TICKET; M5 chunk 0; M6 in a finally', () => {
+    const threads = read('threads.ts');
+    expect(operations(body(threads, 'export function parallelFor('))).toEqual([
+      'fn', // the single-thread path
+      'store PENDING',
+      'write EXPORT', 'write ARG_COUNT', 'write args',
+      'add slot + TICKET', 'notify slot + TICKET',
+      'fn', 'awaitHelpers',
+      'load slot + FAILED', 'load slot + TICKET', // the failure report, after the job
+    ]);
+    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*fn\([^}]*\} finally \{[^}]*awaitHelpers\(/);
+    expect(operations(body(threads, 'function awaitHelpers('))).toEqual(['load PENDING', 'load PENDING', 'wait PENDING']); // for (p = load; p !== 0; p = load) wait
+  });
+
+  it('serve: H1 load/wait TICKET in a loop; H2 take and run; H3 sub PENDING, notify PENDING', () => {
+    const loop = operations(body(read('worker-loop.mjs'), 'export function serve('));
+    expect(loop).toEqual([
+      'load slot + TICKET', 'wait slot + TICKET',
+      'store slot + TAKEN',
+      'fn', 'store slot + FAILED',
+      'store slot + DONE',
+      'sub PENDING', 'notify PENDING',
+    ]);
+    expect(read('worker-loop.mjs')).toMatch(/while \(Atomics\.load\(control, slot \+ TICKET\) === taken\) Atomics\.wait\(control, slot \+ TICKET, taken\);/);
+  });
+});
