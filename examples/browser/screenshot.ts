@@ -1,5 +1,5 @@
-// Makes docs/browser-demo.png: the demo page after loading a weights file, classifying an image
-// and fine-tuning the head for a few steps.
+// Makes docs/browser-demo.png: the demo page after loading a weights file, fine-tuning the whole
+// network for a few steps and classifying an image.
 //   npx tsx examples/browser/screenshot.ts <weights.safetensors> [image] [steps]
 import { fileURLToPath } from 'node:url';
 import { buildDemo, launchChromium, openDemo, serve, settled } from './harness';

@@ -1,8 +1,9 @@
-// What the demo page does, apart from drawing it: weights in, classification, fine-tuning the
-// classifier head, and a forward benchmark. `main.ts` wires it to the page, and the browser test
-// and benchmark call it through `window.parcnetDemo`.
+// What the demo page does, apart from drawing it: weights in, classification, fine-tuning (the
+// whole network or its classifier head), and a forward benchmark. `main.ts` wires it to the page,
+// and the browser test and benchmark call it through `window.parcnetDemo`.
 import {
-  concat, FormatError, getNumThreads, noGrad, observeKernels, softmax, Tensor, WASM, data, io, models, nn, type KernelName,
+  concat, dispose, FormatError, getNumThreads, noGrad, observeKernels, resetWasmHeapPeak, softmax, Tensor, tidy, WASM, wasmHeapStats, data, io, models, nn,
+  type KernelName,
 } from 'parcnet';
 import type { WeightsInfo } from '@parcnet/train';
 
@@ -64,13 +65,16 @@ export function withKernelCounts<T>(fn: () => T): { value: T; kernels: Record<st
 export function classify(loaded: LoadedModel, image: data.RgbImage, top = 5): Classification {
   const input = data.classifierInput(image, loaded.info.input_size, loaded.info.transforms);
   const started = performance.now();
-  const { value: logits, kernels } = withKernelCounts(() => noGrad(() => loaded.model.forward(input)));
-  const probabilities = softmax(logits, 1).toTypedArray();
+  // In tidy, the forward's activations go back to the wasm heap at once, not at some later collection.
+  const { logits, probabilities, kernels } = tidy(() => {
+    const { value, kernels } = withKernelCounts(() => noGrad(() => loaded.model.forward(input)));
+    return { logits: Array.from(value.toTypedArray()), probabilities: Array.from(softmax(value, 1).toTypedArray()), kernels };
+  });
   const milliseconds = performance.now() - started;
-  const ranked = Array.from(probabilities, (probability, index) => ({ index, label: loaded.info.classes[index] ?? String(index), probability }))
+  const ranked = probabilities.map((probability, index) => ({ index, label: loaded.info.classes[index] ?? String(index), probability }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, top);
-  return { top: ranked, logits: Array.from(logits.toTypedArray()), milliseconds, kernels };
+  return { top: ranked, logits, milliseconds, kernels };
 }
 
 export interface LabelledImage {
@@ -79,43 +83,104 @@ export interface LabelledImage {
   label: string;
 }
 
+/** What fine-tuning trains: every parameter of the network, or only the classifier head's. */
+export type FineTuneScope = 'network' | 'head';
+
+export interface FineTuneOptions {
+  steps: number;
+  /** Adam's learning rate; default {@link defaultLearningRate} of the scope. */
+  lr?: number;
+  /** Default 'network'. */
+  scope?: FineTuneScope;
+}
+
 /**
- * Fine-tunes the classifier head (global pool → dropout → fc) on a few labelled images with
- * Adam, the backbone frozen and in eval mode. Frozen and in eval mode, the backbone maps each image
- * to the same features at every step, so they are computed once. `onStep` sees the loss before
- * step 1 and after every step (steps + 1 values), so a caller can draw the curve as it grows.
+ * Adam's learning rate by what trains: 1e-3 moves the whole network too far in one step on a
+ * handful of images (the loss goes up and down), 1e-4 lowers it steadily; the head alone takes 1e-3.
  */
-export async function fineTuneHead(
+export const defaultLearningRate: Record<FineTuneScope, number> = { network: 1e-4, head: 1e-3 };
+
+/** One point of the loss curve, with what the step cost in time and wasm memory. */
+export interface FineTuneStep {
+  /** 0 is the loss before any update; step k the loss after k updates. */
+  step: number;
+  loss: number;
+  /** The step's time: forward, backward and the update (a forward only for the last point). */
+  milliseconds: number;
+  /** The wasm heap's high-water mark since the page loaded, in bytes (the memory never shrinks). */
+  heapBytes: number;
+  /** The most bytes held at once during this step (tensors and kernel scratch). */
+  peakLiveBytes: number;
+  /** Bytes still held once the step's scope has ended: the parameters' gradients, kept until fine-tuning ends. */
+  liveBytes: number;
+  /** Tensor blocks the garbage collector's safety net has freed since the page loaded; a tidy step adds none. */
+  tensorBlocksFreed: number;
+  /** Kernel outputs copied out of wasm memory since the page loaded: past its 256 MiB tensor limit, or all of them in a page without shared memory. */
+  copiedOut: number;
+}
+
+/**
+ * Fine-tunes with Adam on a few labelled images, by default the whole network, or only the
+ * classifier head (global pool → dropout → fc, the backbone's features computed once). The model
+ * stays in eval mode: with a batch of a few images, batch statistics would drag the running ones
+ * away from what the model learnt, so BatchNorm keeps its running statistics (its weight and bias
+ * still train) and dropout is off, as for frozen-BN fine-tuning. So each step's forward is also
+ * the loss after the previous update: `onStep` sees steps + 1 points, the loss before step 1 and
+ * after every step, and a caller can draw the curve as it grows.
+ *
+ * Each step runs in `tidy`, so its activations, saved tensors and intermediate gradients go back
+ * to the wasm heap when it ends, and the next step reuses the same blocks: the heap stops growing
+ * after the first step. The scope closes before `onStep` is awaited (a scope must not stay open
+ * across an await). The last gradients go back at the end, with the input batch.
+ */
+export async function fineTune(
   loaded: LoadedModel,
   images: readonly LabelledImage[],
-  steps: number,
-  onStep: (step: number, loss: number) => void | Promise<void>,
-  lr = 1e-3,
-): Promise<number[]> {
+  options: FineTuneOptions,
+  onStep: (point: FineTuneStep) => void | Promise<void>,
+): Promise<FineTuneStep[]> {
   const { model, info } = loaded;
-  if (!(model instanceof models.ParcNet) || !model.classifier) throw new FormatError(`fineTuneHead: ${info.model} has no ParC-Net classifier head`);
-  if (images.length === 0) throw new FormatError('fineTuneHead: no labelled images');
+  const { steps, scope = 'network', lr = defaultLearningRate[scope] } = options;
+  if (!(model instanceof models.ParcNet) || !model.classifier) throw new FormatError(`fineTune: ${info.model} has no ParC-Net classifier head`);
+  if (images.length === 0) throw new FormatError('fineTune: no labelled images');
   const targets = images.map(({ name, label }) => {
     const index = info.classes.indexOf(label);
-    if (index < 0) throw new FormatError(`fineTuneHead: ${name} is labelled "${label}", which is not one of the model's classes (${info.classes.join(', ')})`);
+    if (index < 0) throw new FormatError(`fineTune: ${name} is labelled "${label}", which is not one of the model's classes (${info.classes.join(', ')})`);
     return index;
   });
-  const inputs = images.map(({ image }) => data.classifierInput(image, info.input_size, info.transforms));
-  const features = noGrad(() => model.forwardStages(concat(inputs, 0)).conv_1x1_exp);
-  const target = new Tensor(Int32Array.from(targets), [images.length]);
   const head = model.classifier;
-  const optimizer = new nn.Adam(head.parameters(), { lr });
-  const losses: number[] = [];
-  for (let step = 0; step <= steps; step++) {
-    const loss = nn.crossEntropy(head.forward(features), target);
-    losses.push(loss.item());
-    await onStep(step, losses[step]);
-    if (step === steps) break;
+  model.eval();
+  const batch = tidy(() => concat(images.map(({ image }) => data.classifierInput(image, info.input_size, info.transforms)), 0));
+  // With the backbone frozen and in eval mode, each image's features are the same at every step.
+  const features = scope === 'head' ? tidy(() => noGrad(() => model.forwardStages(batch).conv_1x1_exp)) : null;
+  const logits = (): Tensor => (features ? head.forward(features) : model.forward(batch));
+  const target = new Tensor(Int32Array.from(targets), [images.length]);
+  const optimizer = new nn.Adam(scope === 'head' ? head.parameters() : model.parameters(), { lr });
+  const points: FineTuneStep[] = [];
+  try {
+    for (let step = 0; step <= steps; step++) {
+      resetWasmHeapPeak();
+      const started = performance.now();
+      const loss = tidy(() => {
+        // The last point needs no backward, so its forward saves nothing for one.
+        if (step === steps) return noGrad(() => nn.crossEntropy(logits(), target).item());
+        optimizer.zeroGrad();
+        const value = nn.crossEntropy(logits(), target);
+        value.backward();
+        optimizer.step();
+        return value.item();
+      });
+      const milliseconds = performance.now() - started;
+      const { heapBytes, peakLiveBytes, liveBytes, tensorBlocksFreed, copiedOut } = wasmHeapStats();
+      const point = { step, loss, milliseconds, heapBytes, peakLiveBytes, liveBytes, tensorBlocksFreed, copiedOut };
+      points.push(point);
+      await onStep(point);
+    }
+  } finally {
     optimizer.zeroGrad();
-    loss.backward();
-    optimizer.step();
+    dispose([batch, features]);
   }
-  return losses;
+  return points;
 }
 
 /**
@@ -127,11 +192,13 @@ export function benchForward(batch: number, rounds: number): { imagesPerSecond: 
   const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
   model.eval();
   const x = new Tensor(Float32Array.from({ length: batch * 3 * 32 * 32 }, (_, i) => ((i * 7919) % 255) / 255), [batch, 3, 32, 32]);
-  const { kernels } = withKernelCounts(() => noGrad(() => model.forward(x)));
+  const kernels = tidy(() => withKernelCounts(() => noGrad(() => model.forward(x))).kernels);
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const started = performance.now();
-    noGrad(() => model.forward(x));
+    tidy(() => {
+      noGrad(() => model.forward(x));
+    });
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);

@@ -1,7 +1,10 @@
 // The demo page: wires demo.ts to the DOM. Everything the page shows is also kept on
 // `window.parcnetDemo`, which the browser test and benchmark read.
-import { data, getNumThreads, listKernels, WASM } from 'parcnet';
-import { benchForward, classify, fineTuneHead, modelFromWeights, type Classification, type LabelledImage, type LoadedModel } from './demo';
+import { data, getNumThreads, listKernels, startThreads, WASM, wasmHeapStats } from 'parcnet';
+import {
+  benchForward, classify, defaultLearningRate, fineTune, modelFromWeights,
+  type Classification, type FineTuneScope, type FineTuneStep, type LabelledImage, type LoadedModel,
+} from './demo';
 
 // The page's modules (parcnet among them, with its WASM kernels and threads) are loaded by now.
 const loadMilliseconds = performance.now();
@@ -14,30 +17,47 @@ const $ = <T extends HTMLElement>(id: string): T => {
 
 interface DemoState {
   loadMilliseconds: number;
+  /** Threads the kernels run on now (the page's select; every core at load when cross-origin isolated). */
   threads: number;
+  /** The most threads the page can run: the kernel workers started at load, plus the page's own. */
+  maxThreads: number;
   isolated: boolean;
   /** Kernels with a WASM implementation registered ahead of the reference. */
   wasmKernels: string[];
   weights: { source: string; model: string; classes: string[]; parameters: number } | null;
   lastClassification: Classification | null;
+  /** The last fine-tuning: what it trained, on how many threads and images, and each point of its curve. */
+  fineTune: { scope: FineTuneScope; threads: number; images: number; lr: number; points: FineTuneStep[] } | null;
+  /** The last fine-tuning's losses (its points' losses, as they come). */
   losses: number[];
+  /** The wasm heap's figures after the last action (high-water `heapBytes`, `peakLiveBytes`, …). */
+  heap: ReturnType<typeof wasmHeapStats>;
   /** Set while something runs; the test waits for it to clear. */
   busy: boolean;
   error: string | null;
   benchForward: typeof benchForward;
+  /** A parameter's values by its state-dict name (the test compares them across fine-tuning), or null without weights or such a name. */
+  parameter: (name: string) => number[] | null;
 }
 
 const state: DemoState = {
   loadMilliseconds,
   threads: getNumThreads(),
+  maxThreads: getNumThreads(),
   isolated: globalThis.crossOriginIsolated === true,
   wasmKernels: Object.entries(listKernels()).filter(([, backends]) => backends[0] === WASM).map(([name]) => name),
   weights: null,
   lastClassification: null,
+  fineTune: null,
   losses: [],
+  heap: wasmHeapStats(),
   busy: false,
   error: null,
   benchForward,
+  parameter: (name) => {
+    const found = loaded?.model.namedParameters().find(([key]) => key === name);
+    return found ? Array.from(found[1].toTypedArray()) : null;
+  },
 };
 (window as unknown as { parcnetDemo: DemoState }).parcnetDemo = state;
 
@@ -45,10 +65,22 @@ let loaded: LoadedModel | null = null;
 let current: { name: string; image: data.RgbImage } | null = null;
 const training: LabelledImage[] = [];
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const status = $('status');
-status.textContent = `Ready in ${Math.round(loadMilliseconds)} ms · WASM SIMD kernels (${state.wasmKernels.length} ops) on ${state.threads} thread${state.threads === 1 ? '' : 's'}`
+status.textContent = `Ready in ${Math.round(loadMilliseconds)} ms · WASM SIMD kernels (${state.wasmKernels.length} ops) on ${plural(state.threads, 'thread')}`
   + (state.isolated ? ' (cross-origin isolated)' : ' (not cross-origin isolated: one thread)');
 status.dataset.state = 'ready';
+
+// Kernel threads: the workers for every core started when parcnet loaded, so any count up to that
+// is a setNumThreads away; startThreads also waits for them, should a worker still be starting.
+const threadSelect = $<HTMLSelectElement>('threads');
+threadSelect.replaceChildren(...Array.from({ length: state.maxThreads }, (_, i) => new Option(String(i + 1), String(i + 1), false, i + 1 === state.threads)));
+threadSelect.disabled = state.maxThreads === 1;
+threadSelect.addEventListener('change', () => void run(async () => {
+  await startThreads(Number(threadSelect.value));
+  state.threads = getNumThreads();
+}));
 
 /** Runs a UI action with the busy flag set and any error shown on the page (and kept for the test). */
 async function run(action: () => Promise<void> | void): Promise<void> {
@@ -64,6 +96,7 @@ async function run(action: () => Promise<void> | void): Promise<void> {
     status.textContent = state.error;
     status.dataset.state = 'error';
   } finally {
+    state.heap = wasmHeapStats();
     state.busy = false;
     delete document.body.dataset.busy;
   }
@@ -130,7 +163,7 @@ function classifyCurrent(): void {
   }));
   const wasmCalls = Object.entries(result.kernels).filter(([k]) => k.endsWith(`:${WASM}`)).reduce((n, [, c]) => n + c, 0);
   const allCalls = Object.values(result.kernels).reduce((n, c) => n + c, 0);
-  $('classify-time').textContent = `${current.name}: forward in ${result.milliseconds.toFixed(1)} ms on ${state.threads} thread${state.threads === 1 ? '' : 's'}; ${wasmCalls} of ${allCalls} kernel calls in WASM`;
+  $('classify-time').textContent = `${current.name}: forward in ${result.milliseconds.toFixed(1)} ms on ${plural(state.threads, 'thread')}; ${wasmCalls} of ${allCalls} kernel calls in WASM`;
 }
 
 function showImage(bytes: Uint8Array, name: string): void {
@@ -202,21 +235,42 @@ function drawCurve(losses: readonly number[], steps: number): void {
     + `<polyline points="${points}"/>`;
 }
 
+const MiB = 2 ** 20;
+const formatMiB = (bytes: number): string => `${(bytes / MiB).toFixed(0)} MiB`;
+
+// Each scope has its own sensible learning rate; picking a scope puts it in the field.
+const scopeSelect = $<HTMLSelectElement>('train-scope');
+scopeSelect.addEventListener('change', () => {
+  $<HTMLInputElement>('lr').value = String(defaultLearningRate[scopeSelect.value as FineTuneScope]);
+});
+
 $('train').addEventListener('click', () => void run(async () => {
   if (!loaded) throw new Error('Load weights first');
   const steps = Number($<HTMLInputElement>('steps').value);
   const lr = Number($<HTMLInputElement>('lr').value);
+  const scope = scopeSelect.value as FineTuneScope;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`Steps must be a positive integer, got ${$<HTMLInputElement>('steps').value}`);
+  if (!(lr > 0)) throw new Error(`The learning rate must be positive, got ${$<HTMLInputElement>('lr').value}`);
+  const what = scope === 'network' ? 'the whole network' : 'the classifier head';
+  const record = { scope, threads: state.threads, images: training.length, lr, points: [] as FineTuneStep[] };
+  state.fineTune = record;
   state.losses = [];
   const started = performance.now();
-  await fineTuneHead(loaded, training, steps, async (step, loss) => {
-    state.losses.push(loss);
+  await fineTune(loaded, training, { steps, lr, scope }, async (point) => {
+    record.points.push(point);
+    state.losses.push(point.loss);
     drawCurve(state.losses, steps);
-    $('train-log').textContent = `step ${step}/${steps}: loss ${loss.toFixed(4)} on ${training.length} images`;
+    $('train-log').textContent = `step ${point.step}/${steps}: loss ${point.loss.toFixed(4)} on ${plural(training.length, 'image')}, ${what}`;
+    $('train-memory').textContent = `wasm heap ${formatMiB(point.heapBytes)} (high-water), ${formatMiB(point.peakLiveBytes)} live at the step's peak`;
     // Yield so the curve is painted as it grows.
     await new Promise((resolve) => requestAnimationFrame(resolve));
-  }, lr);
-  $('train-log').textContent = `loss ${state.losses[0].toFixed(4)} → ${state.losses.at(-1)!.toFixed(4)} in ${steps} steps on ${training.length} images (${((performance.now() - started) / 1000).toFixed(1)} s)`;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const peak = Math.max(...record.points.map((p) => p.peakLiveBytes));
+  $('train-log').textContent = `loss ${state.losses[0].toFixed(4)} → ${state.losses.at(-1)!.toFixed(4)} in ${plural(steps, 'step')} of ${what} `
+    + `on ${plural(training.length, 'image')} (${seconds.toFixed(1)} s on ${plural(record.threads, 'thread')})`;
+  $('train-memory').textContent = `wasm heap ${formatMiB(record.points.at(-1)!.heapBytes)} (high-water since the page loaded), `
+    + `${formatMiB(peak)} live at a step's peak, given back when the step ends`;
   if (current) classifyCurrent();
 }));
 

@@ -6,7 +6,8 @@ interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run: (flags: Flags, positionals: string[]) => Promise<void>;
+  /** Runs the command; a number is its exit code (a run stopped by a signal), nothing means 0. */
+  run: (flags: Flags, positionals: string[]) => Promise<void | number>;
 }
 
 // Each command's module is imported when it runs, so `parcnet --help` and `parcnet info` start
@@ -128,8 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command.run(parsed.values, parsed.positionals);
-    return 0;
+    return (await command.run(parsed.values, parsed.positionals)) ?? 0;
   } catch (e) {
     // Our own errors are the user's to fix: print the message only. Anything else is a bug: the stack.
     if (e instanceof ParcnetError) console.error(`parcnet ${name}: ${e.message.replace(`${name}: `, '')}`);

@@ -163,7 +163,12 @@ export class Tensor {
   /** A contiguous copy of the elements, in row-major order, as a typed array of this dtype. */
   toTypedArray(): TypedArray {
     if (this.isContiguous()) return this.storage.slice(this.offset, this.offset + this.size);
-    return contiguous(this).storage;
+    // The contiguous copy may be a kernel output in wasm memory: its storage would go back (and be
+    // reused) when its scope ends, so the caller gets an ordinary copy and the temporary goes back now.
+    const copy = contiguous(this);
+    const values = copy.storage.slice(copy.offset, copy.offset + copy.size);
+    copy.dispose();
+    return values;
   }
 
   /** The elements as nested JS arrays (a number for a 0-d tensor). */

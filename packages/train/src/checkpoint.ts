@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FormatError, Tensor } from '@parcnet/tensor';
 import type { Module, Optimizer } from '@parcnet/nn';
-import { loadSafetensors, loadWeightsFile, saveSafetensors } from '@parcnet/io';
+import { loadSafetensors, loadWeightsFile, serializeSafetensors } from '@parcnet/io';
 import type { TrainConfig } from './config.js';
 
 /**
@@ -41,8 +43,8 @@ export interface LoopState {
 }
 
 /**
- * A training checkpoint as read back. On disk it is one safetensors file (written atomically: temp
- * file + rename):
+ * A training checkpoint as read back. On disk it is one safetensors file (written by
+ * `writeFileDurably`: a kill, a crash or a full disk leaves the previous checkpoint whole):
  * ```text
  * model.<key>                 the model's state dict (structural keys)
  * ema.<key>                   the EMA model's, when EMA is on
@@ -98,7 +100,74 @@ export async function saveCheckpoint(
     return kept;
   });
   const meta = { format: FORMAT, config: parts.config, classes: parts.classes, inputSize: parts.inputSize, loop: parts.loop, optimizer: { groups: optimizerState.groups, scalars }, ...(parts.weightsInfo ? { weightsInfo: parts.weightsInfo } : {}) };
-  await saveSafetensors(tensors, file, { metadata: { parcnet: JSON.stringify(meta) } });
+  await writeFileDurably(file, serializeSafetensors(tensors, { metadata: { parcnet: JSON.stringify(meta) } }), checkpointStall());
+}
+
+/** Checkpoints this process has begun to write (the stall hook counts them). */
+let checkpointWrites = 0;
+
+/**
+ * Test hook of the kill tests, read from the environment: `PARCNET_TEST_CHECKPOINT_STALL=<n>:half`
+ * (or `<n>:whole`) makes this process's n-th checkpoint write stop after half of the temporary file
+ * (or all of it, synced, before the rename), say so on stderr and wait to be killed, so that a
+ * test can kill the process in the middle of a write deterministically instead of by luck.
+ */
+function checkpointStall(): 'half' | 'whole' | null {
+  checkpointWrites++;
+  const match = /^(\d+):(half|whole)$/.exec(process.env.PARCNET_TEST_CHECKPOINT_STALL ?? '');
+  return match && Number(match[1]) === checkpointWrites ? (match[2] as 'half' | 'whole') : null;
+}
+
+/**
+ * Writes `bytes` to `file` so that a kill, a crash, a power cut or a full disk at any moment leaves
+ * either the previous file or the new one, whole: the bytes go to `<file>.tmp` in the same folder
+ * (a rename is atomic only within one file system), are flushed to the disk (fsync) and only then
+ * renamed over `file`; the folder is flushed after, so that the rename itself is on the disk. A
+ * failure removes the temporary file and throws a FormatError naming `file` and the cause (no space
+ * left, no permission). `stall` is the test hook of `checkpointStall`.
+ */
+export async function writeFileDurably(file: string, bytes: Uint8Array, stall: 'half' | 'whole' | null = null): Promise<void> {
+  // One fixed name, not one per process: a write cut short by a kill leaves at most one stale
+  // temporary file, which the next write replaces.
+  const temporary = `${file}.tmp`;
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      const first = stall === 'half' ? bytes.length >> 1 : bytes.length;
+      await handle.writeFile(bytes.subarray(0, first));
+      if (stall === 'half') await stallForTest(temporary);
+      await handle.writeFile(bytes.subarray(first));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (stall === 'whole') await stallForTest(temporary);
+    await rename(temporary, file);
+  } catch (e) {
+    await rm(temporary, { force: true });
+    const previous = existsSync(file) ? 'the previous file is unchanged' : 'nothing was written';
+    throw new FormatError(`${file}: cannot be written (${(e as Error).message}); ${previous}`);
+  }
+  await syncFolder(dirname(file));
+}
+
+/** Flushes a folder's entries (a rename) to the disk; a system that cannot open a folder (Windows) keeps the rename in its own time. */
+async function syncFolder(folder: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(folder, 'r');
+    await handle.sync();
+  } catch {
+    // The rename has happened; only its durability across a power cut is left to the system.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The stall of the test hook: announce the temporary file on stderr and wait (for SIGKILL). */
+async function stallForTest(temporary: string): Promise<void> {
+  process.stderr.write(`checkpoint write stalled (test hook): ${temporary}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 2 ** 31 - 1));
 }
 
 /** Reads a checkpoint saveCheckpoint wrote; throws a FormatError when the file is missing or not a parcnet training checkpoint. */
@@ -152,7 +221,7 @@ export interface WeightsInfo {
 
 /** A plain weights file: the official key layout (aliases included) plus what built the model. */
 export async function saveWeights(file: string, model: Module, info: WeightsInfo): Promise<void> {
-  await saveSafetensors(model.stateDict(), file, { metadata: { parcnet_model: JSON.stringify(info) }, int64Keys: (k) => k.endsWith('num_batches_tracked') });
+  await writeFileDurably(file, serializeSafetensors(model.stateDict(), { metadata: { parcnet_model: JSON.stringify(info) }, int64Keys: (k) => k.endsWith('num_batches_tracked') }));
 }
 
 /**

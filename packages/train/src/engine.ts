@@ -1,10 +1,10 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { defaultGenerator, FormatError, Generator, manualSeed, type Tensor } from '@parcnet/tensor';
+import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
-import { setNumThreads } from '@parcnet/wasm';
-import { loadCheckpoint, saveCheckpoint, saveWeights, type LoopState, type WeightsInfo } from './checkpoint.js';
+import { poolStats, setNumThreads } from '@parcnet/wasm';
+import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
 import { backboneParameters, freezeForEpoch, loadPretrained } from './pretrained.js';
@@ -27,6 +27,14 @@ export interface TrainOptions {
   progress?: boolean;
   /** Where the trainer's messages go (default: nowhere). */
   print?: (message: string) => void;
+  /**
+   * Stops the run when it fires (the CLI fires it on Ctrl-C and SIGTERM): the step under way is
+   * finished, a checkpoint of that position is written, and the result says `interrupted`. An
+   * evaluation under way is abandoned at its next progress report, and the checkpoint holds the
+   * position before it, so that `resume` evaluates again: the resumed run stays equal, bit for bit,
+   * to an uninterrupted one.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -128,6 +136,8 @@ export interface TaskTrainResult<M extends Module = Module> {
   evalSeconds: number;
   /** True when `common.max_steps` ended the run. */
   stoppedAtMaxSteps: boolean;
+  /** True when `options.signal` stopped the run; checkpoint.safetensors in `out` holds where it stood. */
+  interrupted: boolean;
   /** The trained model. */
   model: M;
   /** Its EMA copy; null when EMA is off. */
@@ -171,6 +181,52 @@ export function epochOrder(count: number, seed: number, epoch: number): Int32Arr
   return order;
 }
 
+/**
+ * Creates the out folder, or says before any training why it cannot be written (a file in its place
+ * or on its path, no permission, a read-only disk), naming it and the cause.
+ */
+function prepareOutFolder(out: string): void {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new FormatError(`${out}: is a file, not a folder (common.out, --out, names the folder of the run's log, checkpoints and weights)`);
+  try {
+    mkdirSync(out, { recursive: true });
+    accessSync(out, constants.W_OK);
+  } catch (e) {
+    throw new FormatError(`${out}: the out folder cannot be written (${(e as Error).message})`);
+  }
+}
+
+/** Appends one JSON line to `file`; a failure (a full disk) names the file and the cause. */
+function appendRecord(file: string, record: Record<string, unknown>): void {
+  try {
+    appendFileSync(file, `${JSON.stringify(record)}\n`);
+  } catch (e) {
+    throw new FormatError(`${file}: cannot be written (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Drops the log lines of what came after `loop`'s position: a run killed after its last
+ * checkpoint had logged steps (perhaps an evaluation) that the resumed run takes, and logs, again.
+ */
+async function dropLogAfter(logFile: string, loop: LoopState): Promise<void> {
+  if (!existsSync(logFile)) return;
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter((line) => line !== '');
+  const kept = lines.filter((line) => {
+    let record: { type?: string; epoch?: number; step?: number };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      return false; // a line cut short by a crash
+    }
+    // Evaluations and epoch lines come before the checkpoint that moves loop.epoch past them.
+    return record.type === 'train' ? (record.step ?? Infinity) <= loop.globalStep : (record.epoch ?? Infinity) < loop.epoch;
+  });
+  if (kept.length < lines.length) await writeFileDurably(logFile, new TextEncoder().encode(kept.map((line) => `${line}\n`).join('')));
+}
+
+/** Thrown from an evaluation's progress report to abandon it when the run's signal fires. */
+class EvaluationAbandoned extends Error {}
+
 /** The metrics with every key prefixed. */
 const prefixed = (prefix: string, metrics: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
 
@@ -186,6 +242,7 @@ const prefixed = (prefix: string, metrics: Record<string, number>): Record<strin
 export async function trainTask<M extends Module>(config: TaskLoopConfig, task: TrainingTask<M>, options: TrainOptions = {}): Promise<TaskTrainResult<M>> {
   const print = options.print ?? ((): void => undefined);
   const out = config.common.out;
+  prepareOutFolder(out);
   const threads = config.common.threads ?? availableParallelism();
   setNumThreads(threads);
   const { stepsPerEpoch, weightsInfo } = task;
@@ -225,11 +282,11 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     print(`resuming from ${options.resume}: epoch ${loop.epoch + 1}, batch ${loop.batchInEpoch}, step ${loop.globalStep}`);
   }
 
-  mkdirSync(out, { recursive: true });
   const logFile = join(out, LOG_FILE);
-  const log = (record: Record<string, unknown>): void => appendFileSync(logFile, `${JSON.stringify(record)}\n`);
+  if (options.resume) await dropLogAfter(logFile, loop);
+  const log = (record: Record<string, unknown>): void => appendRecord(logFile, record);
   // log.jsonl holds measurements only (every line has epoch, step and loss); starts and resumes go to events.jsonl.
-  appendFileSync(join(out, EVENTS_FILE), `${JSON.stringify({
+  appendRecord(join(out, EVENTS_FILE), {
     type: options.resume ? 'resume' : 'start',
     epoch: loop.epoch,
     step: loop.globalStep,
@@ -239,7 +296,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     steps_per_epoch: stepsPerEpoch,
     threads,
     time: new Date().toISOString(),
-  })}\n`);
+  });
   print(`${task.title}: ${weightsInfo.model}, ${model.numParameters().toLocaleString('en')} parameters; ${stepsPerEpoch} steps per epoch; out ${out}`);
 
   const progress = new ProgressBar(options.progress ?? false);
@@ -253,12 +310,22 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
   const maxSteps = config.common.max_steps;
   const everyEpochs = config.evaluation?.every_epochs ?? 1;
   let stopped = false;
+  const aborted = (): boolean => options.signal?.aborted ?? false;
+  let interrupted = false;
+  const checkpointFile = join(out, CHECKPOINT_FILE);
   const saveState = (): Promise<void> =>
-    saveCheckpoint(join(out, CHECKPOINT_FILE), { config: config as unknown as TrainConfig, classes: weightsInfo.classes, inputSize: weightsInfo.input_size, loop: { ...loop, rng: defaultGenerator.getState() }, model, ema: emaModel, optimizer, weightsInfo });
+    saveCheckpoint(checkpointFile, { config: config as unknown as TrainConfig, classes: weightsInfo.classes, inputSize: weightsInfo.input_size, loop: { ...loop, rng: defaultGenerator.getState() }, model, ema: emaModel, optimizer, weightsInfo });
   const plot = (): Promise<void> => plotTrainingLog(logFile, join(out, PLOT_FILE), task.title, { evalSeries: task.plotSeries });
 
+  if (aborted()) {
+    // Signalled while setting up (loading data, a download): no step, but a checkpoint all the same,
+    // so that --resume works as after any interrupt.
+    interrupted = true;
+    await saveState();
+    print(`interrupted at step ${loop.globalStep}, before training; checkpoint ${checkpointFile}`);
+  }
   try {
-    while (loop.epoch < s.max_epochs && !stopped) {
+    while (loop.epoch < s.max_epochs && !stopped && !interrupted) {
       const epoch = loop.epoch;
       model.train();
       freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
@@ -267,15 +334,22 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       const epochStarted = performance.now();
       let stepStarted = performance.now();
       // The iterator computes the forward pass when asked, so the learning rate is set first.
-      for await (const step of task.batches(model, epoch, loop.batchInEpoch)) {
-        const lr = schedule.lrAt(loop.globalStep, epoch);
-        optimizer.setLr(lr);
-        optimizer.zeroGrad();
-        step.loss.backward();
-        if (config.optim.grad_clip !== null) clipGradNorm(model.parameters(), config.optim.grad_clip);
-        optimizer.step();
-        ema?.update();
-        const value = step.loss.item();
+      for await (const { step, scope } of scopedSteps(task.batches(model, epoch, loop.batchInEpoch))) {
+        let lr: number;
+        let value: number;
+        try {
+          lr = schedule.lrAt(loop.globalStep, epoch);
+          optimizer.setLr(lr);
+          optimizer.zeroGrad();
+          step.loss.backward();
+          if (config.optim.grad_clip !== null) clipGradNorm(model.parameters(), config.optim.grad_clip);
+          optimizer.step();
+          ema?.update();
+          value = step.loss.item();
+        } finally {
+          // The step's activations, saved tensors and gradients go back now, not when V8 collects.
+          scope.end();
+        }
         if (!Number.isFinite(value)) throw new FormatError(`train: the loss became ${value} at step ${loop.globalStep} (lr ${lr}); lower the learning rate or enable optim.grad_clip`);
         const now = performance.now();
         const seconds = (now - stepStarted) / 1000;
@@ -298,14 +372,20 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
           stopped = true;
           break;
         }
+        if (aborted()) {
+          interrupted = true;
+          break;
+        }
         const every = config.common.checkpoint_every;
         if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsPerEpoch) await saveState();
       }
       progress.stop();
-      if (loop.batchInEpoch < stepsPerEpoch) {
-        // Stopped inside an epoch (max_steps): keep the exact position so --resume continues it.
+      if (loop.batchInEpoch < stepsPerEpoch || interrupted) {
+        // Stopped inside an epoch (max_steps, a signal), or by a signal after an epoch's last step:
+        // keep the exact position, before any evaluation, so --resume continues from it.
         await saveState();
-        print(`stopped after ${loop.globalStep} steps (max_steps); checkpoint ${join(out, CHECKPOINT_FILE)}`);
+        if (interrupted) print(`interrupted after step ${loop.globalStep} (epoch ${epoch + 1}, batch ${loop.batchInEpoch}/${stepsPerEpoch}); checkpoint ${checkpointFile}`);
+        else print(`stopped after ${loop.globalStep} steps (max_steps); checkpoint ${checkpointFile}`);
         break;
       }
       const stats = loop.epochStats;
@@ -317,16 +397,21 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         // Share of this run's part of the epoch spent waiting for the data loader.
         ...(task.dataWaitMs ? { data_wait_fraction: (waitMs() - waitAtEpochStart) / Math.max(1, performance.now() - epochStarted) } : {}),
         elapsed_seconds: loop.elapsedSeconds,
+        // The kernel pool's watchdog: 1 s waits for helper threads that ran out (0 unless a helper was stuck or starved).
+        pool_slow_waits: poolStats.slowSlices,
       };
       const evaluateNow = (epoch + 1) % everyEpochs === 0 || epoch + 1 === s.max_epochs || (maxSteps !== null && loop.globalStep >= maxSteps);
       if (evaluateNow) {
         const evalStarted = performance.now();
+        const rngBeforeEvaluation = defaultGenerator.getState();
         const evaluate = async (which: M, suffix: string): Promise<Record<string, number>> => {
           const wasTraining = which.training;
           which.eval();
           let phase: string | null = null;
           try {
             return await task.evaluate(which, epoch, (done, total, name) => {
+              // The progress report is where the engine regains control during an evaluation.
+              if (aborted()) throw new EvaluationAbandoned();
               if (name !== phase) {
                 progress.stop();
                 progress.start(`epoch ${epoch + 1}/${s.max_epochs} ${name}${suffix}`, total);
@@ -339,8 +424,21 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
             which.train(wasTraining);
           }
         };
-        const metrics = await evaluate(model, '');
-        const emaMetrics = emaModel ? await evaluate(emaModel, ' (EMA)') : null;
+        let evaluations: [Record<string, number>, Record<string, number> | null];
+        try {
+          evaluations = [await evaluate(model, ''), emaModel ? await evaluate(emaModel, ' (EMA)') : null];
+        } catch (e) {
+          if (!(e instanceof EvaluationAbandoned)) throw e;
+          // Signalled while evaluating: an evaluation can take minutes, so it is abandoned and the
+          // checkpoint holds the end of the epoch's training (the generator as before the
+          // evaluation); --resume evaluates again, as the uninterrupted run does, bit for bit.
+          defaultGenerator.setState(rngBeforeEvaluation);
+          interrupted = true;
+          await saveState();
+          print(`interrupted while evaluating epoch ${epoch + 1} (abandoned; a resumed run evaluates it again); checkpoint ${checkpointFile}`);
+          break;
+        }
+        const [metrics, emaMetrics] = evaluations;
         last = { ...metrics, ...(emaMetrics ? prefixed('ema_', emaMetrics) : {}) };
         evalSeconds += (performance.now() - evalStarted) / 1000;
         log({ type: 'eval', epoch, step: loop.globalStep, loss: trainLoss, ...last, ...train });
@@ -363,6 +461,11 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       loop.epochStats = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
       await saveState();
       await plot();
+      if (aborted() && loop.epoch < s.max_epochs) {
+        // Signalled during the evaluation's last part or the checkpoint: the run stands where that checkpoint says.
+        interrupted = true;
+        print(`interrupted after epoch ${epoch + 1}; checkpoint ${checkpointFile}`);
+      }
     }
   } finally {
     progress.stop();
@@ -379,7 +482,37 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     seconds: (performance.now() - started) / 1000,
     evalSeconds,
     stoppedAtMaxSteps: stopped,
+    interrupted,
     model,
     emaModel,
   };
+}
+
+/**
+ * The task's steps, each one made inside a memory scope that the engine ends once the step is
+ * done. The iterator runs the forward pass when asked, so the scope opens before asking; the data
+ * loader awaited meanwhile makes its batches in ordinary arrays, which scopes do not take in.
+ */
+async function* scopedSteps<S>(steps: AsyncIterable<S> | Iterable<S>): AsyncGenerator<{ step: S; scope: MemoryScope }> {
+  const iterator = Symbol.asyncIterator in steps ? steps[Symbol.asyncIterator]() : steps[Symbol.iterator]();
+  try {
+    for (;;) {
+      const scope = startScope();
+      let next: IteratorResult<S>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        scope.end();
+        throw error;
+      }
+      if (next.done) {
+        scope.end();
+        return;
+      }
+      yield { step: next.value, scope };
+    }
+  } finally {
+    // A consumer that stops early (max_steps, an interrupt) closes the task's iterator too, as for-await would.
+    await iterator.return?.();
+  }
 }

@@ -36,6 +36,8 @@ export interface TrainResult {
   seconds: number;
   /** True when `common.max_steps` ended the run. */
   stoppedAtMaxSteps: boolean;
+  /** True when `options.signal` stopped the run; checkpoint.safetensors in `out` holds where it stood. */
+  interrupted: boolean;
 }
 
 /** The datasets a config names, cut to its size limits; a download (if one is needed) shows a progress bar. */
@@ -166,6 +168,7 @@ export async function trainClassifier(config: TrainConfig, options: TrainOptions
       dataWaitFraction: result.dataWaitFraction,
       seconds: result.seconds,
       stoppedAtMaxSteps: result.stoppedAtMaxSteps,
+      interrupted: result.interrupted,
     };
   } finally {
     await task.close();

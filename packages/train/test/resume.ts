@@ -9,7 +9,7 @@ import { CHECKPOINT_FILE, LOG_FILE, loadCheckpoint } from '../src/index';
 function measurements(out: string): unknown[] {
   return readFileSync(join(out, LOG_FILE), 'utf8').trim().split('\n').map((line) => {
     const record = JSON.parse(line) as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(record).filter(([k]) => !k.includes('per_second') && k !== 'elapsed_seconds' && k !== 'data_wait_fraction'));
+    return Object.fromEntries(Object.entries(record).filter(([k]) => !k.includes('per_second') && k !== 'elapsed_seconds' && k !== 'data_wait_fraction' && k !== 'pool_slow_waits'));
   });
 }
 
