@@ -15,7 +15,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a classifier (CIFAR-10/100), an SSDLite detector or a DeepLabV3 segmenter (COCO format) from a config, with progress, log, plot and checkpoints',
-    usage: 'parcnet train [--config <yaml>] [--model parcnet-xs] [--cifar-stem] [--dataset cifar10] [--data <dir>] [--epochs n] [--batch-size n] [--lr x] [--seed n] [--threads n] [--out <dir>] [--resume <checkpoint>] [--max-steps n] [--pretrained <.pt|.safetensors>] [--freeze-backbone n]',
+    usage: 'parcnet train [--config <yaml>] [--model parcnet-xs] [--cifar-stem] [--dataset cifar10] [--data <dir>] [--epochs n] [--batch-size n] [--lr x] [--seed n] [--threads n] [--out <dir>] [--resume <checkpoint>] [--max-steps n] [--budget 2h|90m|1h30m] [--pretrained <.pt|.safetensors>] [--freeze-backbone n]',
     options: {
       config: { type: 'string' },
       model: { type: 'string' },
@@ -31,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
       out: { type: 'string' },
       resume: { type: 'string' },
       'max-steps': { type: 'string' },
+      budget: { type: 'string' },
       pretrained: { type: 'string' },
       'freeze-backbone': { type: 'string' },
       workers: { type: 'string' },

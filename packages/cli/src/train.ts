@@ -29,6 +29,7 @@ function overridesFrom(flags: Flags): Record<string, Record<string, unknown>> {
   set('common', 'threads', numberFlag(flags, 'threads', true));
   set('common', 'out', flags.out);
   set('common', 'max_steps', numberFlag(flags, 'max-steps', true));
+  set('common', 'budget', flags.budget); // checked with the config: common.budget
   return o;
 }
 

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { AdamW, crossEntropy } from '@parcnet/nn';
+import { AdamW, crossEntropy, ModelEma } from '@parcnet/nn';
 import {
   conv2d, DisposedTensorError, manualSeed, memoryStats, models, noGrad, randint, randn, resetWasmHeapPeak, tidy, wasmHeapStats,
   type Tensor,
@@ -67,6 +67,29 @@ describe('deterministic memory of a training step', () => {
     const unscoped = trainSteps(3, false).parameters;
     expect(scoped.length).toBe(unscoped.length);
     scoped.forEach((p, i) => expect(p).toEqual(unscoped[i]));
+  });
+
+  it('parameters, optimiser state, batch-norm buffers and the EMA survive the step\'s scope', () => {
+    manualSeed(0);
+    const model = smallParcNet();
+    const ema = new ModelEma(model, smallParcNet(), { momentum: 0.5 });
+    const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
+    const x = randn([4, 3, 16, 16], { seed: 7 });
+    const y = randint(0, 10, [4], { seed: 8 });
+    for (let i = 0; i < 2; i++) {
+      tidy(() => {
+        optimizer.zeroGrad();
+        crossEntropy(model.forward(x), y).backward();
+        optimizer.step();
+        ema.update();
+      });
+    }
+    const everything = [...Object.values(model.stateDict()), ...Object.values(ema.model.stateDict())];
+    for (const t of everything) expect(t.isDisposed).toBe(false);
+    for (const t of everything) expect(t.toTypedArray().every(Number.isFinite)).toBe(true);
+    expect(JSON.stringify(optimizer.stateDict())).not.toMatch(/null/);
+    // And the EMA model still runs: none of its weights or buffers was taken by the scopes.
+    expect(noGrad(() => tidy(() => ema.model.forward(x).toTypedArray())).every(Number.isFinite)).toBe(true);
   });
 
   it('backward gives intermediate gradients back as it consumes them, while the activations stay', () => {

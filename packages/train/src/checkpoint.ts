@@ -40,6 +40,27 @@ export interface LoopState {
   };
   /** Training wall time so far (seconds). */
   elapsedSeconds: number;
+  /**
+   * Updates the EMA has had (its warm-up reads the count); 0 with EMA off. Absent from checkpoints
+   * written before it was kept, where it equals globalStep (one update a step).
+   */
+  emaUpdates?: number;
+  /**
+   * The plan of a time budget (`common.budget`) once made, kept as is by a resumed run; null
+   * without a budget or before the first steps are timed. Only the decisions are kept here, so
+   * that two runs with the same decisions have equal loop states; the measured speeds that led to
+   * them are in events.jsonl.
+   */
+  plan?: {
+    /** The budget planned for, in seconds. */
+    budgetSeconds: number;
+    /** Epochs in all: the cosine ends with the last, which is evaluated. */
+    epochs: number;
+    /** The global step after which the plan was made. */
+    step: number;
+    /** The global step after which the speed's drift re-planned the run, or null: a run re-plans at most once. */
+    replannedAtStep: number | null;
+  } | null;
 }
 
 /**

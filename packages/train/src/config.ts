@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { FormatError } from '@parcnet/tensor';
 import { validateTransforms, type TransformSpec } from '@parcnet/data';
 import { modelNames } from '@parcnet/models';
+import { parseDuration } from './budget.js';
 
 /**
  * A classification run, in the nested shape of the official recipes (spec §10): model, dataset,
@@ -113,6 +114,13 @@ export interface TrainConfig {
     enable: boolean;
     /** m in ema ← (1 − m)·ema + m·model after every optimiser step, in (0, 1]; default 0.0005. */
     momentum: number;
+    /**
+     * Larger steps at first: the t-th update uses max(m, 1 − (1 + t)/(10 + t)) (TensorFlow's
+     * ExponentialMovingAverage with num_updates), so that a short run's EMA forgets the initial
+     * weights and BatchNorm statistics; default false, as the official recipes (which train for
+     * 300 epochs, where it makes no difference).
+     */
+    warmup: boolean;
   };
   /** Run-wide settings (YAML `common`). */
   common: {
@@ -128,6 +136,14 @@ export interface TrainConfig {
     log_every: number;
     /** Also save the full checkpoint every n steps inside an epoch (a crash loses less); null = at epoch ends only; default 200. */
     checkpoint_every: number | null;
+    /**
+     * A wall-time budget (`2h`, `90m`, `45s`, `1h30m`) from the run's start to the end of its final
+     * evaluation: the engine times the first steps and a slice of the evaluation, then lays the
+     * warm-up + cosine over the whole epochs that fit (at most scheduler.max_epochs), re-planning
+     * once if the speed drifts by more than 10 %; null (default) = train scheduler.max_epochs; CLI
+     * `--budget`.
+     */
+    budget: string | null;
   };
 }
 
@@ -150,8 +166,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   loss: { label_smoothing: 0.1 },
   optim: { name: 'adamw', weight_decay: 0.05, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, sgd: { momentum: 0.9, nesterov: true }, grad_clip: null },
   scheduler: { max_epochs: 20, warmup_iterations: 500, warmup_init_lr: 0.0002, per: 'iteration', cosine: { max_lr: 0.002, min_lr: 0.00002 } },
-  ema: { enable: true, momentum: 0.0005 },
-  common: { seed: 0, threads: null, out: 'runs/cifar10-parcnet-xs', max_steps: null, log_every: 10, checkpoint_every: 200 },
+  ema: { enable: true, momentum: 0.0005, warmup: false },
+  common: { seed: 0, threads: null, out: 'runs/cifar10-parcnet-xs', max_steps: null, log_every: 10, checkpoint_every: 200, budget: null },
 };
 
 /** Deep-merges `overrides` into `base`, refusing keys the base does not have. */
@@ -243,6 +259,9 @@ export function checkSharedConfig(c: Pick<TrainConfig, 'optim' | 'scheduler' | '
   if (c.common.max_steps !== null) positiveInteger(c.common.max_steps, 'common.max_steps');
   if (c.common.checkpoint_every !== null) positiveInteger(c.common.checkpoint_every, 'common.checkpoint_every');
   if (c.common.threads !== null) positiveInteger(c.common.threads, 'common.threads');
+  if (c.common.budget !== null && (typeof c.common.budget !== 'string' || parseDuration(c.common.budget) === null)) {
+    fail(`common.budget (--budget) must be a duration such as 2h, 90m, 45s or 1h30m, or null; got ${JSON.stringify(c.common.budget)}`);
+  }
   nonNegative(c.scheduler.cosine.max_lr, 'scheduler.cosine.max_lr');
   nonNegative(c.scheduler.cosine.min_lr, 'scheduler.cosine.min_lr');
   nonNegative(c.scheduler.warmup_init_lr, 'scheduler.warmup_init_lr');
@@ -269,6 +288,7 @@ function checkConfig(c: TrainConfig, where: string): void {
   nonNegative(c.model.block_dropout, 'model.block_dropout');
   if (!(c.loss.label_smoothing >= 0 && c.loss.label_smoothing < 1)) fail(`loss.label_smoothing must be in [0, 1)`);
   if (!(c.ema.momentum > 0 && c.ema.momentum <= 1)) fail(`ema.momentum must be in (0, 1]`);
+  if (typeof c.ema.warmup !== 'boolean') fail('ema.warmup must be true or false');
   if (typeof c.model.cifar_stem !== 'boolean') fail('model.cifar_stem must be true or false');
   c.image_augmentation.train = validateTransforms(c.image_augmentation.train, `${where}: image_augmentation.train`);
   c.image_augmentation.val = validateTransforms(c.image_augmentation.val, `${where}: image_augmentation.val`);

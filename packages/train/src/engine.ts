@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { poolStats, setNumThreads } from '@parcnet/wasm';
+import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, MEASURE_STEPS, parseDuration, planBudget, REPLAN_DRIFT, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
 import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
@@ -14,7 +15,7 @@ import { ProgressBar } from './progress.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** Name, in the out folder, of the JSON-lines log of measurements: `train` lines every `common.log_every` steps, one `eval` (or `epoch`) line per epoch. */
 export const LOG_FILE = 'log.jsonl';
-/** Name, in the out folder, of the JSON-lines record of run starts and resumes. */
+/** Name, in the out folder, of the JSON-lines record of what is not a measurement: run starts, resumes and ends, a budget's plan and re-plan. */
 export const EVENTS_FILE = 'events.jsonl';
 /** Name, in the out folder, of the loss and accuracy curves (PNG), redrawn after every epoch. */
 export const PLOT_FILE = 'curves.png';
@@ -152,14 +153,14 @@ function buildOptimizer(config: Pick<TrainConfig, 'optim' | 'scheduler'>, model:
   return new AdamW(params, { lr: config.scheduler.cosine.max_lr, betas: [o.adamw.beta1, o.adamw.beta2], eps: o.adamw.eps, weightDecay: o.weight_decay });
 }
 
-/** The warm-up + cosine schedule a config's scheduler section describes. */
-function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number): LrSchedule {
+/** The warm-up + cosine schedule a config's scheduler section describes, its cosine over `epochs` (scheduler.max_epochs, or a budget's plan). */
+function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number, epochs: number): LrSchedule {
   return warmupCosine({
     maxLr: s.cosine.max_lr,
     minLr: s.cosine.min_lr,
     warmupIterations: s.warmup_iterations,
     warmupInitLr: s.warmup_init_lr,
-    maxEpochs: s.max_epochs,
+    maxEpochs: epochs,
     per: s.per,
     iterationsPerEpoch: stepsPerEpoch,
   });
@@ -227,6 +228,9 @@ async function dropLogAfter(logFile: string, loop: LoopState): Promise<void> {
 /** Thrown from an evaluation's progress report to abandon it when the run's signal fires. */
 class EvaluationAbandoned extends Error {}
 
+/** `n thing` or `n things`, n with thousands separators. */
+const count = (n: number, thing: string): string => `${n.toLocaleString('en')} ${thing}${n === 1 ? '' : 's'}`;
+
 /** The metrics with every key prefixed. */
 const prefixed = (prefix: string, metrics: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
 
@@ -241,6 +245,8 @@ const prefixed = (prefix: string, metrics: Record<string, number>): Record<strin
  */
 export async function trainTask<M extends Module>(config: TaskLoopConfig, task: TrainingTask<M>, options: TrainOptions = {}): Promise<TaskTrainResult<M>> {
   const print = options.print ?? ((): void => undefined);
+  // The budget's clock starts here: the run's wall time, setup included.
+  const started = performance.now();
   const out = config.common.out;
   prepareOutFolder(out);
   const threads = config.common.threads ?? availableParallelism();
@@ -252,10 +258,9 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
   if (config.model.pretrained !== null && !options.resume) print((await loadPretrained(model, config.model.pretrained, { backbone: task.backbone })).summary);
   const backbone = backboneParameters(model, task.backbone);
   const emaModel = config.ema?.enable ? task.buildModel() : null;
-  const ema = emaModel ? new ModelEma(model, emaModel, { momentum: config.ema!.momentum }) : null;
+  const ema = emaModel ? new ModelEma(model, emaModel, { momentum: config.ema!.momentum, warmup: config.ema!.warmup }) : null;
   const optimizer = buildOptimizer(config, model);
   const s = config.scheduler;
-  const schedule = buildSchedule(s, stepsPerEpoch);
   manualSeed(config.common.seed); // dropout draws from the default generator
   let loop: LoopState = {
     epoch: 0,
@@ -265,6 +270,8 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     rng: defaultGenerator.getState(),
     best: { top1: -1, epoch: -1 },
     elapsedSeconds: 0,
+    emaUpdates: 0,
+    plan: null,
   };
   if (options.resume) {
     const checkpoint = await loadCheckpoint(options.resume);
@@ -275,18 +282,32 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     if (emaModel) {
       if (!checkpoint.ema) throw new FormatError(`${options.resume}: the config enables EMA but the checkpoint holds no EMA weights`);
       emaModel.loadStateDict(checkpoint.ema);
+      // The warm-up depends on the count; checkpoints from before it was kept made one update a step.
+      ema!.updates = checkpoint.loop.emaUpdates ?? checkpoint.loop.globalStep;
     }
     optimizer.loadStateDict(checkpoint.optimizer);
-    loop = checkpoint.loop;
+    loop = { ...checkpoint.loop, emaUpdates: ema?.updates ?? 0, plan: checkpoint.loop.plan ?? null };
     defaultGenerator.setState(loop.rng);
     print(`resuming from ${options.resume}: epoch ${loop.epoch + 1}, batch ${loop.batchInEpoch}, step ${loop.globalStep}`);
+    if (loop.plan) {
+      // The plan came from the speed of the first run; the gap between the runs is unknown, so the
+      // resumed run keeps it as it is and never re-plans: two resumed runs end alike.
+      const budget = config.common.budget;
+      const other = budget !== null && parseDuration(budget) !== loop.plan.budgetSeconds ? ` (common.budget ${budget} does not change it)` : '';
+      print(`budget: keeping the checkpoint's plan of ${formatDuration(loop.plan.budgetSeconds)}: ${count(loop.plan.epochs, 'epoch')}${other}`);
+    }
   }
+  // With a budget, scheduler.max_epochs bounds the plan; until the plan is made, the cosine is laid
+  // over it (the timed steps lie inside the warm-up in any usual config, where it makes no difference).
+  const totalEpochs = (): number => loop.plan?.epochs ?? s.max_epochs;
+  let schedule = buildSchedule(s, stepsPerEpoch, totalEpochs());
 
   const logFile = join(out, LOG_FILE);
+  const eventsFile = join(out, EVENTS_FILE);
   if (options.resume) await dropLogAfter(logFile, loop);
   const log = (record: Record<string, unknown>): void => appendRecord(logFile, record);
-  // log.jsonl holds measurements only (every line has epoch, step and loss); starts and resumes go to events.jsonl.
-  appendRecord(join(out, EVENTS_FILE), {
+  // log.jsonl holds measurements only (every line has epoch, step and loss); starts, resumes, ends and a budget's plans go to events.jsonl.
+  appendRecord(eventsFile, {
     type: options.resume ? 'resume' : 'start',
     epoch: loop.epoch,
     step: loop.globalStep,
@@ -295,12 +316,12 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     ...task.runInfo,
     steps_per_epoch: stepsPerEpoch,
     threads,
+    ...(config.common.budget !== null ? { budget: config.common.budget } : {}),
     time: new Date().toISOString(),
   });
   print(`${task.title}: ${weightsInfo.model}, ${model.numParameters().toLocaleString('en')} parameters; ${stepsPerEpoch} steps per epoch; out ${out}`);
 
   const progress = new ProgressBar(options.progress ?? false);
-  const started = performance.now();
   const waitMs = (): number => task.dataWaitMs?.() ?? 0;
   const waitAtStart = waitMs();
   let trainImages = 0;
@@ -317,6 +338,142 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     saveCheckpoint(checkpointFile, { config: config as unknown as TrainConfig, classes: weightsInfo.classes, inputSize: weightsInfo.input_size, loop: { ...loop, rng: defaultGenerator.getState() }, model, ema: emaModel, optimizer, weightsInfo });
   const plot = (): Promise<void> => plotTrainingLog(logFile, join(out, PLOT_FILE), task.title, { evalSeries: task.plotSeries });
 
+  // A time budget (budget.ts): the run's first steps but its very first, and a slice of the
+  // evaluation, are timed; the plan then lays the cosine over the whole epochs that fit. Planning
+  // whole epochs keeps the schedule's end at an epoch's end, evaluated like any last epoch.
+  const budgetSeconds = config.common.budget === null ? null : parseDuration(config.common.budget);
+  /** This run's training steps, and its first, which pays for start-up (compilation, the loader's first batches) and is left out of the speed when there are others. */
+  const timed = { steps: 0, seconds: 0, images: 0, first: { seconds: 0, images: 0 } };
+  const timedSpeed = (): { seconds: number; images: number; steps: number } =>
+    timed.steps > 1 ? { seconds: timed.seconds - timed.first.seconds, images: timed.images - timed.first.images, steps: timed.steps - 1 } : timed;
+  let evaluationsThisRun = 0;
+  /** The plan this process made: the speed it assumed, and when and where (step, evaluation time, evaluations) it was made; null for a plan kept from a checkpoint, which is never re-planned. */
+  let planned: { speed: BudgetSpeed; at: number; step: number; evalSeconds: number; evaluations: number } | null = null;
+  const position = (epoch: number, budget: number): BudgetPosition => ({
+    budgetSeconds: budget,
+    elapsedSeconds: (performance.now() - started) / 1000,
+    steps: loop.globalStep,
+    epoch,
+    stepsPerEpoch,
+    everyEpochs,
+    maxEpochs: s.max_epochs,
+  });
+  const imagesPerStep = (): number => timedSpeed().images / timedSpeed().steps;
+  const budgetRecord = (type: string, at: BudgetPosition, speed: BudgetSpeed, plan: BudgetPlanNumbers): Record<string, unknown> => ({
+    type,
+    epoch: at.epoch,
+    step: at.steps,
+    budget: config.common.budget,
+    budget_seconds: at.budgetSeconds,
+    elapsed_seconds: at.elapsedSeconds,
+    train_images_per_second: imagesPerStep() / speed.stepSeconds,
+    step_seconds: speed.stepSeconds,
+    eval_seconds: speed.evalSeconds,
+    epochs: plan.epochs,
+    steps: plan.steps,
+    evaluations: plan.evaluations,
+    expected_seconds: plan.expectedSeconds,
+    expected_end: new Date(Date.now() + 1000 * (plan.expectedSeconds - at.elapsedSeconds)).toISOString(),
+    capped_by_max_epochs: plan.capped,
+    time: new Date().toISOString(),
+  });
+  const describePlan = (at: BudgetPosition, speed: BudgetSpeed, plan: BudgetPlanNumbers): string => {
+    const end = new Date(Date.now() + 1000 * (plan.expectedSeconds - at.elapsedSeconds));
+    return (
+      `${(imagesPerStep() / speed.stepSeconds).toFixed(1)} img/s training (${speed.stepSeconds.toFixed(3)} s a step), ` +
+      `${formatDuration(speed.evalSeconds)} an evaluation${emaModel ? ' (model and EMA)' : ''}; ` +
+      `plan: ${count(plan.epochs, 'epoch')}, ${count(plan.steps, 'step')}, ${count(plan.evaluations, 'evaluation')} to go` +
+      `${plan.capped ? ` (scheduler.max_epochs ${s.max_epochs} bounds it)` : ''}; expected end ${end.toTimeString().slice(0, 8)}, ` +
+      `${formatDuration(plan.expectedSeconds)} after the start`
+    );
+  };
+  /**
+   * Seconds one evaluation of the model takes, from a slice of one (EVAL_SLICE) that is then
+   * abandoned, as an interrupt abandons one: eval mode changes no state and the generator is put
+   * back, so the run goes on as if it had not happened. An evaluation in several parts (detection,
+   * segmentation: one per split) is timed to the end of the part in progress; the first real
+   * evaluation shows the rest, and the drift check re-plans if it matters. Null when the signal
+   * fired meanwhile.
+   */
+  const timeEvaluation = async (epoch: number): Promise<number | null> => {
+    const rng = defaultGenerator.getState();
+    const wasTraining = model.training;
+    model.eval();
+    const begun = performance.now();
+    let phase: { name: string; done: number; at: number } | null = null;
+    let estimate: number | null = null;
+    try {
+      await task.evaluate(model, epoch, (done, total, name) => {
+        if (aborted()) throw new EvaluationAbandoned();
+        const now = performance.now();
+        if (phase === null || name !== phase.name) {
+          // A part's first report pays for its data loader's start: the rate is timed from there.
+          phase = { name, done, at: now };
+          progress.stop();
+          progress.start(`timing the evaluation (${name})`, total);
+        } else if (done - phase.done >= EVAL_SLICE.reports && now - phase.at >= 1000 * EVAL_SLICE.seconds) {
+          estimate = (now - begun) / 1000 + ((total - done) * (now - phase.at)) / 1000 / (done - phase.done);
+          throw new EvaluationAbandoned();
+        }
+        progress.update(done, {});
+      });
+      estimate = (performance.now() - begun) / 1000; // short enough to run whole: its own time
+    } catch (e) {
+      if (!(e instanceof EvaluationAbandoned)) throw e;
+    } finally {
+      progress.stop();
+      model.train(wasTraining);
+      defaultGenerator.setState(rng);
+      evalSeconds += (performance.now() - begun) / 1000;
+    }
+    return estimate;
+  };
+  /** Makes the plan after the timed steps of `epoch`, or refuses the budget; none when the signal fired while the evaluation was timed (the resumed run plans). */
+  const makePlan = async (epoch: number, budget: number): Promise<void> => {
+    const oneEvaluation = await timeEvaluation(epoch);
+    if (oneEvaluation === null) return;
+    const speed = { stepSeconds: timedSpeed().seconds / timedSpeed().steps, evalSeconds: oneEvaluation * (emaModel ? 2 : 1) };
+    const at = position(epoch, budget);
+    const plan = planBudget(at, speed);
+    if (!plan.fits) {
+      appendRecord(eventsFile, budgetRecord('budget_refused', at, speed, plan));
+      throw new FormatError(budgetRefusal(at, speed, imagesPerStep(), config.common.budget!));
+    }
+    loop.plan = { budgetSeconds: budget, epochs: plan.epochs, step: loop.globalStep, replannedAtStep: null };
+    planned = { speed, at: performance.now(), step: loop.globalStep, evalSeconds, evaluations: evaluationsThisRun };
+    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs);
+    appendRecord(eventsFile, budgetRecord('plan', at, speed, plan));
+    print(`budget ${config.common.budget}: ${describePlan(at, speed, plan)}`);
+  };
+  /**
+   * After `epoch` (trained, evaluated if due) and at least MEASURE_STEPS steps since the plan, once
+   * per run that made its plan: when the time still to go, at the speed measured since the plan
+   * (evaluations apart; overheads such as checkpoints fall on the steps), differs from the plan's by
+   * more than REPLAN_DRIFT, the run is planned again from here, with the measured speed, and the
+   * decision kept in the loop state.
+   */
+  const checkDrift = (epoch: number): void => {
+    if (planned === null || !loop.plan || loop.plan.replannedAtStep !== null || epoch + 1 >= loop.plan.epochs) return;
+    const steps = loop.globalStep - planned.step;
+    if (steps < MEASURE_STEPS) return; // too few to say more than the plan's own timing did
+    const evaluating = evalSeconds - planned.evalSeconds;
+    const evaluations = evaluationsThisRun - planned.evaluations;
+    const measured = {
+      stepSeconds: ((performance.now() - planned.at) / 1000 - evaluating) / steps,
+      evalSeconds: evaluations > 0 ? evaluating / evaluations : planned.speed.evalSeconds,
+    };
+    const drift = budgetDrift(planned.speed, measured, loop.plan.epochs * stepsPerEpoch - loop.globalStep, evaluationsBetween(epoch + 1, loop.plan.epochs, everyEpochs));
+    if (Math.abs(drift) <= REPLAN_DRIFT) return;
+    const at = position(epoch + 1, loop.plan.budgetSeconds);
+    const plan = planBudget(at, measured);
+    const previous = loop.plan.epochs;
+    loop.plan = { ...loop.plan, epochs: plan.epochs, replannedAtStep: loop.globalStep };
+    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs);
+    appendRecord(eventsFile, { ...budgetRecord('replan', at, measured, plan), drift, previous_epochs: previous, fits: plan.fits });
+    const over = plan.fits ? '' : `; even so the budget will be exceeded (the epoch after this one cannot be dropped)`;
+    print(`budget ${config.common.budget}: the speed drifted by ${(100 * drift).toFixed(1)} % (from ${count(previous, 'epoch')}); re-plan: ${describePlan(at, measured, plan)}${over}`);
+  };
+
   if (aborted()) {
     // Signalled while setting up (loading data, a download): no step, but a checkpoint all the same,
     // so that --resume works as after any interrupt.
@@ -325,11 +482,11 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     print(`interrupted at step ${loop.globalStep}, before training; checkpoint ${checkpointFile}`);
   }
   try {
-    while (loop.epoch < s.max_epochs && !stopped && !interrupted) {
+    while (loop.epoch < totalEpochs() && !stopped && !interrupted) {
       const epoch = loop.epoch;
       model.train();
       freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
-      progress.start(`epoch ${epoch + 1}/${s.max_epochs}`, stepsPerEpoch, loop.batchInEpoch);
+      progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsPerEpoch, loop.batchInEpoch);
       const waitAtEpochStart = waitMs();
       const epochStarted = performance.now();
       let stepStarted = performance.now();
@@ -345,6 +502,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
           if (config.optim.grad_clip !== null) clipGradNorm(model.parameters(), config.optim.grad_clip);
           optimizer.step();
           ema?.update();
+          loop.emaUpdates = ema?.updates ?? 0;
           value = step.loss.item();
         } finally {
           // The step's activations, saved tensors and gradients go back now, not when V8 collects.
@@ -363,11 +521,24 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         loop.globalStep++;
         loop.batchInEpoch++;
         loop.elapsedSeconds += seconds;
+        if (timed.steps === 0) timed.first = { seconds, images: step.images };
+        timed.steps++;
+        timed.seconds += seconds;
+        timed.images += step.images;
         if (loop.globalStep % config.common.log_every === 0) log({ type: 'train', epoch, step: loop.globalStep, loss: value, lr, images_per_second: step.images / seconds });
         // One turn of the event loop per step: the step itself is synchronous, and without this the
         // progress bar's timers and the data workers' messages would wait for the epoch's end.
         await new Promise((resolve) => setImmediate(resolve));
         progress.update(loop.batchInEpoch, { loss: loop.epochStats.lossSum / loop.epochStats.seen, imagesPerSecond: loop.epochStats.seen / loop.epochStats.seconds });
+        // The plan is made once the steps are timed, at the latest after the epoch's last step (the
+        // decision to evaluate the epoch, and the next epoch's learning rates, depend on it), or as
+        // soon as the budget is spent, to refuse it without timing the rest.
+        const spent = budgetSeconds !== null && (performance.now() - started) / 1000 > budgetSeconds;
+        if (budgetSeconds !== null && !loop.plan && !aborted() && (timed.steps > MEASURE_STEPS || loop.batchInEpoch === stepsPerEpoch || spent)) {
+          await makePlan(epoch, budgetSeconds);
+          progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsPerEpoch, loop.batchInEpoch);
+          stepStarted = performance.now(); // the timed evaluation is not the next step's
+        }
         if (maxSteps !== null && loop.globalStep >= maxSteps) {
           stopped = true;
           break;
@@ -400,7 +571,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         // The kernel pool's watchdog: 1 s waits for helper threads that ran out (0 unless a helper was stuck or starved).
         pool_slow_waits: poolStats.slowSlices,
       };
-      const evaluateNow = (epoch + 1) % everyEpochs === 0 || epoch + 1 === s.max_epochs || (maxSteps !== null && loop.globalStep >= maxSteps);
+      const evaluateNow = (epoch + 1) % everyEpochs === 0 || epoch + 1 === totalEpochs() || (maxSteps !== null && loop.globalStep >= maxSteps);
       if (evaluateNow) {
         const evalStarted = performance.now();
         const rngBeforeEvaluation = defaultGenerator.getState();
@@ -414,7 +585,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
               if (aborted()) throw new EvaluationAbandoned();
               if (name !== phase) {
                 progress.stop();
-                progress.start(`epoch ${epoch + 1}/${s.max_epochs} ${name}${suffix}`, total);
+                progress.start(`epoch ${epoch + 1}/${totalEpochs()} ${name}${suffix}`, total);
                 phase = name;
               }
               progress.update(done, {});
@@ -441,9 +612,10 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         const [metrics, emaMetrics] = evaluations;
         last = { ...metrics, ...(emaMetrics ? prefixed('ema_', emaMetrics) : {}) };
         evalSeconds += (performance.now() - evalStarted) / 1000;
+        evaluationsThisRun++;
         log({ type: 'eval', epoch, step: loop.globalStep, loss: trainLoss, ...last, ...train });
         const summary = task.summary?.(last) ?? Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
-        print(`epoch ${epoch + 1}/${s.max_epochs}: train loss ${trainLoss.toFixed(4)}; ${summary}; ${train.train_images_per_second.toFixed(2)} img/s training`);
+        print(`epoch ${epoch + 1}/${totalEpochs()}: train loss ${trainLoss.toFixed(4)}; ${summary}; ${train.train_images_per_second.toFixed(2)} img/s training`);
         const useEma = emaMetrics !== null && emaMetrics[task.bestMetric] > metrics[task.bestMetric];
         const better = useEma ? emaModel! : model;
         const value = useEma ? emaMetrics[task.bestMetric] : metrics[task.bestMetric];
@@ -454,14 +626,16 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         }
       } else {
         log({ type: 'epoch', epoch, step: loop.globalStep, loss: trainLoss, ...train });
-        print(`epoch ${epoch + 1}/${s.max_epochs}: train loss ${trainLoss.toFixed(4)}; ${train.train_images_per_second.toFixed(2)} img/s`);
+        print(`epoch ${epoch + 1}/${totalEpochs()}: train loss ${trainLoss.toFixed(4)}; ${train.train_images_per_second.toFixed(2)} img/s`);
       }
+      // Before the checkpoint, so that it holds a re-plan along with the epoch.
+      checkDrift(epoch);
       loop.epoch = epoch + 1;
       loop.batchInEpoch = 0;
       loop.epochStats = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
       await saveState();
       await plot();
-      if (aborted() && loop.epoch < s.max_epochs) {
+      if (aborted() && loop.epoch < totalEpochs()) {
         // Signalled during the evaluation's last part or the checkpoint: the run stands where that checkpoint says.
         interrupted = true;
         print(`interrupted after epoch ${epoch + 1}; checkpoint ${checkpointFile}`);
@@ -471,6 +645,13 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     progress.stop();
   }
   if (existsSync(logFile) && !existsSync(join(out, PLOT_FILE))) await plot();
+  const seconds = (performance.now() - started) / 1000;
+  appendRecord(eventsFile, { type: 'end', epoch: loop.epoch, step: loop.globalStep, seconds, interrupted, stopped_at_max_steps: stopped, time: new Date().toISOString() });
+  if (planned !== null && loop.epoch === totalEpochs()) {
+    // Only a run that made its plan knows its whole wall time (a resumed one does not see the gap).
+    const margin = budgetSeconds! - seconds;
+    print(`budget ${config.common.budget}: the run ended ${formatDuration(seconds)} after its start, ${formatDuration(Math.abs(margin))} ${margin >= 0 ? 'inside' : 'over'} the budget`);
+  }
   return {
     out,
     epochs: loop.epoch,
@@ -479,7 +660,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     best: { value: loop.best.top1, epoch: loop.best.epoch },
     trainImagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9),
     dataWaitFraction: (waitMs() - waitAtStart) / 1000 / Math.max(trainSeconds, 1e-9),
-    seconds: (performance.now() - started) / 1000,
+    seconds,
     evalSeconds,
     stoppedAtMaxSteps: stopped,
     interrupted,

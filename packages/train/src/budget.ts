@@ -1,0 +1,144 @@
+/**
+ * The arithmetic of a time budget (`common.budget`, CLI `--budget`): how many whole epochs of the
+ * warm-up + cosine schedule fit, with their evaluations, in what is left of the budget at the
+ * measured speed; when a drift of the speed calls for a new plan; and the messages. Pure functions
+ * of the numbers they are given, so that the engine's decisions can be tested without a clock.
+ */
+
+/** Share of the budget kept back from the plan for what the measurement does not see (epoch-end checkpoints, plots, the data loader's epoch start). */
+export const BUDGET_RESERVE = 0.02;
+
+/** The speed drift, relative, beyond which the engine re-plans (once). */
+export const REPLAN_DRIFT = 0.1;
+
+/** Training steps timed for the plan after the first step of a run (which pays for start-up and is not timed). */
+export const MEASURE_STEPS = 20;
+
+/**
+ * How much of the evaluation is timed before the plan: after its first progress report (which
+ * pays for the data loader's start), at least this many more reports and seconds; the rest is
+ * extrapolated and the evaluation abandoned.
+ */
+export const EVAL_SLICE = { reports: 3, seconds: 3 };
+
+/**
+ * Seconds in a duration written as hours, minutes and seconds, each optional but in that order:
+ * `2h`, `90m`, `45s`, `1h30m`, `1.5h`; null when `text` is not one (or is zero).
+ */
+export function parseDuration(text: string): number | null {
+  const match = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(text.trim());
+  if (!match || text.trim() === '') return null;
+  const seconds = 3600 * Number(match[1] ?? 0) + 60 * Number(match[2] ?? 0) + Number(match[3] ?? 0);
+  return seconds > 0 ? seconds : null;
+}
+
+/** A duration in the notation of {@link parseDuration}, to the second above a minute: `1h57m`, `3m05s`, `42.5s`. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.round(seconds);
+  if (whole >= 3600) return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+  if (whole >= 60) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${seconds.toFixed(1)}s`;
+}
+
+/** The measured speed a plan is made from. */
+export interface BudgetSpeed {
+  /** Wall seconds of one training step, waits for data included. */
+  stepSeconds: number;
+  /** Wall seconds of one evaluation: the model's, plus its EMA's when EMA is on. */
+  evalSeconds: number;
+}
+
+/** Where a run stands when it plans, and what bounds the plan. */
+export interface BudgetPosition {
+  /** The budget, in seconds from the start of the run (of this process, for a run resumed before it had a plan). */
+  budgetSeconds: number;
+  /** Seconds gone since that start. */
+  elapsedSeconds: number;
+  /** Optimiser steps taken (global). */
+  steps: number;
+  /** The epoch in progress, from 0 (it and those after it are still to be evaluated). */
+  epoch: number;
+  /** Optimiser steps in an epoch. */
+  stepsPerEpoch: number;
+  /** `evaluation.every_epochs`: evaluated when (epoch + 1) is a multiple of it, and after the last epoch. */
+  everyEpochs: number;
+  /** `scheduler.max_epochs`, the most a plan may have. */
+  maxEpochs: number;
+}
+
+/** What a plan of whole epochs comes to. */
+export interface BudgetPlanNumbers {
+  /** Epochs in all (those done included): the cosine ends with the last one, which is evaluated. */
+  epochs: number;
+  /** Optimiser steps in all, epochs × steps per epoch. */
+  steps: number;
+  /** Evaluations still to run (from the epoch in progress on). */
+  evaluations: number;
+  /** Seconds from the start to the end of the last evaluation, at the speed planned with. */
+  expectedSeconds: number;
+  /** True when `maxEpochs` and not the budget bounds the plan. */
+  capped: boolean;
+  /** False when not even the epoch in progress fits; `epochs` is then epoch + 1 all the same. */
+  fits: boolean;
+}
+
+/** Evaluations in epochs [from, epochs) of a run of `epochs` epochs: every `every`-th and the last. */
+export function evaluationsBetween(from: number, epochs: number, every: number): number {
+  if (epochs <= from) return 0;
+  // Epochs e < epochs with (e + 1) % every === 0, and the last one: ⌈epochs / every⌉ in all.
+  return Math.ceil(epochs / every) - Math.floor(from / every);
+}
+
+/** Seconds from the start to the end of a run of `epochs` epochs, at `speed`, standing at `at`. */
+export function expectedSeconds(epochs: number, at: BudgetPosition, speed: BudgetSpeed): number {
+  const steps = epochs * at.stepsPerEpoch - at.steps;
+  return at.elapsedSeconds + steps * speed.stepSeconds + evaluationsBetween(at.epoch, epochs, at.everyEpochs) * speed.evalSeconds;
+}
+
+/**
+ * The most whole epochs (at least the one in progress, at most `maxEpochs`) whose training and
+ * evaluations end within the budget less {@link BUDGET_RESERVE}, at `speed`.
+ */
+export function planBudget(at: BudgetPosition, speed: BudgetSpeed): BudgetPlanNumbers {
+  const usable = at.budgetSeconds * (1 - BUDGET_RESERVE);
+  const least = at.epoch + 1;
+  let epochs = least;
+  // ⌈E / every⌉ only grows with E, so the time does: the first epoch count that does not fit ends the search.
+  while (epochs < at.maxEpochs && expectedSeconds(epochs + 1, at, speed) <= usable) epochs++;
+  const seconds = expectedSeconds(epochs, at, speed);
+  return {
+    epochs,
+    steps: epochs * at.stepsPerEpoch,
+    evaluations: evaluationsBetween(at.epoch, epochs, at.everyEpochs),
+    expectedSeconds: seconds,
+    capped: epochs === at.maxEpochs && expectedSeconds(epochs + 1, at, speed) <= usable,
+    fits: seconds <= usable,
+  };
+}
+
+/**
+ * The relative drift of the time still to go, at the speed measured since the plan against the
+ * speed planned with, for `steps` steps and `evaluations` evaluations left: positive when slower.
+ */
+export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: number, evaluations: number): number {
+  const plannedSeconds = steps * planned.stepSeconds + evaluations * planned.evalSeconds;
+  const measuredSeconds = steps * measured.stepSeconds + evaluations * measured.evalSeconds;
+  return plannedSeconds > 0 ? measuredSeconds / plannedSeconds - 1 : 0;
+}
+
+/**
+ * Why a budget is refused, with the numbers: the measured speed, the epoch's steps, what one epoch
+ * and its evaluation take, the time gone already, the budget and the least budget that would do.
+ */
+export function budgetRefusal(at: BudgetPosition, speed: BudgetSpeed, imagesPerStep: number, budget: string): string {
+  const left = (at.epoch + 1) * at.stepsPerEpoch - at.steps;
+  const epochSeconds = left * speed.stepSeconds;
+  const needed = expectedSeconds(at.epoch + 1, at, speed) / (1 - BUDGET_RESERVE);
+  return (
+    `train: a budget of ${budget} cannot hold one epoch: at the measured ` +
+    `${(imagesPerStep / speed.stepSeconds).toFixed(1)} img/s (${speed.stepSeconds.toFixed(3)} s a step of ${imagesPerStep} images), ` +
+    `the ${left} steps left of the epoch's ${at.stepsPerEpoch} take ${formatDuration(epochSeconds)} and its evaluation ` +
+    `${formatDuration(speed.evalSeconds)}, after ${formatDuration(at.elapsedSeconds)} gone already; that needs ` +
+    `${formatDuration(needed)} (${Math.round(100 * BUDGET_RESERVE)} % kept back); give a longer --budget (common.budget) or fewer images`
+  );
+}
