@@ -131,6 +131,37 @@ describe('initialisers', () => {
     expect(Math.max(...Array.from(w.toTypedArray()).map(Math.abs))).toBeLessThanOrEqual(0.5);
     expect(Math.abs(mean(w).item())).toBeLessThan(0.05);
   });
+
+  it('trunc normal with little mass inside [a, b] draws by the inverse CDF (rejection took ~30,000 draws an element here) and follows the tail', () => {
+    // [4, 5] standard deviations above the mean: 3.2e-5 of the mass; the truncated mean is ≈ 4.22.
+    const w = nn.truncNormal_(zeros([2000]), { std: 1, a: 4, b: 5, generator: new Generator(4) });
+    const values = Array.from(w.toTypedArray());
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...values)).toBeLessThanOrEqual(5);
+    expect(mean(w).item()).toBeCloseTo(4.22, 1);
+    expect(() => nn.truncNormal_(zeros([2]), { a: 1, b: 1 })).toThrow(/a < b/);
+  });
+
+  it('initialisers fill a strided view\'s own elements, not the storage after its offset', () => {
+    const base = zeros([4, 4]);
+    nn.uniform_(base.slice(1, 1, 2), 1, 2, new Generator(5)); // column 1: storage 1, 5, 9, 13
+    for (const row of base.toArray() as number[][]) {
+      expect(row[1] >= 1 && row[1] < 2).toBe(true);
+      expect([row[0], row[2], row[3]]).toEqual([0, 0, 0]);
+    }
+  });
+});
+
+describe('Dropout', () => {
+  it('p = 1 zeroes everything, as torch, instead of 0 · ∞ = NaN; p = 0 and eval pass x through', () => {
+    const x = randn([2, 3, 4, 4], { seed: 6 });
+    for (const layer of [new nn.Dropout(1), new nn.Dropout2d(1)]) {
+      const y = layer.train().forward(x);
+      expect(Array.from(y.toTypedArray()).every((v) => v === 0)).toBe(true);
+      expect(layer.eval().forward(x)).toBe(x);
+    }
+    expect(new nn.Dropout(0).train().forward(x)).toBe(x);
+  });
 });
 
 describe('ModelEma', () => {
