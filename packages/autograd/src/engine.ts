@@ -75,14 +75,15 @@ function propagate(
   const hold = (g: Tensor): void => {
     holders.set(g, (holders.get(g) ?? 0) + 1);
   };
+  /** Disposes `g` when nothing holds it, this pass made it and it is not a result. */
+  const disposeIfFree = (g: Tensor): void => {
+    if (!holders.has(g) && g.id >= firstId && !handedOut.has(g)) g.dispose();
+  };
   const drop = (g: Tensor): void => {
     const count = (holders.get(g) ?? 1) - 1;
-    if (count > 0) {
-      holders.set(g, count);
-      return;
-    }
-    holders.delete(g);
-    if (g.id >= firstId && !handedOut.has(g)) g.dispose();
+    if (count > 0) holders.set(g, count);
+    else holders.delete(g);
+    disposeIfFree(g);
   };
   const accumulate = (t: Tensor, g: Tensor): void => {
     hold(g);
@@ -132,10 +133,7 @@ function propagate(
         }
         const converted = cast(gi, input.dtype);
         accumulate(input, converted);
-        if (converted !== gi) {
-          hold(gi);
-          drop(gi);
-        }
+        if (converted !== gi) disposeIfFree(gi);
       });
       drop(g);
     }

@@ -21,7 +21,7 @@ export * from './kernel-names.js';
 export { conv2dGeometry, convOutputSize, channelGeometry, pooledShape, bilinearTaps, splitAtAxis, type Conv2DGeometry, type Tap } from './kernel-geometry.js';
 export { recordOp, isGradEnabled, isTracing, withGradMode, installBackwardEngine, traceOps, type GradNode, type BackwardEngine, type OpAttrs, type TracedOp } from './tape.js';
 export {
-  tidy, startScope, keep, dispose, memoryStats, manageStorage, isManagedStorage, DisposedTensorError, type MemoryScope, type MemoryStats,
+  tidy, startScope, keep, dispose, memoryStats, manageStorage, DisposedTensorError, type MemoryScope, type MemoryStats,
 } from './memory.js';
 export { toNdarray, fromNdarray } from './ndarray.js';
 export * from './creation.js';

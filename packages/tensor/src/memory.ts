@@ -59,22 +59,16 @@ export function manageStorage(storage: TypedArray, release: () => void): void {
   stats.managed++;
 }
 
-/** Whether `storage` is managed and has not gone back yet. */
-export function isManagedStorage(storage: TypedArray): boolean {
-  const record = managed.get(storage);
-  return record !== undefined && !record.released;
-}
-
 /** Thrown when a tensor is used after its memory went back. */
 export class DisposedTensorError extends ParcnetError {}
 
 /** A tensor stands on `storage` now: count it, and track it in the open scope when `track`. Throws for storage that went back. */
-export function retainStorage(tensor: Tensor, storage: TypedArray, madeBy: string, track: boolean): boolean {
+export function retainStorage(tensor: Tensor, storage: TypedArray, track: boolean): boolean {
   const record = managed.get(storage);
   if (record === undefined) return false;
   if (record.released) {
     throw new DisposedTensorError(
-      `a tensor of shape [${tensor.shape.join(', ')}] was made on storage whose memory was already released (it came from ${madeBy}); keep() or return a tensor from its scope to use its data later`,
+      `a tensor of shape [${tensor.shape.join(', ')}] was made on storage whose memory was already released (a typed array kept from a disposed tensor); keep() or return a tensor from its scope to use its data later`,
     );
   }
   record.refs++;
@@ -92,14 +86,7 @@ export function releaseStorage(storage: TypedArray): void {
   record.release();
 }
 
-/** The hooks `Tensor` gives this module, so that it can dispose one without a circular import. */
-interface Disposable {
-  dispose(): void;
-  readonly isDisposed: boolean;
-  readonly isLeaf: boolean;
-  readonly requiresGrad: boolean;
-}
-
+/** Tensor.dispose counts itself here (memoryStats().disposed). */
 export function countDisposed(): void {
   stats.disposed++;
 }
@@ -135,10 +122,9 @@ export function startScope(): MemoryScope {
       collectTensors(result, survivors, new Set());
       const parent = scopes.length > 0 ? scopes[scopes.length - 1] : null;
       for (const tensor of tracked) {
-        const t = tensor as unknown as Disposable;
-        if (t.isDisposed) continue;
+        if (tensor.isDisposed) continue;
         if (survivors.has(tensor)) parent?.add(tensor);
-        else if (!kept.has(tensor) && !(t.isLeaf && t.requiresGrad)) t.dispose();
+        else if (!kept.has(tensor) && !(tensor.isLeaf && tensor.requiresGrad)) tensor.dispose();
       }
     },
   };
@@ -176,7 +162,7 @@ export function keep<T extends Tensor>(tensor: T): T {
 export function dispose(value: unknown): void {
   const found = new Set<Tensor>();
   collectTensors(value, found, new Set());
-  for (const tensor of found) (tensor as unknown as Disposable).dispose();
+  for (const tensor of found) tensor.dispose();
 }
 
 function collectTensors(value: unknown, into: Set<Tensor>, seen: Set<object>): void {

@@ -57,7 +57,7 @@ export class Tensor {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.dtype = dtypeOfArray(storage);
-    this.managed = retainStorage(this, storage, 'an op whose output was disposed', true);
+    this.managed = retainStorage(this, storage, true);
   }
 
   /** The flat typed array holding the elements, shared with every view of it; throws once the tensor is disposed. */
@@ -208,7 +208,7 @@ export class Tensor {
     const wasManaged = this.managed;
     this.data = storage;
     // Not tracked by the open scope: the leaf was made outside it (a parameter or buffer updated in a step).
-    this.managed = retainStorage(this, storage, source.madeBy, false);
+    this.managed = retainStorage(this, storage, false);
     if (wasManaged && previous !== null) releaseStorage(previous);
     const self = this as { shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType };
     self.shape = source.shape;

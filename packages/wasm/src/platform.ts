@@ -27,6 +27,20 @@ export interface HelperData {
   /** Where helper 0's slot starts in `control`, and the words per helper (threads.ts). */
   slots: number;
   perWorker: number;
+  /** Which word of `control` (PENDING, JITTER) or of a helper's slot (TICKET … FAILED) holds what: threads.ts's layout, the one definition. */
+  words: ControlWords;
+}
+
+/** The layout of the pool's shared `control` words (threads.ts defines it, worker-loop.mjs reads it from its data). */
+export interface ControlWords {
+  PENDING: number;
+  JITTER: number;
+  TICKET: number;
+  EXPORT: number;
+  ARG_COUNT: number;
+  TAKEN: number;
+  DONE: number;
+  FAILED: number;
 }
 
 export interface Helper {

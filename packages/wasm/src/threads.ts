@@ -48,7 +48,7 @@ const callable: ExportName[] = [
 ];
 
 const MAX_ARGS = 32;
-// Shared words in `control`; worker-loop.mjs names the same ones (keep the two in step).
+// Shared words in `control`; helpers get this layout with their data (worker-loop.mjs).
 const PENDING = 0;
 /** Test only (`setHelperJitter`): helpers spin a random while at their protocol's gaps; 0 in production. */
 const JITTER = 1;
@@ -120,6 +120,7 @@ function ensureWorkers(count: number): void {
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   workers = Array.from({ length: count }, (_, index) => platform.startHelper({
     module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER,
+    words: { PENDING, JITTER, TICKET, EXPORT, ARG_COUNT, TAKEN, DONE, FAILED },
   }));
 }
 

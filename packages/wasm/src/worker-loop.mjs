@@ -3,18 +3,10 @@
 // helper through its slot in `control` (the protocol: threads.ts's header, README "Thread pool
 // protocol"). Plain JavaScript so that a Node worker runs it without a TypeScript loader.
 
-// The same words as threads.ts (keep the two in step).
-const PENDING = 0;
-const JITTER = 1;
-const TICKET = 0;
-const EXPORT = 1;
-const ARG_COUNT = 2;
-const TAKEN = 3;
-const DONE = 4;
-const FAILED = 5;
-
 export function serve(data) {
   const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
+  // Which word holds what: threads.ts's layout, sent with the data so that it is defined once.
+  const { PENDING, JITTER, TICKET, EXPORT, ARG_COUNT, TAKEN, DONE, FAILED } = data.words;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
   const slot = slots + perWorker * index;
   // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
