@@ -27,7 +27,7 @@ export interface HelperData {
   /** Where helper 0's slot starts in `control`, and the words per helper (threads.ts). */
   slots: number;
   perWorker: number;
-  /** Which word of `control` (PENDING, JITTER) or of a helper's slot (TICKET … FAILED) holds what: threads.ts's layout, the one definition. */
+  /** Which word of `control` (PENDING, JITTER, NEXT) or of a helper's slot (TICKET … FAILED_CHUNK) holds what: threads.ts's layout, the one definition. */
   words: ControlWords;
 }
 
@@ -35,12 +35,17 @@ export interface HelperData {
 export interface ControlWords {
   PENDING: number;
   JITTER: number;
+  NEXT: number;
   TICKET: number;
   EXPORT: number;
   ARG_COUNT: number;
+  TOTAL: number;
+  CHUNK: number;
+  CHUNKS: number;
   TAKEN: number;
   DONE: number;
   FAILED: number;
+  FAILED_CHUNK: number;
 }
 
 export interface Helper {

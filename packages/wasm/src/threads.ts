@@ -4,36 +4,48 @@ import { runtime, type KernelExports } from './runtime.js';
 
 /**
  * Splits kernel work across worker threads that share the wasm memory. `parallelFor(total, name,
- * args)` cuts [0, total) into one contiguous chunk per thread and calls the export `name(...args,
- * start, end)` for each chunk — the calling thread takes the first chunk — then waits (Atomics) for
- * the others. The split depends only on `total` and the thread count and every chunk writes its own
- * outputs, so results are identical whatever the thread count. Small jobs stay on the calling thread.
- * Helpers come from the platform adapter: worker_threads in Node, started on first use; Web Workers
- * in a browser, started (and awaited) by `startThreads` when the package loads.
+ * args)` cuts [0, total) into `chunking(total).chunks` contiguous chunks, a few per thread, and every
+ * participating thread (the calling one and the helpers woken for the job) claims chunks from a
+ * shared counter until none is left, calling the export `name(...args, start, end)` for each. A
+ * thread that starts late, or is preempted by V8's background threads on a busy machine, then
+ * leaves its share to the others instead of making them wait: with one chunk per thread the calling
+ * thread spent 12–14 % of a 2-thread training step waiting for the helper's half. The cut depends
+ * only on `total` and the thread count, and every chunk writes only its own outputs, so results are
+ * identical whatever the thread count and whichever thread ran which chunk. Small jobs stay on the
+ * calling thread, in one call. Helpers come from the platform adapter: worker_threads in Node,
+ * started on first use; Web Workers in a browser, started (and awaited) by `startThreads` when the
+ * package loads.
  *
  * The protocol (README "Thread pool protocol"; test/pool-protocol.test.ts checks every interleaving
- * of a model of it). Shared words in `control`: PENDING, the helper chunks of the current job not yet
- * finished; per helper w a slot holding TICKET (jobs posted to w), the export index and argument
- * count (its arguments in `args` row w), and TAKEN / DONE / FAILED (progress, for reports only).
+ * of a model of it). Shared words in `control`: PENDING, the helpers of the current job that have not
+ * finished claiming; NEXT, the next chunk to claim; per helper w a slot holding TICKET (jobs posted
+ * to w), the export, argument count and chunking (its arguments in `args` row w), and TAKEN / DONE /
+ * FAILED / FAILED_CHUNK (progress, for reports only).
  *
  *   main, per job                         helper w (worker-loop.mjs), `taken` local, from 0
- *   M1 store PENDING = helpers            H1 while load TICKET == taken: wait(TICKET, taken)
- *   for each helper w of this job:        H2 taken += 1; read slot w and args row w; run the chunk
- *     M2 write slot w, args row w         H3 if sub(PENDING, 1) returned 1: notify(PENDING)
+ *   M0 store NEXT = 0                     H1 while load TICKET == taken: wait(TICKET, taken)
+ *   M1 store PENDING = helpers            H2 taken += 1; read slot w and args row w
+ *   for each helper w of this job:        H3 while (c = add(NEXT, 1)) < chunks: run chunk c
+ *     M2 write slot w, args row w         H4 if sub(PENDING, 1) returned 1: notify(PENDING)
  *     M3 add(TICKET_w, 1) (publishes)
  *     M4 notify(TICKET_w)
- *   M5 run chunk 0 (try … finally M6)
+ *   M5 while (c = add(NEXT, 1)) < chunks: run chunk c (try … finally M6)
  *   M6 while (p = load PENDING) != 0: wait(PENDING, p)
  *
- * Why each order: PENDING is set (M1) before any ticket is published, so no decrement can land
- * before it. A helper reads its slot only after seeing its ticket move (H1 → H2; the atomic
- * add/load pair orders the plain slot writes before the reads), and main rewrites a slot only after
- * M6 saw PENDING reach 0, which needs that helper's decrement, made after its last read. Each wait
- * names the value it last saw, so a notify that comes before the wait finds the word changed and
- * the wait returns at once; and each waiter re-reads its word when it wakes, so a late notify (one
- * meant for a ticket already taken) only costs a loop. Only the helpers given a chunk are woken
- * (their own ticket), so a job on fewer threads than are running leaves the others asleep. M6 runs
- * even when chunk 0 throws, so a slot is never rewritten under a helper still using it.
+ * Why each order: NEXT is reset (M0) before any ticket moves, and a helper claims only after it saw
+ * its ticket move, so no claim of this job reads the last job's count (a chunk would run twice, or
+ * not at all). PENDING is set (M1) before any ticket is published, so no decrement can land before
+ * it. A helper decrements PENDING once, after its claim loop ended (H3 → H4), and main leaves M6 only
+ * once PENDING is 0: so when main returns, every chunk has been claimed and run, and no helper can
+ * claim again before its next ticket, which is what makes the next job's M0 safe. A helper reads its
+ * slot only after seeing its ticket move (H1 → H2; the atomic add/load pair orders the plain slot
+ * writes before the reads), and main rewrites a slot only after M6, which needs that helper's
+ * decrement, made after its last read. Each wait names the value it last saw, so a notify that comes
+ * before the wait finds the word changed and the wait returns at once; and each waiter re-reads its
+ * word when it wakes, so a late notify (one meant for a ticket already taken) only costs a loop.
+ * Only the helpers the job can use are woken (their own ticket; at most chunks − 1), so the others
+ * sleep on. M6 runs even when a chunk of the calling thread throws (the helpers claim what it
+ * left), so a slot is never rewritten, nor NEXT reset, under a helper still using it.
  */
 
 type ExportName = keyof KernelExports;
@@ -52,16 +64,24 @@ const MAX_ARGS = 32;
 const PENDING = 0;
 /** Test only (`setHelperJitter`): helpers spin a random while at their protocol's gaps; 0 in production. */
 const JITTER = 1;
-/** Helper w's slot starts at SLOTS + PER_WORKER · w: one 64-byte line each, apart from PENDING's. */
-const SLOTS = 16;
+/** The next chunk to claim: on a 64-byte line of its own, since every thread of a job adds to it. */
+const NEXT = 16;
+/** Helper w's slot starts at SLOTS + PER_WORKER · w: one 64-byte line each, apart from PENDING's and NEXT's. */
+const SLOTS = 32;
 const PER_WORKER = 16;
-// Words of a slot: the jobs posted to the helper, what to run, and its progress (read by reports only).
+// Words of a slot: the jobs posted to the helper, what to run and how it is cut, and its progress
+// (read by reports only).
 const TICKET = 0;
 const EXPORT = 1;
 const ARG_COUNT = 2;
-const TAKEN = 3;
-const DONE = 4;
-const FAILED = 5;
+const TOTAL = 3;
+const CHUNK = 4;
+const CHUNKS = 5;
+const TAKEN = 6;
+const DONE = 7;
+const FAILED = 8;
+/** The first chunk that threw on the helper, in the job FAILED names. */
+const FAILED_CHUNK = 9;
 /**
  * The calling thread waits for the helpers in watchdog slices of this many ms. A slice that runs out
  * only counts (`poolStats.slowSlices`) and waits again: nothing is re-notified, since the protocol
@@ -69,7 +89,7 @@ const FAILED = 5;
  * still starting up.
  */
 const WATCHDOG_MS = 1000;
-/** A job whose helper chunks are not done after this long is reported as an error instead of waiting forever. */
+/** A job whose helpers are not done after this long is reported as an error instead of waiting forever. */
 const STALL_MS = 300_000;
 
 let numThreads = platform.maxThreads;
@@ -120,7 +140,7 @@ function ensureWorkers(count: number): void {
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   workers = Array.from({ length: count }, (_, index) => platform.startHelper({
     module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER,
-    words: { PENDING, JITTER, TICKET, EXPORT, ARG_COUNT, TAKEN, DONE, FAILED },
+    words: { PENDING, JITTER, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK },
   }));
 }
 
@@ -134,10 +154,28 @@ export function setParallelThreshold(units: number, cost: number): void {
   minParallelCost = cost;
 }
 
-/** How many chunks parallelFor cuts `total` into, and their size (kernels with per-chunk scratch need both). */
+/**
+ * Chunks per thread a job is cut into. More chunks let a thread that is done take work left by one
+ * that started late; each costs a claim (an atomic add on a shared line), a kernel call with its own
+ * setup, and scratch for the kernels that need it. On 2 threads the calling thread's wait for the
+ * helper in a ParC-Net-XS training step (batch 64) fell from ~100 ms/step at 1 chunk per thread to
+ * ~70 at 2, ~50 at 4 and ~30 at 8, the step times at 4 and 8 equal within the noise of a shared
+ * machine; 4 needs half the scratch of 8 (README "Thread pool protocol").
+ */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * How parallelFor cuts `total` units: `chunks` chunks of `chunk` units (the last may be shorter;
+ * none is empty), chunk c being [c · chunk, min(total, (c + 1) · chunk)). Kernels with scratch per
+ * chunk allocate `chunks` of it and index it by start / chunk: any thread may run any chunk, so
+ * scratch is per chunk, not per thread. A job that stays on the calling thread is one call over
+ * [0, total), which uses chunk 0's scratch.
+ */
 export function chunking(total: number): { chunks: number; chunk: number } {
-  const chunks = Math.max(1, Math.min(numThreads, total));
-  return { chunks, chunk: Math.ceil(total / chunks) };
+  const most = numThreads === 1 ? 1 : numThreads * CHUNKS_PER_THREAD;
+  // At least 1, so that start / chunk stays defined for an empty job.
+  const chunk = Math.max(1, Math.ceil(total / Math.max(1, Math.min(most, total))));
+  return { chunks: Math.max(1, Math.ceil(total / chunk)), chunk };
 }
 
 /** Jobs split across threads so far, and watchdog slices that ran out. */
@@ -154,55 +192,64 @@ export const poolStats = {
 let helperJitter = 0;
 
 /**
- * Test only (test/pool-stress.test.ts): helpers spin up to `spins`
- * random steps after taking a ticket, after their chunk and after reporting it, to shake the
- * interleavings. 0 (the default) turns it off; a helper then pays one read per job.
+ * Test only (test/pool-stress.test.ts, test/kernels.threads.test.ts): helpers spin up to `spins`
+ * random steps after taking a ticket, after each chunk they claim and after reporting the job, to
+ * shake the interleavings. 0 (the default) turns it off; a helper then pays one read per job.
  */
 export function setHelperJitter(spins: number): void {
   helperJitter = spins;
   if (workers.length > 0) Atomics.store(control, JITTER, spins);
 }
 
+/**
+ * Runs the export `name(...prefix, start, end)` over [0, total) in the chunks of `chunking(total)`,
+ * on as many threads as the job can use; `cost` (its multiply-adds) decides whether it is small.
+ */
 export function parallelFor(total: number, name: ExportName, prefix: readonly number[], cost = total): void {
   const fn = runtime.exports[name] as unknown as (...a: number[]) => void;
-  const threads = Math.min(numThreads, total);
-  if (threads <= 1 || total < minParallelUnits || cost < minParallelCost) {
+  const { chunks, chunk } = chunking(total);
+  if (chunks <= 1 || total < minParallelUnits || cost < minParallelCost) {
     fn(...prefix, 0, total);
     return;
   }
-  const helpers = threads - 1;
+  // At most `chunks` threads get a chunk, this one among them: another helper would wake to find none.
+  const helpers = Math.min(numThreads - 1, chunks - 1);
   ensureWorkers(helpers);
-  const chunk = Math.ceil(total / threads);
   const index = callable.indexOf(name);
   if (index < 0) throw new Error(`parallelFor: ${name} is not callable from workers`);
-  // Checked before M1: a throw once tickets are posted would leave helpers running on this job.
+  // Checked before M0: a throw once tickets are posted would leave helpers running on this job.
   if (prefix.length + 2 > MAX_ARGS) throw new RangeError(`parallelFor(${name}): ${prefix.length + 2} arguments, at most ${MAX_ARGS}`);
+  // M0: before any ticket moves. The last job's helpers all stopped claiming before its M6 ended,
+  // and this job's claim only once their ticket moved.
+  Atomics.store(control, NEXT, 0);
   // M1: before any ticket moves, so no helper's decrement can land before it.
   Atomics.store(control, PENDING, helpers);
   for (let w = 0; w < helpers; w++) {
     const slot = SLOTS + PER_WORKER * w;
-    const start = Math.min(total, (w + 1) * chunk);
-    const end = Math.min(total, (w + 2) * chunk);
     // M2: plain writes; the ticket's atomic add below publishes them to helper w.
     control[slot + EXPORT] = index;
-    control[slot + ARG_COUNT] = prefix.length + 2;
-    args.set([...prefix, start, end], w * MAX_ARGS);
+    control[slot + ARG_COUNT] = prefix.length;
+    control[slot + TOTAL] = total;
+    control[slot + CHUNK] = chunk;
+    control[slot + CHUNKS] = chunks;
+    args.set(prefix, w * MAX_ARGS);
     // M3, M4: only this job's helpers wake; the others sleep on their own tickets.
     Atomics.add(control, slot + TICKET, 1);
     Atomics.notify(control, slot + TICKET);
   }
   poolStats.jobs++;
   try {
-    // M5: chunk 0 on this thread.
-    fn(...prefix, 0, Math.min(total, chunk));
+    // M5: this thread claims chunks like the helpers; a throw leaves the rest to them.
+    for (let c = Atomics.add(control, NEXT, 1); c < chunks; c = Atomics.add(control, NEXT, 1)) fn(...prefix, c * chunk, Math.min(total, (c + 1) * chunk));
   } finally {
-    // M6, also when chunk 0 throws: the next job must not rewrite slots the helpers still read.
+    // M6, also when a chunk throws: the next job must not rewrite slots, or reset NEXT, under a helper.
     awaitHelpers(name, helpers);
   }
   for (let w = 0; w < helpers; w++) {
     const slot = SLOTS + PER_WORKER * w;
     if (Atomics.load(control, slot + FAILED) === Atomics.load(control, slot + TICKET)) {
-      throw new Error(`parallelFor(${name}): helper thread ${w} threw in its chunk [${args[w * MAX_ARGS + prefix.length]}, ${args[w * MAX_ARGS + prefix.length + 1]}) (its message is on the console; setNumThreads(1) runs the same call on this thread)`);
+      const failed = Atomics.load(control, slot + FAILED_CHUNK);
+      throw new Error(`parallelFor(${name}): helper thread ${w} threw in its chunk [${failed * chunk}, ${Math.min(total, (failed + 1) * chunk)}) (its message is on the console; setNumThreads(1) runs the same call on this thread)`);
     }
   }
 }
@@ -224,5 +271,5 @@ function stallReport(name: ExportName, helpers: number): string {
     const word = (offset: number): number => Atomics.load(control, slot + offset);
     return `helper ${w}: posted ${word(TICKET)}, taken ${word(TAKEN)}, done ${word(DONE)}`;
   });
-  return `parallelFor(${name}): helper threads have not finished after ${STALL_MS / 1000} s (pending ${Atomics.load(control, PENDING)}; ${states.join('; ')})`;
+  return `parallelFor(${name}): helper threads have not finished after ${STALL_MS / 1000} s (pending ${Atomics.load(control, PENDING)}, next chunk ${Atomics.load(control, NEXT)}; ${states.join('; ')})`;
 }

@@ -1,12 +1,13 @@
 // The loop a kernel helper thread runs, in Node (worker.mjs) and in browsers (worker.browser.mjs):
-// instantiate the module on the shared memory, then serve the chunks threads.ts posts to this
-// helper through its slot in `control` (the protocol: threads.ts's header, README "Thread pool
-// protocol"). Plain JavaScript so that a Node worker runs it without a TypeScript loader.
+// instantiate the module on the shared memory, then serve the jobs threads.ts posts to this helper
+// through its slot in `control`, claiming their chunks with the other threads (the protocol:
+// threads.ts's header, README "Thread pool protocol"). Plain JavaScript so that a Node worker runs
+// it without a TypeScript loader.
 
 export function serve(data) {
   const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
   // Which word holds what: threads.ts's layout, sent with the data so that it is defined once.
-  const { PENDING, JITTER, TICKET, EXPORT, ARG_COUNT, TAKEN, DONE, FAILED } = data.words;
+  const { PENDING, JITTER, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
   const slot = slots + perWorker * index;
   // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
@@ -16,25 +17,39 @@ export function serve(data) {
   for (;;) {
     // H1: sleep while no job is posted past the ones taken. The loop re-reads the ticket when it
     // wakes: a notify can come late, for a ticket this helper already took without sleeping, and
-    // running that chunk again (as the first pool did) decrements PENDING twice and hangs the pool.
+    // serving that job again (as the first pool did) decrements PENDING twice and hangs the pool.
     while (Atomics.load(control, slot + TICKET) === taken) Atomics.wait(control, slot + TICKET, taken);
     // H2: the ticket moved by exactly one (main posts the next only once PENDING is 0, which needs
-    // this helper's decrement), and the slot was written before it moved.
+    // this helper's decrement), and the slot was written before it moved. Everything the job needs
+    // is read here, before the decrement that lets main rewrite the slot.
     taken++;
     Atomics.store(control, slot + TAKEN, taken);
     const jitter = control[JITTER];
     if (jitter !== 0) random = spin(random, jitter);
-    const fn = instance.exports[callable[control[slot + EXPORT]]];
-    try {
-      fn(...args.subarray(index * maxArgs, index * maxArgs + control[slot + ARG_COUNT]));
-    } catch (error) {
-      // Still report the chunk as done below: a helper that died here would leave the pool waiting.
-      console.error(`@parcnet/wasm: kernel helper ${index} threw running ${callable[control[slot + EXPORT]]}:`, error);
-      Atomics.store(control, slot + FAILED, taken);
+    const name = callable[control[slot + EXPORT]];
+    const fn = instance.exports[name];
+    const prefix = Array.from(args.subarray(index * maxArgs, index * maxArgs + control[slot + ARG_COUNT]));
+    const total = control[slot + TOTAL];
+    const chunk = control[slot + CHUNK];
+    const chunks = control[slot + CHUNKS];
+    // H3: claim chunks until none is left; main reset NEXT before posting the ticket.
+    for (let c = Atomics.add(control, NEXT, 1); c < chunks; c = Atomics.add(control, NEXT, 1)) {
+      try {
+        fn(...prefix, c * chunk, Math.min(total, (c + 1) * chunk));
+      } catch (error) {
+        // Go on claiming, and report the job done below: a helper that died here would leave the
+        // pool waiting. parallelFor names the first chunk that threw.
+        console.error(`@parcnet/wasm: kernel helper ${index} threw running ${name} on chunk ${c}:`, error);
+        if (Atomics.load(control, slot + FAILED) !== taken) {
+          Atomics.store(control, slot + FAILED_CHUNK, c);
+          Atomics.store(control, slot + FAILED, taken);
+        }
+      }
+      if (jitter !== 0) random = spin(random, jitter);
     }
-    if (jitter !== 0) random = spin(random, jitter);
     Atomics.store(control, slot + DONE, taken);
-    // H3: the last chunk of the job wakes the calling thread.
+    // H4: once, after the last claim: main may reset NEXT for the next job as soon as PENDING is 0.
+    // The last helper to finish wakes the calling thread.
     if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
     if (jitter !== 0) random = spin(random, jitter);
   }

@@ -3,12 +3,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 // A model check of the thread pool's protocol (src/threads.ts, src/worker-loop.mjs; README "Thread
 // pool protocol"). The calling thread and 1–2 helpers are step machines over the shared words, each
-// atomic operation one step; `wait(word, v)` sleeps only if the word is v at that step, `notify`
-// wakes every thread sleeping on the word. Every interleaving of 2–3 consecutive jobs is explored,
-// and the checks are: no deadlock (every state where no thread can move has all jobs done), the
-// graph has no cycle (so every execution ends, in such a state), no helper runs a chunk with
-// another job's arguments or twice, and no job returns before its helpers have finished. The old
-// protocols are modelled too and must fail: the checks can fail.
+// atomic operation one step (a claim, Atomics.add on NEXT, is one; running the chunk it got is
+// the next); `wait(word, v)` sleeps only if the word is v at that step, `notify` wakes every thread
+// sleeping on the word. Every interleaving of 3 consecutive jobs of 2–4 chunks is explored, and the
+// checks are: no deadlock (every state where no thread can move has all jobs done), the graph has
+// no cycle (so every execution ends, in such a state), no helper serves a job with another job's
+// arguments or twice, every chunk of every job runs exactly once and before the job returns, no job
+// returns before its helpers have finished, and no claim meant for job j reads NEXT after main
+// reset it for job j + 1 (or before main reset it for j). The old protocols, and broken orders of
+// this one, are modelled too and must fail: the checks can fail.
 
 /** One reachable state: the shared words, each thread's program counter, sleep and registers, and ghost bookkeeping. */
 interface State {
@@ -18,10 +21,14 @@ interface State {
   /** Per thread: the word it sleeps on, or -1 (PARKED: never moves again). */
   sleep: number[];
   reg: number[][];
-  /** Ghost, per helper: bit j is set once its chunk of job j ran. */
+  /** Ghost, per helper: bit j is set once it served job j (took its ticket and read its slot). */
   ran: number[];
   /** Ghost, per helper: bit j is set once it reported job j (its decrement of PENDING). */
   reported: number[];
+  /** Ghost, per job: bit c is set once chunk c of the job ran. */
+  chunksRun: number[];
+  /** Ghost: the job main last reset NEXT for (−1 before the first). */
+  epoch: number;
 }
 
 const END = -1;
@@ -31,11 +38,16 @@ const PARKED = -2;
 interface Config {
   /** Helper threads running. */
   helpers: number;
-  /** Per job, how many helpers it is split across (≤ helpers; fewer when a job has fewer units than threads). */
-  jobs: number[];
-  /** Whether chunk 0 (on the calling thread) may throw; the caller catches and posts the next job. */
+  /** Per job, how many chunks it is cut into (≥ 2: a job of one chunk stays on the calling thread, outside the protocol). */
+  chunks: number[];
+  /** Whether a chunk on the calling thread may throw; the caller catches and posts the next job. */
   chunkMayThrow?: boolean;
+  /** Wake every helper for every job, not only the chunks − 1 that can get a chunk (the code does not; the claims must not care). */
+  wakeAll?: boolean;
 }
+
+/** How many helpers job j wakes: as parallelFor, at most one fewer than its chunks (the calling thread claims too). */
+const woken = (config: Config, j: number): number => (config.wakeAll ? config.helpers : Math.min(config.helpers, config.chunks[j] - 1));
 
 /** A protocol: its shared words and how thread t (0 = the calling thread) takes one step. */
 interface Model {
@@ -45,7 +57,10 @@ interface Model {
 }
 
 function clone(s: State): State {
-  return { mem: [...s.mem], pc: [...s.pc], sleep: [...s.sleep], reg: s.reg.map((r) => [...r]), ran: [...s.ran], reported: [...s.reported] };
+  return {
+    mem: [...s.mem], pc: [...s.pc], sleep: [...s.sleep], reg: s.reg.map((r) => [...r]),
+    ran: [...s.ran], reported: [...s.reported], chunksRun: [...s.chunksRun], epoch: s.epoch,
+  };
 }
 
 function initial(config: Config, words: number, mainRegs: number[], helperRegs: number[]): State {
@@ -57,6 +72,8 @@ function initial(config: Config, words: number, mainRegs: number[], helperRegs: 
     reg: [mainRegs, ...Array.from({ length: config.helpers }, () => [...helperRegs])],
     ran: Array<number>(config.helpers).fill(0),
     reported: Array<number>(config.helpers).fill(0),
+    chunksRun: Array<number>(config.chunks.length).fill(0),
+    epoch: -1,
   };
 }
 
@@ -72,123 +89,178 @@ function notify(s: State, word: number): void {
 }
 
 /**
- * Ghost checks when helper w runs its chunk believing it serves job `expected`, with the arguments
+ * Ghost checks when helper w takes up a job believing it serves job `expected`, with the arguments
  * of job `argsOf` in its slot. A helper that runs past the last job posted is parked (it would run
  * away, and the state space with it).
  */
-function runChunk(s: State, config: Config, w: number, expected: number, argsOf: number, fail: (m: string) => void): void {
-  if (expected >= config.jobs.length) {
-    fail(`helper ${w} ran a chunk past the last job posted`);
+function serveJob(s: State, config: Config, w: number, expected: number, argsOf: number, fail: (m: string) => void): void {
+  if (expected >= config.chunks.length) {
+    fail(`helper ${w} served a job past the last one posted`);
     s.sleep[w + 1] = PARKED;
-  } else if (w >= config.jobs[expected]) fail(`helper ${w} ran a chunk for job ${expected}, which has no chunk for it (its slot holds job ${argsOf}'s arguments)`);
-  else if (argsOf !== expected) fail(`helper ${w} ran job ${expected}'s chunk with job ${argsOf}'s arguments`);
-  if (s.ran[w] & (1 << argsOf)) fail(`helper ${w} ran its chunk of job ${argsOf} twice`);
+  } else if (w >= woken(config, expected)) fail(`helper ${w} served job ${expected}, which was not posted to it (its slot holds job ${argsOf}'s arguments)`);
+  else if (argsOf !== expected) fail(`helper ${w} served job ${expected} with job ${argsOf}'s arguments`);
+  if (s.ran[w] & (1 << argsOf)) fail(`helper ${w} served job ${argsOf} twice`);
   s.ran[w] |= 1 << argsOf;
 }
 
-/** Ghost check when the calling thread leaves job j (returns or throws): its helpers must be done with it. */
-function leaveJob(s: State, config: Config, j: number, fail: (m: string) => void): void {
-  for (let w = 0; w < config.jobs[j]; w++) {
-    if (!(s.reported[w] & (1 << j))) fail(`job ${j} returned while helper ${w} had not finished its chunk`);
+/** Ghost check of a claim (Atomics.add on NEXT) by a thread serving job j: NEXT must be job j's, reset for it and not yet for the next. */
+function claim(s: State, who: string, j: number, fail: (m: string) => void): void {
+  if (s.epoch > j) fail(`${who} claimed a chunk of job ${j} after main reset NEXT for job ${s.epoch}`);
+  else if (s.epoch < j) fail(`${who} claimed a chunk of job ${j} before main reset NEXT for it`);
+}
+
+/** Ghost check when chunk c of job j runs (on any thread): once only. */
+function runChunk(s: State, j: number, c: number, fail: (m: string) => void): void {
+  if (s.chunksRun[j] & (1 << c)) fail(`chunk ${c} of job ${j} ran twice`);
+  s.chunksRun[j] |= 1 << c;
+}
+
+/** Ghost check when the calling thread leaves job j (returns or throws): its helpers must be done with it, and with `chunks`, every chunk must have run. */
+function leaveJob(s: State, config: Config, j: number, fail: (m: string) => void, chunks = false): void {
+  for (let w = 0; w < woken(config, j); w++) {
+    if (!(s.reported[w] & (1 << j))) fail(`job ${j} returned while helper ${w} had not finished with it`);
+  }
+  const all = (1 << config.chunks[j]) - 1;
+  if (chunks && s.chunksRun[j] !== all) {
+    const missing = Array.from({ length: config.chunks[j] }, (_, c) => c).filter((c) => !(s.chunksRun[j] & (1 << c)));
+    fail(`job ${j} returned before its chunk${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ran`);
   }
 }
 
+type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'decrement-early';
+
 /**
- * The pool as it is now. Mirrors src/threads.ts parallelFor + awaitHelpers (steps M1–M6 in its
- * header and comments) and src/worker-loop.mjs serve (H1–H3); the TAKEN / DONE / FAILED stores are
- * read only by reports and are left out. `mutation` breaks it on purpose:
+ * The pool as it is now. Mirrors src/threads.ts parallelFor + awaitHelpers (steps M0–M6 in its
+ * header and comments) and src/worker-loop.mjs serve (H1–H4); the TAKEN / DONE / FAILED /
+ * FAILED_CHUNK stores are read only by reports and are left out. `mutation` breaks it on purpose:
  * - 'pending-late': M1 (store PENDING) after the tickets instead of before;
  * - 'wait-once': H1 as `if (ticket == taken) wait` without re-reading the ticket after waking;
- * - 'no-finally': chunk 0 throwing skips M6 (no try/finally).
+ * - 'no-finally': a chunk throwing on the calling thread skips M6 (no try/finally);
+ * - 'reset-late': M0 (NEXT = 0) after the tickets, just before main's own claims;
+ * - 'decrement-early': H4 (the decrement of PENDING) before the claim loop instead of after it.
  */
-function ticketPool(config: Config, mutation?: 'pending-late' | 'wait-once' | 'no-finally'): Model {
+function ticketPool(config: Config, mutation?: Mutation): Model {
   const h = config.helpers;
-  const PENDING = 0;
-  const ticket = (w: number): number => 1 + w;
-  const slot = (w: number): number => 1 + h + w; // the job whose arguments are in helper w's slot (M2's plain writes as one)
-  /** The job of helper w's k-th ticket (1-based): the k-th job split across more than w helpers. */
+  const [PENDING, NEXT] = [0, 1];
+  const ticket = (w: number): number => 2 + w;
+  const slot = (w: number): number => 2 + h + w; // the job whose arguments are in helper w's slot (M2's plain writes as one)
+  /** The job of helper w's k-th ticket (1-based): the k-th job that wakes more than w helpers. */
   const jobOfTicket = (w: number, k: number): number => {
-    const mine = config.jobs.flatMap((n, j) => (n > w ? [j] : []));
-    return k - 1 < mine.length ? mine[k - 1] : config.jobs.length;
+    const mine = config.chunks.flatMap((_, j) => (woken(config, j) > w ? [j] : []));
+    return k - 1 < mine.length ? mine[k - 1] : config.chunks.length;
   };
   return {
-    words: ['PENDING', ...Array.from({ length: h }, (_, w) => `TICKET${w}`), ...Array.from({ length: h }, (_, w) => `SLOT${w}`)],
-    // main: [job, w, p]; helper: [taken]
-    init: () => initial(config, 1 + 2 * h, [0, 0, 0], [0]),
+    words: ['PENDING', 'NEXT', ...Array.from({ length: h }, (_, w) => `TICKET${w}`), ...Array.from({ length: h }, (_, w) => `SLOT${w}`)],
+    // main: [job, w, p, chunk]; helper: [taken, job, chunk]
+    init: () => initial(config, 2 + 2 * h, [0, 0, 0, 0], [0, -1, 0]),
     step(s0, t, fail) {
       const s = clone(s0);
       const r = s.reg[t];
       const out = (label: string, next = s) => [{ label, next }];
       if (t === 0) {
-        const [j, w, p] = r;
-        const n = config.jobs[j];
-        const postM1 = mutation === 'pending-late' ? 5 : 1;
+        const [j, w, p, c] = r;
+        const n = woken(config, j);
         switch (s.pc[0]) {
-          case 0: // M1 Atomics.store(control, PENDING, helpers)
-            if (j === config.jobs.length) { s.pc[0] = END; return out('main returns from its last job'); }
-            if (mutation === 'pending-late') { r[1] = 0; s.pc[0] = 1; return out(`main starts job ${j}`); }
-            s.mem[PENDING] = n; r[1] = 0; s.pc[0] = 1;
+          case 0: // M0 Atomics.store(control, NEXT, 0)
+            if (j === config.chunks.length) { s.pc[0] = END; return out('main returns from its last job'); }
+            r[1] = 0;
+            s.pc[0] = mutation === 'pending-late' ? 2 : 1;
+            if (mutation === 'reset-late') return out(`main starts job ${j}`);
+            s.mem[NEXT] = 0; s.epoch = j;
+            return out(`main M0 NEXT = 0 for job ${j}`);
+          case 1: // M1 Atomics.store(control, PENDING, helpers)
+            s.mem[PENDING] = n; s.pc[0] = 2;
             return out(`main M1 PENDING = ${n}`);
-          case 1: // M2 control[slot + EXPORT] = …; args row w = …  (all plain writes, one step)
-            if (w === n) { s.pc[0] = mutation === 'pending-late' ? 10 : 4; return out('main: slots posted'); }
-            s.mem[slot(w)] = j; s.pc[0] = 2;
+          case 2: // M2 control[slot + EXPORT … CHUNKS] = …; args row w = …  (all plain writes, one step)
+            if (w === n) { s.pc[0] = mutation === 'pending-late' ? 10 : mutation === 'reset-late' ? 11 : 5; return out('main: slots posted'); }
+            s.mem[slot(w)] = j; s.pc[0] = 3;
             return out(`main M2 slot ${w} = job ${j}`);
-          case 2: // M3 Atomics.add(control, slot + TICKET, 1)
-            s.mem[ticket(w)]++; s.pc[0] = 3;
+          case 3: // M3 Atomics.add(control, slot + TICKET, 1)
+            s.mem[ticket(w)]++; s.pc[0] = 4;
             return out(`main M3 TICKET${w} = ${s.mem[ticket(w)]}`);
-          case 3: // M4 Atomics.notify(control, slot + TICKET)
-            notify(s, ticket(w)); r[1]++; s.pc[0] = postM1;
+          case 4: // M4 Atomics.notify(control, slot + TICKET)
+            notify(s, ticket(w)); r[1]++; s.pc[0] = 2;
             return out(`main M4 notify TICKET${w}`);
           case 10: // (pending-late) M1 after the tickets
-            s.mem[PENDING] = n; s.pc[0] = 4;
+            s.mem[PENDING] = n; s.pc[0] = 5;
             return out(`main M1 (late) PENDING = ${n}`);
-          case 4: { // M5 fn(...prefix, 0, chunk) inside try; the finally runs M6
+          case 11: // (reset-late) M0 after the tickets
+            s.mem[NEXT] = 0; s.epoch = j; s.pc[0] = 5;
+            return out(`main M0 (late) NEXT = 0 for job ${j}`);
+          case 5: // M5 c = Atomics.add(control, NEXT, 1), inside try; the finally runs M6
+            claim(s, 'main', j, fail);
+            r[3] = s.mem[NEXT]++;
+            s.pc[0] = r[3] < config.chunks[j] ? 6 : 7;
+            return out(`main M5 claims ${r[3]}${r[3] < config.chunks[j] ? '' : ': none left'}`);
+          case 6: { // M5 fn(...prefix, c · chunk, …): chunk c, then the next claim
+            runChunk(s, j, c, fail);
             s.pc[0] = 5;
-            const steps = out('main M5 runs chunk 0');
+            const steps = out(`main M5 runs chunk ${c} of job ${j}`);
             if (!config.chunkMayThrow) return steps;
             const thrown = clone(s0);
+            runChunk(thrown, j, c, fail);
             if (mutation === 'no-finally') {
-              leaveJob(thrown, config, j, fail);
+              leaveJob(thrown, config, j, fail, true);
               thrown.reg[0][0]++; thrown.pc[0] = 0;
             } else {
-              thrown.pc[0] = 5;
+              thrown.pc[0] = 7;
             }
-            return [...steps, { label: 'main M5 chunk 0 throws', next: thrown }];
+            return [...steps, { label: `main M5 chunk ${c} of job ${j} throws`, next: thrown }];
           }
-          case 5: // M6 pending = Atomics.load(control, PENDING); loop while pending !== 0
+          case 7: // M6 pending = Atomics.load(control, PENDING); loop while pending !== 0
             r[2] = s.mem[PENDING];
-            if (r[2] === 0) { leaveJob(s, config, j, fail); r[0]++; s.pc[0] = 0; return out(`main M6 PENDING 0: job ${j} done`); }
-            s.pc[0] = 6;
+            if (r[2] === 0) { leaveJob(s, config, j, fail, true); r[0]++; s.pc[0] = 0; return out(`main M6 PENDING 0: job ${j} done`); }
+            s.pc[0] = 8;
             return out(`main M6 reads PENDING ${r[2]}`);
-          case 6: // M6 platform.wait(control, PENDING, pending, …)
-            wait(s, 0, PENDING, p, 5);
+          case 8: // M6 platform.wait(control, PENDING, pending, …)
+            wait(s, 0, PENDING, p, 7);
             return out(`main M6 wait(PENDING, ${p})${s.sleep[0] >= 0 ? ' sleeps' : ''}`);
         }
       } else {
         const w = t - 1;
+        const [taken, job, c] = r;
         switch (s.pc[t]) {
           case 0: // H1 while (Atomics.load(control, slot + TICKET) === taken)
-            s.pc[t] = s.mem[ticket(w)] === r[0] ? 1 : 2;
+            s.pc[t] = s.mem[ticket(w)] === taken ? 1 : 2;
             return out(`helper ${w} H1 reads TICKET${w} ${s.mem[ticket(w)]}`);
           case 1: // H1 Atomics.wait(control, slot + TICKET, taken)
-            wait(s, t, ticket(w), r[0], mutation === 'wait-once' ? 2 : 0);
-            return out(`helper ${w} H1 wait(TICKET${w}, ${r[0]})${s.sleep[t] >= 0 ? ' sleeps' : ''}`);
-          case 2: // H2 taken++; read slot and args (plain reads, one step); run the chunk
+            wait(s, t, ticket(w), taken, mutation === 'wait-once' ? 2 : 0);
+            return out(`helper ${w} H1 wait(TICKET${w}, ${taken})${s.sleep[t] >= 0 ? ' sleeps' : ''}`);
+          case 2: // H2 taken++; read the slot and args (plain reads, one step)
             r[0]++;
-            runChunk(s, config, w, jobOfTicket(w, r[0]), s.mem[slot(w)], fail);
-            r.push(s.mem[slot(w)]);
+            r[1] = s.mem[slot(w)];
+            serveJob(s, config, w, jobOfTicket(w, r[0]), r[1], fail);
+            s.pc[t] = mutation === 'decrement-early' ? 7 : 3;
+            return out(`helper ${w} H2 takes ticket ${r[0]}: job ${r[1]}`);
+          case 3: { // H3 c = Atomics.add(control, NEXT, 1); loop while c < chunks (the slot's CHUNKS)
+            claim(s, `helper ${w}`, job, fail);
+            r[2] = s.mem[NEXT]++;
+            const more = r[2] < config.chunks[job];
+            s.pc[t] = more ? 4 : mutation === 'decrement-early' ? 0 : 5;
+            return out(`helper ${w} H3 claims ${r[2]}${more ? '' : ': none left'}`);
+          }
+          case 4: // H3 fn(...prefix, c · chunk, …)
+            runChunk(s, job, c, fail);
             s.pc[t] = 3;
-            return out(`helper ${w} H2 takes ticket ${r[0]}, runs job ${s.mem[slot(w)]}`);
-          case 3: { // H3 Atomics.sub(control, PENDING, 1)
-            const job = r.pop()!;
+            return out(`helper ${w} H3 runs chunk ${c} of job ${job}`);
+          case 5: { // H4 Atomics.sub(control, PENDING, 1)
             s.reported[w] |= 1 << job;
             const old = s.mem[PENDING]--;
-            s.pc[t] = old === 1 ? 4 : 0;
-            return out(`helper ${w} H3 PENDING ${old} → ${old - 1}`);
+            s.pc[t] = old === 1 ? 6 : 0;
+            return out(`helper ${w} H4 PENDING ${old} → ${old - 1}`);
           }
-          case 4: // H3 Atomics.notify(control, PENDING)
+          case 6: // H4 Atomics.notify(control, PENDING)
             notify(s, PENDING); s.pc[t] = 0;
-            return out(`helper ${w} H3 notify PENDING`);
+            return out(`helper ${w} H4 notify PENDING`);
+          case 7: { // (decrement-early) H4 before the claims
+            s.reported[w] |= 1 << job;
+            const old = s.mem[PENDING]--;
+            s.pc[t] = old === 1 ? 8 : 3;
+            return out(`helper ${w} H4 (early) PENDING ${old} → ${old - 1}`);
+          }
+          case 8: // (decrement-early) H4 Atomics.notify(control, PENDING)
+            notify(s, PENDING); s.pc[t] = 3;
+            return out(`helper ${w} H4 (early) notify PENDING`);
         }
       }
       throw new Error(`no step at pc ${s.pc[t]} of thread ${t}`);
@@ -203,7 +275,8 @@ function ticketPool(config: Config, mutation?: 'pending-late' | 'wait-once' | 'n
  * `while (Atomics.load(GEN) === generation) Atomics.wait(…)`), with parallelFor as it was then:
  * store PENDING, write every slot, Atomics.add(GEN), Atomics.notify(GEN), chunk 0 (no try/finally),
  * then the PENDING wait loop. The 100 ms slices and their re-notify are left out: the question is
- * whether the protocol needs them.
+ * whether the protocol needs them. They cut a job into one chunk per thread: a job of `chunks`
+ * chunks here is one on chunks − 1 helpers, each running its chunk whole (serving the job).
  */
 function generationPool(config: Config, helperLoop: 'first' | 'sliced'): Model {
   const h = config.helpers;
@@ -219,10 +292,10 @@ function generationPool(config: Config, helperLoop: 'first' | 'sliced'): Model {
       const out = (label: string, next = s) => [{ label, next }];
       if (t === 0) {
         const [j, w, p] = r;
-        const n = config.jobs[j];
+        const n = woken(config, j);
         switch (s.pc[0]) {
           case 0: // Atomics.store(control, PENDING, helpers)
-            if (j === config.jobs.length) { s.pc[0] = END; return out('main returns from its last job'); }
+            if (j === config.chunks.length) { s.pc[0] = END; return out('main returns from its last job'); }
             s.mem[PENDING] = n; r[1] = 0; s.pc[0] = 1;
             return out(`main PENDING = ${n}`);
           case 1: // control[SLOTS + …] = index; args.set(…) for each helper of the job
@@ -267,7 +340,7 @@ function generationPool(config: Config, helperLoop: 'first' | 'sliced'): Model {
             r[0] = s.mem[GEN]; s.pc[t] = 3;
             return out(`helper ${w} takes GEN ${r[0]}`);
           case 3: // read its slot and args; run the chunk (generation g was posted by job g − 1)
-            runChunk(s, config, w, r[0] - 1, s.mem[slot(w)], fail);
+            serveJob(s, config, w, r[0] - 1, s.mem[slot(w)], fail);
             r.push(s.mem[slot(w)]);
             s.pc[t] = 4;
             return out(`helper ${w} runs job ${s.mem[slot(w)]}`);
@@ -300,12 +373,21 @@ interface Exploration {
 }
 
 const STATE_LIMIT = 1_000_000;
-const key = (s: State): string => `${s.mem}|${s.pc}|${s.sleep}|${s.reg.join(';')}|${s.ran}|${s.reported}`;
+/** A state as a string: every list with its length first, one character per number (all small, none below −2). */
+function key(s: State): string {
+  const codes: number[] = [];
+  for (const list of [s.mem, s.pc, s.sleep, s.ran, s.reported, s.chunksRun, [s.epoch], ...s.reg]) {
+    codes.push(list.length);
+    for (const value of list) codes.push(value + 16);
+  }
+  return String.fromCharCode(...codes);
+}
 
 /** Every state reachable from the model's start, breadth first; then the paths counted over the (acyclic) graph. */
 function explore(model: Model): Exploration {
   const ids = new Map<string, number>();
-  const states: State[] = [];
+  // Each state is dropped once expanded (its key stays): the explorations run to a million states.
+  const states: (State | undefined)[] = [];
   const parent: [number, string][] = [];
   const successors: number[][] = [];
   const violations = new Set<string>();
@@ -326,7 +408,8 @@ function explore(model: Model): Exploration {
   };
   visit(model.init(), -1, 'start');
   for (let id = 0; id < states.length; id++) {
-    const s = states[id];
+    const s = states[id]!;
+    states[id] = undefined;
     const next: number[] = [];
     for (let t = 0; t < s.pc.length; t++) {
       if (s.pc[t] === END || s.sleep[t] !== -1) continue;
@@ -372,17 +455,27 @@ function countPaths(successors: number[][]): bigint {
   return paths[0]!;
 }
 
-/** Every pattern of 3 jobs over 2 helpers, each split across 1 or 2 of them, and 1 helper with 3 jobs. */
+/**
+ * Every pattern of 3 jobs on 1 helper of 2 or 3 chunks, and on 2 helpers of 2 chunks (one helper
+ * woken: fewer chunks than threads) or 4 (more chunks than threads), with 3 (a chunk per thread)
+ * among them twice; and 2-chunk jobs waking both helpers anyway (more threads than chunks: one
+ * finds none left).
+ */
 const configs: Config[] = [
-  { helpers: 1, jobs: [1, 1, 1] },
-  ...[1, 2].flatMap((a) => [1, 2].flatMap((b) => [1, 2].map((c) => ({ helpers: 2, jobs: [a, b, c] })))),
+  ...[2, 3].flatMap((a) => [2, 3].flatMap((b) => [2, 3].map((c) => ({ helpers: 1, chunks: [a, b, c] })))),
+  ...[2, 4].flatMap((a) => [2, 4].flatMap((b) => [2, 4].map((c) => ({ helpers: 2, chunks: [a, b, c] })))),
+  { helpers: 2, chunks: [3, 3, 3] },
+  { helpers: 2, chunks: [2, 3, 4] },
+  { helpers: 2, chunks: [2, 2, 2], wakeAll: true },
+  { helpers: 2, chunks: [2, 4, 2], wakeAll: true },
 ];
-const name = (c: Config): string => `${c.helpers} helper${c.helpers > 1 ? 's' : ''}, jobs on ${c.jobs.join('/')}${c.chunkMayThrow ? ', chunk 0 may throw' : ''}`;
+const name = (c: Config): string =>
+  `${c.helpers} helper${c.helpers > 1 ? 's' : ''}, jobs of ${c.chunks.join('/')} chunks${c.wakeAll ? ', every helper woken' : ''}${c.chunkMayThrow ? ', a chunk on the calling thread may throw' : ''}`;
 
 describe('thread pool protocol: every interleaving', () => {
   const totals = { configurations: 0, states: 0, transitions: 0, interleavings: 0n };
   for (const config of [...configs, ...configs.map((c) => ({ ...c, chunkMayThrow: true }))]) {
-    it(`the pool: ${name(config)}: no deadlock, no helper on another job's arguments, no early return`, () => {
+    it(`the pool: ${name(config)}: no deadlock, every chunk once, no helper on another job's arguments, no claim across jobs, no early return`, () => {
       const result = explore(ticketPool(config));
       expect([...result.violations], result.trace.join('\n')).toEqual([]);
       expect(result.deadlocks, result.trace.join('\n')).toBe(0);
@@ -399,32 +492,46 @@ describe('thread pool protocol: every interleaving', () => {
 });
 
 describe('thread pool protocol: the checker finds broken orders', () => {
-  const full: Config = { helpers: 2, jobs: [2, 2, 2] };
+  const full: Config = { helpers: 2, chunks: [4, 4, 4] };
   it('PENDING stored after the tickets: a helper decrements before the store, which erases it → deadlock', () => {
     const result = explore(ticketPool(full, 'pending-late'));
     expect(result.deadlocks).toBeGreaterThan(0);
   });
 
-  it('a helper that does not re-read its ticket after waking: a late notify runs a chunk twice', () => {
-    const result = explore(ticketPool({ helpers: 1, jobs: [1, 1] }, 'wait-once'));
+  it('a helper that does not re-read its ticket after waking: a late notify serves a job twice', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'wait-once'));
     expect([...result.violations].some((v) => v.includes('twice'))).toBe(true);
     expect(result.deadlocks).toBeGreaterThan(0);
   });
 
-  it('no try/finally: chunk 0 throwing returns while the helpers still run', () => {
-    const result = explore(ticketPool({ ...full, chunkMayThrow: true }, 'no-finally'));
+  it('no try/finally: a chunk throwing on the calling thread returns while the helpers still run', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2], chunkMayThrow: true }, 'no-finally'));
     expect([...result.violations].some((v) => v.includes('returned while'))).toBe(true);
   });
 
+  it('NEXT reset after the tickets: a woken helper claims from the last job\'s count, and a chunk runs twice', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'reset-late'));
+    expect(result.violations).toContain('helper 0 claimed a chunk of job 0 before main reset NEXT for it');
+    expect(result.violations).toContain('chunk 0 of job 0 ran twice');
+    console.info(`NEXT reset after the tickets, shortest failure:\n  ${result.trace.join('\n  ')}`);
+  });
+
+  it('PENDING decremented before the claims end: main returns with a chunk unrun and resets NEXT under a claiming helper', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'decrement-early'));
+    expect(result.violations).toContain('job 0 returned before its chunk 0 ran');
+    expect(result.violations).toContain('helper 0 claimed a chunk of job 0 after main reset NEXT for job 1');
+    console.info(`PENDING decremented before the claims end, shortest failure:\n  ${result.trace.join('\n  ')}`);
+  });
+
   it('the first pool (5e1fdfe) deadlocks with one helper: the late GEN notify runs the chunk twice and PENDING goes to −1', () => {
-    const result = explore(generationPool({ helpers: 1, jobs: [1, 1] }, 'first'));
-    expect(result.violations).toContain('helper 0 ran its chunk of job 0 twice');
+    const result = explore(generationPool({ helpers: 1, chunks: [2, 2] }, 'first'));
+    expect(result.violations).toContain('helper 0 served job 0 twice');
     expect(result.deadlocks).toBeGreaterThan(0);
     console.info(`the first pool's shortest hang:\n  ${result.trace.join('\n  ')}`);
   });
 
   it('the sliced pool (40afc60) without its slices is sound while every job uses every helper', () => {
-    for (const config of [{ helpers: 1, jobs: [1, 1, 1] }, full]) {
+    for (const config of [{ helpers: 1, chunks: [2, 2, 2] }, { helpers: 2, chunks: [3, 3, 3] }]) {
       const result = explore(generationPool(config, 'sliced'));
       expect([...result.violations]).toEqual([]);
       expect(result.deadlocks).toBe(0);
@@ -432,8 +539,8 @@ describe('thread pool protocol: the checker finds broken orders', () => {
   });
 
   it('the sliced pool: a job on fewer helpers than are running wakes the idle one, which reruns its stale slot → deadlock', () => {
-    const result = explore(generationPool({ helpers: 2, jobs: [2, 1] }, 'sliced'));
-    expect(result.violations).toContain(`helper 1 ran a chunk for job 1, which has no chunk for it (its slot holds job 0's arguments)`);
+    const result = explore(generationPool({ helpers: 2, chunks: [3, 2] }, 'sliced'));
+    expect(result.violations).toContain(`helper 1 served job 1, which was not posted to it (its slot holds job 0's arguments)`);
     expect(result.deadlocks).toBeGreaterThan(0);
     console.info(`the sliced pool's shortest failure on a 2/1 split:\n  ${result.trace.join('\n  ')}`);
   });
@@ -452,29 +559,32 @@ describe('the model follows the code', () => {
     [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|awaitHelpers)\(/g)]
       .map((m) => (m[1] ? `${m[1]} ${m[2]}` : m[3] ? `${m[3]} ${m[4]}` : m[5] ? `write ${m[5]}` : m[6] ? 'write args' : m[7]));
 
-  it('parallelFor: M1 store PENDING; per helper M2 slot writes, M3 add TICKET, M4 notify TICKET; M5 chunk 0; M6 in a finally', () => {
+  it('parallelFor: M0 store NEXT; M1 store PENDING; per helper M2 slot writes, M3 add TICKET, M4 notify TICKET; M5 claims and chunks; M6 in a finally', () => {
     const threads = read('threads.ts');
     expect(operations(body(threads, 'export function parallelFor('))).toEqual([
       'fn', // the single-thread path
+      'store NEXT',
       'store PENDING',
-      'write EXPORT', 'write ARG_COUNT', 'write args',
+      'write EXPORT', 'write ARG_COUNT', 'write TOTAL', 'write CHUNK', 'write CHUNKS', 'write args',
       'add slot + TICKET', 'notify slot + TICKET',
-      'fn', 'awaitHelpers',
-      'load slot + FAILED', 'load slot + TICKET', // the failure report, after the job
+      'add NEXT', 'add NEXT', 'fn', // for (c = add; c < chunks; c = add) fn(…)
+      'awaitHelpers',
+      'load slot + FAILED', 'load slot + TICKET', 'load slot + FAILED_CHUNK', // the failure report, after the job
     ]);
-    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*fn\([^}]*\} finally \{[^}]*awaitHelpers\(/);
+    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) fn\([^}]*\} finally \{[^}]*awaitHelpers\(/);
     expect(operations(body(threads, 'function awaitHelpers('))).toEqual(['load PENDING', 'load PENDING', 'wait PENDING']); // for (p = load; p !== 0; p = load) wait
   });
 
-  it('serve: H1 load/wait TICKET in a loop; H2 take and run; H3 sub PENDING, notify PENDING', () => {
+  it('serve: H1 load/wait TICKET in a loop; H2 take the job; H3 claims and chunks; H4 sub PENDING, notify PENDING, after the claims', () => {
     const loop = operations(body(read('worker-loop.mjs'), 'export function serve('));
     expect(loop).toEqual([
       'load slot + TICKET', 'wait slot + TICKET',
       'store slot + TAKEN',
-      'fn', 'store slot + FAILED',
+      'add NEXT', 'add NEXT', 'fn', 'load slot + FAILED', 'store slot + FAILED_CHUNK', 'store slot + FAILED',
       'store slot + DONE',
       'sub PENDING', 'notify PENDING',
     ]);
     expect(read('worker-loop.mjs')).toMatch(/while \(Atomics\.load\(control, slot \+ TICKET\) === taken\) Atomics\.wait\(control, slot \+ TICKET, taken\);/);
+    expect(read('worker-loop.mjs')).toMatch(/for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) \{/);
   });
 });

@@ -1,19 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alloc, f32, runtime, scoped } from '../src/runtime.js';
-import { getNumThreads, parallelFor, poolStats, setHelperJitter, setNumThreads, setParallelThreshold } from '../src/threads.js';
+import { chunking, getNumThreads, parallelFor, poolStats, setHelperJitter, setNumThreads, setParallelThreshold } from '../src/threads.js';
 
 // The real pool under load: a million dispatches through parallelFor on 3 threads (2 helpers; on a
-// 2-core machine they and the calling thread take turns), each job split across 1 or 2 helpers at
-// random (the split that hung the generation-broadcast pool), helpers spinning a random while at
-// every gap of their protocol and the calling thread between jobs. Each job writes its own number
-// through the kernel and is checked as it returns, alternating between two sets of buffers, so a
-// chunk run with another job's arguments, run late or not at all shows as a wrong number.
+// 2-core machine they and the calling thread take turns), helpers spinning a random while at every
+// gap of their protocol (after each chunk they claim too) and the calling thread between jobs. Jobs
+// are cut into 2, 3, 12 or 9 chunks at random: fewer chunks than threads (one helper woken: the
+// split that hung the generation-broadcast pool), one each, and several per thread claimed in
+// whatever order the threads race to them, the last chunk shorter. Each job writes its own number
+// into every block through the kernel and is checked as it returns, alternating between two sets
+// of buffers, so a chunk run with another job's arguments, run twice, late or not at all shows as a
+// wrong number.
 
-/** binaryArrays works in blocks of this many elements; one block per chunk. */
+/** binaryArrays works in blocks of this many elements; a chunk is one or more blocks. */
 const BLOCK = 4096;
 const JOBS = 1_000_000;
 /** Upper bound of each random spin (xorshift steps; ~0.5 µs), helpers and calling thread alike. */
 const JITTER = 500;
+/** Blocks per job, by 2 random bits; on 3 threads chunking cuts them into 2, 3, 12 (of 1) and 9 chunks (of 3, the last of 1). */
+const JOB_BLOCKS = [2, 3, 12, 25];
+const MOST_BLOCKS = Math.max(...JOB_BLOCKS);
 
 const initialThreads = getNumThreads();
 beforeAll(() => {
@@ -39,11 +45,33 @@ function dispatch(buffers: { a: number; b: number; y: number }, blocks: number, 
   return true;
 }
 
-function buffers(): { a: number; b: number; y: number } {
-  const set = { a: alloc(3 * BLOCK * 4), b: alloc(3 * BLOCK * 4), y: alloc(3 * BLOCK * 4) };
-  f32(set.b, 3 * BLOCK).fill(0);
+function buffers(blocks = MOST_BLOCKS): { a: number; b: number; y: number } {
+  const set = { a: alloc(blocks * BLOCK * 4), b: alloc(blocks * BLOCK * 4), y: alloc(blocks * BLOCK * 4) };
+  f32(set.b, blocks * BLOCK).fill(0);
   return set;
 }
+
+describe('chunking', () => {
+  it('cuts [0, total) into chunks of `chunk` units, none empty, at most 4 per thread, one on one thread', () => {
+    try {
+      for (const threads of [1, 2, 3, 4]) {
+        setNumThreads(threads);
+        for (let total = 0; total <= 200; total++) {
+          const { chunks, chunk } = chunking(total);
+          expect(chunk).toBeGreaterThanOrEqual(1);
+          expect(chunks).toBe(Math.max(1, Math.ceil(total / chunk)));
+          if (total > 0) expect((chunks - 1) * chunk).toBeLessThan(total);
+          expect(chunks).toBeLessThanOrEqual(threads === 1 ? 1 : 4 * threads);
+        }
+      }
+    } finally {
+      setNumThreads(3);
+    }
+    expect(JOB_BLOCKS.map((blocks) => chunking(blocks))).toEqual([
+      { chunks: 2, chunk: 1 }, { chunks: 3, chunk: 1 }, { chunks: 12, chunk: 1 }, { chunks: 9, chunk: 3 },
+    ]);
+  });
+});
 
 describe('thread pool under stress', () => {
   it(`${JOBS.toLocaleString('en')} dispatches with random delays: every chunk on its own job's arguments, no watchdog slice runs out`, () => {
@@ -59,7 +87,7 @@ describe('thread pool under stress', () => {
       for (let job = 1; job <= JOBS; job++) {
         random ^= random << 13; random ^= random >>> 17; random ^= random << 5;
         for (let i = (random >>> 8) % JITTER; i > 0; i--) random = Math.imul(random, 1103515245) + 12345;
-        if (!dispatch(sets[job & 1], 2 + (random & 1), job) && failures.push(job) > 10) break;
+        if (!dispatch(sets[job & 1], JOB_BLOCKS[random & 3], job) && failures.push(job) > 10) break;
       }
       const seconds = (performance.now() - started) / 1000;
       console.info(`pool stress: ${poolStats.jobs - jobs} dispatches in ${seconds.toFixed(1)} s, ${poolStats.slowSlices - slowSlices} watchdog slices ran out`);
@@ -71,25 +99,47 @@ describe('thread pool under stress', () => {
 });
 
 describe('thread pool errors', () => {
-  // A block that ends exactly at the end of the memory: the next one traps (out of bounds).
-  const lastBlock = (): number => runtime.memory.buffer.byteLength - BLOCK * 4;
+  /** The error `job` throws. */
+  const errorOf = (job: () => void): Error => {
+    try {
+      job();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('the job did not throw');
+  };
 
-  it('a chunk that traps on a helper: parallelFor says which helper, after the job, and the pool runs on', () => {
+  it('a chunk that traps on a helper: parallelFor names the helper and the chunk, after the job, and the pool runs on', () => {
     scoped(() => {
+      // 12 chunks of 16 blocks (~20 µs each), so that the helpers are up before the last is claimed.
+      const blocks = 12 * 16;
+      expect(chunking(blocks)).toEqual({ chunks: 12, chunk: 16 });
+      const { b, y } = buffers(blocks);
       const set = buffers();
-      const a = lastBlock(); // chunk 0 (this thread) reads a's last block; chunk 1 (helper 0) reads past the end
-      expect(() => parallelFor(2, 'binaryArrays', [a, set.b, set.y, 2 * BLOCK, 0])).toThrow(/helper thread 0 threw in its chunk \[1, 2\)/);
-      expect(dispatch(set, 3, 7)).toBe(true);
+      // a's last block starts at the end of the memory: the chunk [176, 192) traps, whoever claims it.
+      const a = runtime.memory.buffer.byteLength - (blocks - 1) * BLOCK * 4;
+      let reported = 0;
+      for (let attempt = 0; attempt < 50 && reported === 0; attempt++) {
+        const error = errorOf(() => parallelFor(blocks, 'binaryArrays', [a, b, y, blocks * BLOCK, 0]));
+        expect(dispatch(set, 12, 7 + attempt)).toBe(true);
+        if (error instanceof WebAssembly.RuntimeError) continue; // the calling thread claimed it
+        expect(error.message).toMatch(/^parallelFor\(binaryArrays\): helper thread [01] threw in its chunk \[176, 192\)/);
+        reported++;
+      }
+      expect(reported).toBe(1);
     });
   });
 
-  it('chunk 0 trapping on the calling thread: its error comes once the helpers are done, and the pool runs on', () => {
+  it('a chunk trapping on the calling thread: its error comes once the helpers are done, and the pool runs on', () => {
     scoped(() => {
       const set = buffers();
-      // One element: chunk 0 stores it past the end of memory; the helpers' chunks (blocks 1, 2) are empty.
+      // Three chunks of one block, each storing its first element past the end of the memory: the
+      // calling thread's first claim traps (unless the helpers took all three first: then they report it).
       const y = runtime.memory.buffer.byteLength;
-      expect(() => parallelFor(3, 'binaryArrays', [set.a, set.b, y, 1, 0])).toThrow(WebAssembly.RuntimeError);
+      const error = errorOf(() => parallelFor(3, 'binaryArrays', [set.a, set.b, y, 3 * BLOCK, 0]));
+      if (!(error instanceof WebAssembly.RuntimeError)) expect(error.message).toMatch(/helper thread [01] threw in its chunk \[[012], [123]\)/);
       expect(dispatch(set, 3, 8)).toBe(true);
+      expect(dispatch(set, 25, 9)).toBe(true);
     });
   });
 });
