@@ -1,9 +1,10 @@
 import '@parcnet/wasm';
 // Where the time goes: wraps every kernel with a timer for one ParC-Net-XS training step, or with
-// `eval` as the second argument for one evaluation forward.
-// Run: npx tsx benchmarks/kernel-time.ts [batch] [train|eval]
+// `eval` as the second argument for one evaluation forward; per step, averaged over [steps] after
+// one warm-up step, on [threads] WASM threads.
+// Run: npx tsx benchmarks/kernel-time.ts [batch=16] [train|eval] [steps=1] [threads=all]
 import { crossEntropy, AdamW } from '@parcnet/nn';
-import { listKernels, models, noGrad, randint, randn, registerKernel, runKernel, setBackendEnabled, type Conv2DAttrs, type KernelName, type Tensor } from 'parcnet';
+import { listKernels, models, noGrad, randint, randn, registerKernel, runKernel, setBackendEnabled, setNumThreads, tidy, type Conv2DAttrs, type KernelName, type Tensor } from 'parcnet';
 
 // The timer sits above every backend and dispatches again with itself switched off, so each call
 // runs exactly the kernel (and guard) it would run untimed; kernels nested inside one count once.
@@ -36,23 +37,32 @@ function convKind(name: KernelName, args: unknown[]): string {
   return `${kind} ${kh}×${kw}/${attrs.stride[0]}`;
 }
 const batch = Number(process.argv[2] ?? 16);
+const evaluate = process.argv[3] === 'eval';
+const steps = Number(process.argv[4] ?? 1);
+if (process.argv[5] !== undefined) setNumThreads(Number(process.argv[5]));
 const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
 const opt = new AdamW(model.parameters());
 const x = randn([batch, 3, 32, 32], { seed: 1 });
 const y = randint(0, 10, [batch], { seed: 2 });
-const evaluate = process.argv[3] === 'eval';
 if (evaluate) model.eval();
-model.forward(x); // warm-up: compilation and worker start-up
+function step(): void {
+  tidy(() => {
+    if (evaluate) {
+      noGrad(() => model.forward(x));
+    } else {
+      opt.zeroGrad();
+      crossEntropy(model.forward(x), y).backward();
+      opt.step();
+    }
+  });
+}
+step(); // warm-up: compilation, worker start-up, heap blocks
 time.clear();
 const t0 = performance.now();
-if (evaluate) {
-  noGrad(() => model.forward(x));
-} else {
-  opt.zeroGrad();
-  crossEntropy(model.forward(x), y).backward();
-  opt.step();
+for (let i = 0; i < steps; i++) step();
+const total = (performance.now() - t0) / steps;
+const kernelTotal = [...time.values()].reduce((a, b) => a + b.ms, 0) / steps;
+console.log(`step ${total.toFixed(0)} ms, in kernels ${kernelTotal.toFixed(0)} ms (per step, ${steps} steps)`);
+for (const [name, e] of [...time].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
+  console.log(name.padEnd(34), (e.ms / steps).toFixed(1).padStart(8), 'ms', String(e.calls / steps).padStart(6), 'calls');
 }
-const total = performance.now() - t0;
-const kernelTotal = [...time.values()].reduce((a, b) => a + b.ms, 0);
-console.log(`step ${total.toFixed(0)} ms, in kernels ${kernelTotal.toFixed(0)} ms`);
-for (const [name, e] of [...time].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(name.padEnd(28), e.ms.toFixed(0).padStart(7), 'ms', String(e.calls).padStart(6), 'calls');

@@ -14,7 +14,7 @@ export {
 } from './layers/basic.js';
 export { Sequential, ModuleList } from './layers/containers.js';
 export { crossEntropy, nllLoss, mseLoss, smoothL1Loss, binaryCrossEntropyWithLogits, type CrossEntropyOptions, type Reduction } from './losses.js';
-export { Optimizer, SGD, Adam, AdamW, type AdamHyper, type SgdHyper, type ParamGroup } from './optim.js';
+export { Optimizer, SGD, Adam, AdamW, type AdamHyper, type SgdHyper, type ParamGroup, type ParamState, type SavedParamState } from './optim.js';
 export { warmupCosine, stepLr, oneCycle, type LrSchedule, type WarmupCosineOptions } from './schedule.js';
 export { ModelEma } from './ema.js';
 export { clipGradNorm } from './clip.js';

@@ -1,4 +1,4 @@
-import { FormatError, type FloatArray, type Tensor } from '@parcnet/tensor';
+import { FormatError, keep, runKernel, Tensor, type FloatArray } from '@parcnet/tensor';
 
 /** One parameter group, as an entry of torch's `param_groups`: tensors that share hyper-parameters. */
 export interface ParamGroup<H> {
@@ -17,9 +17,19 @@ export interface ParamGroup<H> {
 type GroupSpec<H> = Tensor[] | ({ params: Tensor[] } & Partial<H>)[];
 
 /**
- * The base of the optimisers, like torch.optim.Optimizer: they update parameters in place (plain
- * loops over the storage, nothing recorded) from the `.grad` that backward left. Parameters without
- * a gradient are skipped. `H` holds one group's hyper-parameters.
+ * One parameter's optimiser state, by torch's names in camelCase: counts (`step`), and buffers as
+ * float64 arrays (SGD's momentum) or as tensors of the parameter's shape and dtype, which an update
+ * kernel may keep in its backend's memory (Adam's moments).
+ */
+export type ParamState = Record<string, Float64Array | Tensor | number>;
+
+/** One parameter's state as a checkpoint holds it: numbers, and buffers as plain number arrays. */
+export type SavedParamState = Record<string, number[] | number>;
+
+/**
+ * The base of the optimisers, like torch.optim.Optimizer: they update parameters in place (nothing
+ * recorded) from the `.grad` that backward left. Parameters without a gradient are skipped. `H`
+ * holds one group's hyper-parameters.
  */
 export abstract class Optimizer<H extends {
   /** The learning rate, which `setLr` sets in every group. */
@@ -28,7 +38,7 @@ export abstract class Optimizer<H extends {
   /** The parameter groups with their full hyper-parameters (torch's `param_groups`). */
   readonly paramGroups: ParamGroup<H>[];
   /** Per-parameter state (momentum buffers, moments), keyed by the parameter. */
-  protected readonly state = new Map<Tensor, Record<string, Float64Array | number>>();
+  protected readonly state = new Map<Tensor, ParamState>();
 
   constructor(params: GroupSpec<H>, defaults: H) {
     const groups = params.length > 0 && !('params' in (params[0] as object)) ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<H>)[]);
@@ -59,27 +69,41 @@ export abstract class Optimizer<H extends {
       for (const p of group.params) {
         if (!p.grad) continue;
         if (!p.isContiguous()) throw new FormatError('optimizer: parameters must be contiguous');
-        const data = p.storage.subarray(p.offset, p.offset + p.size) as FloatArray;
-        const grad = Float64Array.from(p.grad.toTypedArray());
         let state = this.state.get(p);
         if (!state) this.state.set(p, (state = {}));
-        this.update(data, grad, state, group.hyper);
+        this.update(p, p.grad, state, group.hyper);
       }
     }
   }
 
+  /** One step for one parameter `param` (contiguous, written in place) from its gradient `grad`, with its own `state` and its group's `hyper`. */
+  protected abstract update(param: Tensor, grad: Tensor, state: ParamState, hyper: H): void;
+
   /**
-   * One step for one parameter: `data` (its storage, written in place), `grad` (a float64 copy of
-   * its gradient, free to overwrite), its own `state` and its group's `hyper`.
+   * A saved buffer as the state holds it: a float64 array (SGD's momentum). Adam's moments are
+   * tensors in the parameter's dtype.
    */
-  protected abstract update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, hyper: H): void;
+  protected restoreBuffer(values: readonly number[], _param: Tensor): Float64Array | Tensor {
+    return Float64Array.from(values);
+  }
+
+  /** The state of parameter `index` from its saved form; a buffer that does not fit the parameter is a FormatError. */
+  private restoreState(saved: SavedParamState, param: Tensor, index: number): ParamState {
+    return Object.fromEntries(Object.entries(saved).map(([key, values]) => {
+      if (typeof values === 'number') return [key, values];
+      if (values.length !== param.size) {
+        throw new FormatError(`optimizer.loadStateDict: parameter ${index} has ${param.size} elements, its saved ${key} ${values.length}`);
+      }
+      return [key, this.restoreBuffer(values, param)];
+    }));
+  }
 
   /** The optimiser state as plain arrays, in parameter order, to save in a checkpoint. */
   stateDict(): {
     /** Each group's hyper-parameters, in group order. */
     groups: H[];
     /** Each parameter's state (arrays as plain number arrays), or null before its first step. */
-    state: (Record<string, number[] | number> | null)[];
+    state: (SavedParamState | null)[];
   } {
     const params = this.paramGroups.flatMap((g) => g.params);
     return {
@@ -87,22 +111,28 @@ export abstract class Optimizer<H extends {
       state: params.map((p) => {
         const s = this.state.get(p);
         if (!s) return null;
-        return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v)]));
+        return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v instanceof Tensor ? v.toTypedArray() : v)]));
       }),
     };
   }
 
-  /** Restores the groups' hyper-parameters and every parameter's state from `stateDict()`; throws a FormatError unless the parameter and group counts match. */
+  /**
+   * Restores the groups' hyper-parameters and every parameter's state from `stateDict()` (also one
+   * saved when Adam's moments were float64 arrays: they take the parameter's dtype); throws a
+   * FormatError, changing nothing, unless the parameter and group counts and the buffers' lengths match.
+   */
   loadStateDict(saved: ReturnType<Optimizer<H>['stateDict']>): void {
     const params = this.paramGroups.flatMap((g) => g.params);
     if (saved.state.length !== params.length || saved.groups.length !== this.paramGroups.length) {
       throw new FormatError(`optimizer.loadStateDict: the checkpoint has ${saved.state.length} parameters in ${saved.groups.length} groups, this optimizer ${params.length} in ${this.paramGroups.length}`);
     }
+    const restored = saved.state.map((s, i) => (s ? this.restoreState(s, params[i], i) : null));
     saved.groups.forEach((h, i) => (this.paramGroups[i].hyper = { ...h }));
+    // Moments held in a backend's memory go back now rather than when the collector finds them.
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) v.dispose();
     this.state.clear();
-    saved.state.forEach((s, i) => {
-      if (!s) return;
-      this.state.set(params[i], Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : Float64Array.from(v)])));
+    restored.forEach((s, i) => {
+      if (s) this.state.set(params[i], s);
     });
   }
 }
@@ -132,7 +162,11 @@ export class SGD extends Optimizer<SgdHyper> {
   }
 
   /** The SGD step on one parameter, keeping its momentum buffer as `momentumBuffer` in its state. */
-  protected update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, h: SgdHyper): void {
+  protected update(param: Tensor, gradient: Tensor, state: ParamState, h: SgdHyper): void {
+    const data = param.storage.subarray(param.offset, param.offset + param.size) as FloatArray;
+    // A float64 copy, free to overwrite: the typed-array constructor converts in one native pass,
+    // where Float64Array.from walks an iterator.
+    const grad = new Float64Array(gradient.toTypedArray() as ArrayLike<number>);
     if (h.weightDecay !== 0) for (let i = 0; i < grad.length; i++) grad[i] += h.weightDecay * data[i];
     if (h.momentum !== 0) {
       let buf = state.momentumBuffer as Float64Array | undefined;
@@ -176,25 +210,38 @@ export class Adam extends Optimizer<AdamHyper> {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...options });
   }
 
-  /** The Adam step on one parameter, keeping m, v and t as `expAvg`, `expAvgSq` and `step` in its state. */
-  protected update(data: FloatArray, grad: Float64Array, state: Record<string, Float64Array | number>, h: AdamHyper): void {
-    const [b1, b2] = h.betas;
-    if (this.decoupled) {
-      for (let i = 0; i < data.length; i++) data[i] *= 1 - h.lr * h.weightDecay;
-    } else if (h.weightDecay !== 0) {
-      for (let i = 0; i < grad.length; i++) grad[i] += h.weightDecay * data[i];
-    }
-    const m = (state.expAvg as Float64Array | undefined) ?? (state.expAvg = new Float64Array(grad.length));
-    const v = (state.expAvgSq as Float64Array | undefined) ?? (state.expAvgSq = new Float64Array(grad.length));
+  /**
+   * The Adam step on one parameter, keeping m, v and t as `expAvg`, `expAvgSq` (tensors of its shape
+   * and dtype, as torch's exp_avg and exp_avg_sq) and `step` in its state. The elementwise part is
+   * the AdamStep kernel: the reference loop, or the WASM one for float32, which keeps the moments in
+   * wasm memory.
+   */
+  protected update(param: Tensor, grad: Tensor, state: ParamState, h: AdamHyper): void {
+    const [beta1, beta2] = h.betas;
     const t = ((state.step as number | undefined) ?? 0) + 1;
     state.step = t;
-    const stepSize = h.lr / (1 - b1 ** t);
-    const correction2 = Math.sqrt(1 - b2 ** t);
-    for (let i = 0; i < grad.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * grad[i];
-      v[i] = b2 * v[i] + (1 - b2) * grad[i] * grad[i];
-      data[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / correction2 + h.eps);
+    const given = state.expAvg instanceof Tensor ? { expAvg: state.expAvg, expAvgSq: state.expAvgSq as Tensor } : null;
+    const moments = runKernel('AdamStep', param, grad, given, {
+      beta1, beta2, eps: h.eps,
+      stepSize: h.lr / (1 - beta1 ** t),
+      biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** t),
+      // Decoupled decay scales p first (AdamW); coupled decay (Adam) adds wd·p to the gradient.
+      decay: this.decoupled ? 1 - h.lr * h.weightDecay : 1,
+      l2: this.decoupled ? 0 : h.weightDecay,
+    });
+    for (const key of ['expAvg', 'expAvgSq'] as const) {
+      const before = given?.[key];
+      if (moments[key] === before) continue;
+      // New tensors (the first step, or moments moved into the kernel's memory) may be made inside a
+      // training step's `tidy`: kept, they outlive it; the ones they replace go back.
+      before?.dispose();
+      state[key] = keep(moments[key]);
     }
+  }
+
+  /** A saved moment as a tensor of the parameter's shape and dtype (one saved as float64 for a float32 parameter is rounded). */
+  protected override restoreBuffer(values: readonly number[], param: Tensor): Tensor {
+    return new Tensor(param.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values), param.shape);
   }
 }
 

@@ -162,20 +162,18 @@ describe('Dropout', () => {
     }
     expect(new nn.Dropout(0).train().forward(x)).toBe(x);
   });
-});
 
-describe('ModelEma', () => {
-  it('moves every state entry by m toward the model, buffers included, and truncates integer counters', () => {
-    const model = new Tiny();
-    const ema = new nn.ModelEma(model, new Tiny(), { momentum: 0.5 });
-    const before = model.conv.weight.toTypedArray()[0];
-    model.conv.weight.storage[0] = before + 2;
-    model.norm.runningMean!.storage[1] = 4;
-    model.norm.numBatchesTracked!.storage[0] = 3;
-    ema.update();
-    expect(ema.model.conv.weight.toTypedArray()[0]).toBeCloseTo(before + 1, 6);
-    expect(ema.model.norm.runningMean!.toTypedArray()[1]).toBe(2);
-    expect(ema.model.norm.numBatchesTracked!.item()).toBe(1);
-    expect(ema.model.training).toBe(false);
+  it('the gradient is the mask: 1/(1 − p) where kept, 0 where dropped (Dropout2d: per channel)', () => {
+    for (const [layer, twin] of [
+      [new nn.Dropout(0.4, new Generator(3)), new nn.Dropout(0.4, new Generator(3))],
+      [new nn.Dropout2d(0.4, new Generator(3)), new nn.Dropout2d(0.4, new Generator(3))],
+    ] as const) {
+      const x = randn([2, 5, 3, 3], { seed: 8 }).requiresGrad_();
+      layer.forward(x).sum().backward();
+      // `twin` draws the same mask from the same seed.
+      const mask = Array.from(twin.forward(zeros([2, 5, 3, 3]).add(1)).toTypedArray());
+      expect(Array.from(x.grad!.toTypedArray())).toEqual(mask);
+      expect(new Set(mask)).toEqual(new Set([0, Math.fround(1 / 0.6)]));
+    }
   });
 });

@@ -50,7 +50,7 @@ export function promoteTypes(a: DType, b: DType): DType {
 }
 
 /** Throws a DTypeError naming `op` and `what` (the argument) unless `dtype` is float32 or float64. */
-export function assertFloat(op: string, dtype: DType, what = 'input'): void {
+export function assertFloat(op: string, dtype: DType, what = 'input'): asserts dtype is FloatDType {
   if (!isFloatDType(dtype)) {
     throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${dtype}`);
   }

@@ -43,4 +43,5 @@ export { indexSelect, gather } from './ops/indexing.js';
 export { concat, stack, split, chunk } from './ops/concat.js';
 export { interpolate, type InterpolateOptions } from './ops/interpolate.js';
 export { batchNorm, type BatchNormOptions as BatchNormFunctionOptions } from './ops/batch-norm.js';
+export { dropout, dropout2d } from './ops/dropout.js';
 export { erf } from './kernels/reference/scalar-math.js';

@@ -1,4 +1,4 @@
-import type { DType } from './dtype.js';
+import type { DType, FloatDType } from './dtype.js';
 import type { Tensor } from './tensor.js';
 
 /** The unary math and activation kernels: one float tensor in, one of its shape and dtype out. */
@@ -147,6 +147,32 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   ScatterAdd: (gradOutput: Tensor, axis: number, index: Tensor, shape: readonly number[]) => Tensor;
   /** torch.cat: tensors of one dtype, equal in every dim but `axis`, joined along `axis`. */
   Concat: (tensors: readonly Tensor[], axis: number) => Tensor;
+  /**
+   * Dropout's scaled keep mask, a contiguous tensor of `shape` and `dtype`: element i (row-major) is
+   * `scale` when the i-th draw of the xoshiro128** stream starting at `state` (Generator.nextUint32,
+   * one draw per element) is below `keepBelow`, an integer in [0, 2³²], and 0 otherwise. Returns the
+   * mask and the stream's state after the draws, so every backend leaves the generator where the
+   * reference does.
+   */
+  DropoutMask: (shape: readonly number[], keepBelow: number, scale: number, dtype: FloatDType, state: GeneratorWords) => DropoutMask;
+  /**
+   * One Adam / AdamW step (torch.optim.AdamW's order of operations) of one parameter p, in place,
+   * with its gradient g and moments m, v; every element i independently:
+   * ```text
+   * p ← p · decay                (stored: rounded to p's dtype)
+   * g ← g + l2 · p
+   * m ← β₁ · m + (1 − β₁) · g
+   * v ← β₂ · v + ((1 − β₂) · g) · g
+   * p ← p − (stepSize · m) / (√v / biasCorrection2Sqrt + eps)
+   * ```
+   * The reference computes in double precision and rounds only what it stores (p after the decay,
+   * then m, v and p); a float32 backend may round every operation, as PyTorch does for float32
+   * tensors. `param` is contiguous; `grad` (any strides) and the moments have its shape and dtype,
+   * the moments contiguous. `moments` is null before the first step (zeros). Returns the moments
+   * after the step: the given tensors, updated in place, or new ones where the backend keeps them
+   * (wasm memory), which replace them.
+   */
+  AdamStep: (param: Tensor, grad: Tensor, moments: AdamMoments | null, attrs: AdamStepAttrs) => AdamMoments;
   /** x: [N, C, H, W] → [N, C, outSize[0], outSize[1]] by bilinear interpolation, with PyTorch's source coordinates. */
   ResizeBilinear: (x: Tensor, attrs: ResizeAttrs) => Tensor;
   /** Backward of ResizeBilinear: each output gradient shared among its four source pixels by their weights. */
@@ -155,6 +181,43 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
   ResizeNearest: (x: Tensor, attrs: ResizeAttrs) => Tensor;
   /** Backward of ResizeNearest: each output gradient added to its source pixel. */
   ResizeNearestGrad: (gradOutput: Tensor, inputShape: readonly number[], attrs: ResizeAttrs) => Tensor;
+}
+
+/** The four uint32 words of a Generator's xoshiro128** state (its `getState()` without the spare normal). */
+export type GeneratorWords = readonly [number, number, number, number];
+
+/** What the DropoutMask kernel returns. */
+export interface DropoutMask {
+  /** The mask: `scale` where kept, 0 where dropped. */
+  mask: Tensor;
+  /** The generator's words after one draw per element of the mask. */
+  state: GeneratorWords;
+}
+
+/** Adam's running averages of one parameter (torch's exp_avg, exp_avg_sq), as the AdamStep kernel takes and returns them. */
+export interface AdamMoments {
+  /** m, the first moment: the average of the gradient. */
+  expAvg: Tensor;
+  /** v, the second moment: the average of its square. */
+  expAvgSq: Tensor;
+}
+
+/** The AdamStep kernel's scalars for step t, from the optimiser's hyper-parameters (lr, β₁, β₂, eps, wd). */
+export interface AdamStepAttrs {
+  /** β₁, the decay rate of the first moment. */
+  beta1: number;
+  /** β₂, the decay rate of the second moment. */
+  beta2: number;
+  /** Added to the denominator for stability. */
+  eps: number;
+  /** lr / (1 − β₁ᵗ). */
+  stepSize: number;
+  /** √(1 − β₂ᵗ). */
+  biasCorrection2Sqrt: number;
+  /** The decoupled weight decay's factor: 1 − lr · wd for AdamW, 1 for Adam. */
+  decay: number;
+  /** The coupled (L2) weight decay added to the gradient as l2 · p: wd for Adam, 0 for AdamW. */
+  l2: number;
 }
 
 /** What the BatchNormStats kernel returns: per-channel statistics of a batch, in float64. */

@@ -9,64 +9,51 @@ import { addWidened, sumF64Lanes } from './simd';
 }
 
 /**
- * mean[c] and biased variance[c] (float64 outputs), two passes, for channels [chStart, chEnd). Each
- * pass walks image by image, so memory is read in order; the running sums of each channel (an f64x2
- * and a scalar tail) wait in `sums` (32 bytes per channel) between images.
+ * mean[c] and biased variance[c] (float64 outputs) for channels [chStart, chEnd), in one pass that
+ * sums x and x² in float64 lanes: a float32 square is exact in float64 and the sums carry 53 bits,
+ * so Σx²/n − mean² loses nothing a float32 result could show unless the mean is ~10⁴ standard
+ * deviations from 0 (a second pass over x − mean, as before, cost a second read of the whole
+ * activation: the pass is memory-bound). The walk goes image by image, so memory is read in order;
+ * each channel's running sums wait in `sums` (64 bytes per channel: two f64x2, two scalar tails)
+ * between images.
  */
 export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance: usize, sums: usize, chStart: i32, chEnd: i32): void {
   const count = <f64>n * <f64>s;
-  for (let ch = chStart; ch < chEnd; ch++) {
-    v128.store(sums + (<usize>ch << 5), f64x2.splat(0));
-    store<f64>(sums + (<usize>ch << 5), 0, 16);
-  }
+  for (let ch = chStart; ch < chEnd; ch++) memory.fill(sums + (<usize>ch << 6), 0, 48);
   for (let img = 0; img < n; img++) {
     for (let ch = chStart; ch < chEnd; ch++) {
-      const at = sums + (<usize>ch << 5);
-      let acc = v128.load(at);
-      let tail = load<f64>(at, 16);
+      const at = sums + (<usize>ch << 6);
+      let sum = v128.load(at);
+      let sq = v128.load(at, 16);
+      let tail = load<f64>(at, 32);
+      let sqTail = load<f64>(at, 40);
       const p = plane(x, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
         const v = v128.load(p + (<usize>i << 2));
-        acc = addWidened(acc, v);
-      }
-      for (; i < s; i++) tail += <f64>load<f32>(p + (<usize>i << 2));
-      v128.store(at, acc);
-      store<f64>(at, tail, 16);
-    }
-  }
-  for (let ch = chStart; ch < chEnd; ch++) {
-    const at = sums + (<usize>ch << 5);
-    store<f64>(mean + (<usize>ch << 3), (sumF64Lanes(v128.load(at)) + load<f64>(at, 16)) / count);
-    v128.store(at, f64x2.splat(0));
-    store<f64>(at, 0, 16);
-  }
-  for (let img = 0; img < n; img++) {
-    for (let ch = chStart; ch < chEnd; ch++) {
-      const at = sums + (<usize>ch << 5);
-      let sq = v128.load(at);
-      let sqTail = load<f64>(at, 16);
-      const m = load<f64>(mean + (<usize>ch << 3));
-      const mv = f64x2.splat(m);
-      const p = plane(x, img, ch, c, s);
-      let i = 0;
-      for (; i + 4 <= s; i += 4) {
-        const v = v128.load(p + (<usize>i << 2));
-        const lo = f64x2.sub(f64x2.promote_low_f32x4(v), mv);
-        const hi = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), mv);
+        const lo = f64x2.promote_low_f32x4(v);
+        const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+        sum = f64x2.add(sum, f64x2.add(lo, hi));
         sq = f64x2.add(sq, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
       }
       for (; i < s; i++) {
-        const d = <f64>load<f32>(p + (<usize>i << 2)) - m;
-        sqTail += d * d;
+        const v = <f64>load<f32>(p + (<usize>i << 2));
+        tail += v;
+        sqTail += v * v;
       }
-      v128.store(at, sq);
-      store<f64>(at, sqTail, 16);
+      v128.store(at, sum);
+      v128.store(at, sq, 16);
+      store<f64>(at, tail, 32);
+      store<f64>(at, sqTail, 40);
     }
   }
   for (let ch = chStart; ch < chEnd; ch++) {
-    const at = sums + (<usize>ch << 5);
-    store<f64>(variance + (<usize>ch << 3), (sumF64Lanes(v128.load(at)) + load<f64>(at, 16)) / count);
+    const at = sums + (<usize>ch << 6);
+    const m = (sumF64Lanes(v128.load(at)) + load<f64>(at, 32)) / count;
+    const meanSquare = (sumF64Lanes(v128.load(at, 16)) + load<f64>(at, 40)) / count;
+    store<f64>(mean + (<usize>ch << 3), m);
+    // Rounding can take a constant channel's Σx²/n − mean² a hair below 0.
+    store<f64>(variance + (<usize>ch << 3), max(meanSquare - m * m, 0));
   }
 }
 

@@ -10,3 +10,5 @@ export { avgPool, avgPoolGrad, maxPool, maxPoolGrad, adaptiveAvgPool, adaptiveAv
 export { resizeBilinear, resizeBilinearGrad } from './resize';
 export { softmax, softmaxGrad } from './softmax';
 export { sumReduce } from './reduce';
+export { dropoutMask } from './random';
+export { adamStep } from './optim';

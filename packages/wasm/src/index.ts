@@ -7,6 +7,8 @@
 import './kernels.js';
 import './spatial.js';
 import './reductions.js';
+import './random.js';
+import './optim.js';
 
 export { WASM } from './registration.js';
 export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads.js';

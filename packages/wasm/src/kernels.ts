@@ -302,7 +302,7 @@ register('BatchNormStats', (x) => scoped(() => {
   const xp = copyIn(x);
   const mean = alloc(c * 8);
   const variance = alloc(c * 8);
-  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance, alloc(c * 32)], x.size);
+  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance, alloc(c * 64)], x.size);
   return { mean: f64(mean, c).slice(), variance: f64(variance, c).slice() };
 }));
 

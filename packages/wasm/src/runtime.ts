@@ -25,6 +25,8 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
   parcGather(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcConvBackpropKernel(x: number, dy: number, dk: number, n: number, c: number, h: number, w: number, axisH: number, chStart: number, chEnd: number): void;
+  dropoutMask(y: number, count: number, keepBelow: number, scale: number, state: number): void;
+  adamStep(p: number, g: number, m: number, v: number, count: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number): void;
 }
 
 const PAGE = 65536;

@@ -1,6 +1,6 @@
 import {
-  adaptiveAvgPool2d, avgPool2d, defaultGenerator, gelu, hardsigmoid, hardswish, interpolate, matmul, maxPool2d,
-  mul, rand, relu, relu6, sigmoid, silu, add, zeros, lt, cast, type Generator, type InterpolateOptions, type Pair,
+  adaptiveAvgPool2d, avgPool2d, defaultGenerator, dropout, dropout2d, gelu, hardsigmoid, hardswish, interpolate, matmul,
+  maxPool2d, relu, relu6, sigmoid, silu, add, zeros, type Generator, type InterpolateOptions, type Pair,
   type Pool2dOptions, type Tensor,
 } from '@parcnet/tensor';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
@@ -45,11 +45,7 @@ export class Dropout extends Module {
 
   /** x of any shape → the same shape, each element zeroed with probability p and the rest scaled by 1/(1 − p); x itself in eval. */
   forward(x: Tensor): Tensor {
-    if (!this.training || this.p === 0) return x;
-    // p = 1 drops everything (as torch: x · 0); the 1/(1 − p) scale would make it 0 · ∞ = NaN.
-    if (this.p === 1) return mul(x, 0);
-    const keep = cast(lt(rand(x.shape, { generator: this.generator, dtype: x.dtype }), 1 - this.p), x.dtype);
-    return mul(x, mul(keep, 1 / (1 - this.p)));
+    return dropout(x, this.p, this.training, { generator: this.generator });
   }
 }
 
@@ -57,12 +53,7 @@ export class Dropout extends Module {
 export class Dropout2d extends Dropout {
   /** x: [N, C, H, W] → the same shape, each channel (n, c) zeroed with probability p and the rest scaled by 1/(1 − p); x itself in eval. */
   override forward(x: Tensor): Tensor {
-    if (!this.training || this.p === 0) return x;
-    // p = 1 drops everything (as torch: x · 0); the 1/(1 − p) scale would make it 0 · ∞ = NaN.
-    if (this.p === 1) return mul(x, 0);
-    const [n, c] = x.shape;
-    const keep = cast(lt(rand([n, c, 1, 1], { generator: this.generator, dtype: x.dtype }), 1 - this.p), x.dtype);
-    return mul(x, mul(keep, 1 / (1 - this.p)));
+    return dropout2d(x, this.p, this.training, { generator: this.generator });
   }
 }
 

@@ -8,3 +8,5 @@ import './pool.js';
 import './indexing.js';
 import './resize.js';
 import './batch-norm.js';
+import './random.js';
+import './optim.js';
