@@ -178,6 +178,8 @@ export async function fineTune(
     }
   } finally {
     optimizer.zeroGrad();
+    // Its moments (wasm memory) go back with the run, not when the collector finds the optimiser.
+    optimizer.dispose();
     dispose([batch, features]);
   }
   return points;

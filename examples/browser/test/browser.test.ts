@@ -219,22 +219,24 @@ describe('fine-tuning the whole network in Chromium', () => {
         expect(maxDifference((await parameter('layer_1.0.block.exp_1x1.block.norm.weight'))!, normBefore)).toBeGreaterThan(1e-5);
 
         // Memory: every step takes its blocks back when its tidy ends, so the next one reuses them.
-        // The heap's high-water is set by the first step and never moves again; a step holds at
-        // most a few hundred MiB at its peak, far below the page's 2 GiB memory.
-        for (const p of points) expect(p.heapBytes).toBe(points[0].heapBytes);
-        expect(points[0].heapBytes).toBeLessThan(GIB / 2);
-        for (const p of points.slice(0, STEPS)) {
-          expect(p.peakLiveBytes).toBe(points[0].peakLiveBytes);
-          expect(p.peakLiveBytes).toBeLessThanOrEqual(p.heapBytes);
-        }
+        // The first step also makes Adam's moments, which stay in wasm memory from then on, in
+        // the holes its own activations left: the second step's high-water may be above the
+        // first's by at most their size, and from the second step on it never moves again. A step
+        // holds at most a few hundred MiB at its peak, far below the page's 2 GiB memory.
+        const momentBytes = 2 * 4 * after.weights!.parameters;
+        expect(points[1].heapBytes - points[0].heapBytes).toBeLessThanOrEqual(momentBytes + 64 * 2 * 259);
+        for (const p of points.slice(1)) expect(p.heapBytes).toBe(points[1].heapBytes);
+        expect(points[1].heapBytes).toBeLessThan(GIB / 2);
+        for (const p of points.slice(1, STEPS)) expect(p.peakLiveBytes).toBe(points[1].peakLiveBytes);
+        for (const p of points.slice(0, STEPS)) expect(p.peakLiveBytes).toBeLessThanOrEqual(p.heapBytes);
         // The page's tensor limit (256 MiB) is never reached: every output stays in wasm memory.
         expect(points.every((p) => p.copiedOut === before.heap.copiedOut)).toBe(true);
         // Nothing is left for the collector's safety net: every tensor of a step is disposed by
         // its scope (the page's forwards run in tidy too), so no block is freed by a finalizer.
         expect(points.every((p) => p.tensorBlocksFreed === before.heap.tensorBlocksFreed)).toBe(true);
-        // After fine-tuning, the gradients and the input batch went back too.
+        // After fine-tuning, the gradients, the input batch and the optimiser's moments went back too.
         expect(after.heap.liveBytes).toBe(0);
-        console.log(`whole network, ${threads} thread${threads === 1 ? '' : 's'}: heap ${(points[0].heapBytes / 2 ** 20).toFixed(1)} MiB, `
+        console.log(`whole network, ${threads} thread${threads === 1 ? '' : 's'}: heap ${(points[0].heapBytes / 2 ** 20).toFixed(1)} MiB after step 1, ${(points[1].heapBytes / 2 ** 20).toFixed(1)} from step 2, `
           + `step peak ${(points[0].peakLiveBytes / 2 ** 20).toFixed(1)} MiB live, `
           + `steps ${points.slice(0, STEPS).map((p) => p.milliseconds.toFixed(0)).join(', ')} ms, losses ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
       });

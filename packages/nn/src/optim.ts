@@ -98,6 +98,21 @@ export abstract class Optimizer<H extends {
     }));
   }
 
+  /**
+   * Gives back the memory of every parameter's state now (Adam's moments live in wasm memory while
+   * training) instead of when the collector finds the optimiser, and forgets the state: a step after
+   * this starts the moments and step counts again, as a new optimiser would. tfjs's
+   * `optimizer.dispose()`; PyTorch, whose memory the collector returns, has none.
+   */
+  dispose(): void {
+    this.releaseState();
+  }
+
+  private releaseState(): void {
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) v.dispose();
+    this.state.clear();
+  }
+
   /** The optimiser state as plain arrays, in parameter order, to save in a checkpoint. */
   stateDict(): {
     /** Each group's hyper-parameters, in group order. */
@@ -128,9 +143,7 @@ export abstract class Optimizer<H extends {
     }
     const restored = saved.state.map((s, i) => (s ? this.restoreState(s, params[i], i) : null));
     saved.groups.forEach((h, i) => (this.paramGroups[i].hyper = { ...h }));
-    // Moments held in a backend's memory go back now rather than when the collector finds them.
-    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) v.dispose();
-    this.state.clear();
+    this.releaseState();
     restored.forEach((s, i) => {
       if (s) this.state.set(params[i], s);
     });

@@ -23,6 +23,25 @@ const bits = (params: Tensor[]): number[][] => params.map((p) => Array.from(p.to
 const roundTrip = <T>(saved: T): T => JSON.parse(JSON.stringify(saved)) as T;
 
 describe('Adam and AdamW state', () => {
+  it('dispose gives the moments back and forgets the state: the next step starts as a new optimiser\'s first', () => {
+    const params = parameters('float32');
+    const start = bits(params);
+    const optimizer = new nn.AdamW(params, { lr: 0.01 });
+    step(params, optimizer);
+    const moments = (optimizer as unknown as { state: Map<Tensor, Record<string, unknown>> }).state.get(params[0])!;
+    const expAvg = moments.expAvg as Tensor;
+    optimizer.dispose();
+    expect(expAvg.isDisposed).toBe(true);
+    expect(optimizer.stateDict().state).toEqual([null, null]);
+    // A fresh optimiser's first step from the same point lands on the same bits.
+    const twin = params.map((p) => p.detach().clone().requiresGrad_());
+    const fresh = new nn.AdamW(twin, { lr: 0.01 });
+    step(params, optimizer);
+    step(twin, fresh);
+    expect(bits(params)).toEqual(bits(twin));
+    expect(bits(params)).not.toEqual(start);
+  });
+
   it('keeps the moments in the parameter\'s dtype, as torch\'s exp_avg and exp_avg_sq', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const params = parameters(dtype);
