@@ -105,10 +105,6 @@ export abstract class Optimizer<H extends {
    * `optimizer.dispose()`; PyTorch, whose memory the collector returns, has none.
    */
   dispose(): void {
-    this.releaseState();
-  }
-
-  private releaseState(): void {
     for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) v.dispose();
     this.state.clear();
   }
@@ -143,7 +139,8 @@ export abstract class Optimizer<H extends {
     }
     const restored = saved.state.map((s, i) => (s ? this.restoreState(s, params[i], i) : null));
     saved.groups.forEach((h, i) => (this.paramGroups[i].hyper = { ...h }));
-    this.releaseState();
+    // The old state's memory goes back now, before the loaded state replaces it.
+    this.dispose();
     restored.forEach((s, i) => {
       if (s) this.state.set(params[i], s);
     });
