@@ -15,7 +15,10 @@ export async function evalCommand(flags: Flags): Promise<void> {
   const dataset = (flags.dataset as string | undefined) ?? 'cifar10';
   const datasetClasses = dataset === 'cifar100' ? 100 : 10;
   const { model, info } = await modelFromWeights('eval', flags, datasetClasses);
-  if (info.task === 'detect' || info.task === 'segment') return evalCocoTask(flags, model, info);
+  if (info.task === 'detect' || info.task === 'segment') {
+    if (flags['flip-tta']) throw new FormatError(`eval: --flip-tta is for classifiers; ${flags.weights} is a ${info.task === 'detect' ? 'detector' : 'segmenter'}`);
+    return evalCocoTask(flags, model, info);
+  }
   if (dataset !== 'cifar10' && dataset !== 'cifar100') throw new FormatError(`eval: --dataset must be cifar10 or cifar100, got ${dataset}`);
   const load = dataset === 'cifar100' ? loadCifar100 : loadCifar10;
   let test = await load({ split: 'test', data: flags.data as string | undefined });
@@ -26,10 +29,11 @@ export async function evalCommand(flags: Flags): Promise<void> {
   }
   const loader = new DataLoader(test, { batchSize: numberFlag(flags, 'batch-size', true) ?? 250, transforms: info.transforms });
   try {
-    const result = await evaluateClassifier(model, loader);
-    const summary = { top1: result.top1, top5: result.top5, loss: result.loss, images: result.images, seconds: result.seconds, images_per_second: result.images / result.seconds };
+    const flipTta = flags['flip-tta'] === true;
+    const result = await evaluateClassifier(model, loader, undefined, { flipTta });
+    const summary = { top1: result.top1, top5: result.top5, loss: result.loss, images: result.images, seconds: result.seconds, images_per_second: result.images / result.seconds, flip_tta: flipTta };
     if (flags.json) console.log(JSON.stringify(summary));
-    else console.log(`${test.name}: ${result.images} images, top-1 ${(100 * result.top1).toFixed(2)}%, top-5 ${(100 * result.top5).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${summary.images_per_second.toFixed(1)} img/s)`);
+    else console.log(`${test.name}: ${result.images} images, top-1 ${(100 * result.top1).toFixed(2)}%, top-5 ${(100 * result.top5).toFixed(2)}%, loss ${result.loss.toFixed(4)}${flipTta ? ' (with the flipped image)' : ''} (${summary.images_per_second.toFixed(1)} img/s)`);
   } finally {
     await loader.close();
   }

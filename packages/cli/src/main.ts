@@ -43,7 +43,7 @@ const COMMANDS: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate weights on a test set (top-1, top-5, loss; COCO box metrics or mIoU for detectors and segmenters)',
-    usage: 'parcnet eval --weights <file> [--model <name> [--cifar-stem] [--num-classes n], for a .pt or bare state dict] [--dataset cifar10] [--data <dir>] [--split val2017] [--json] [--ema] [--batch-size n] [--threads n] [--val-images n]',
+    usage: 'parcnet eval --weights <file> [--model <name> [--cifar-stem] [--num-classes n], for a .pt or bare state dict] [--dataset cifar10] [--data <dir>] [--split val2017] [--json] [--ema] [--flip-tta] [--batch-size n] [--threads n] [--val-images n]',
     options: {
       weights: { type: 'string' },
       ...MODEL_FLAGS,
@@ -52,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
       data: { type: 'string' },
       json: { type: 'boolean' },
       ema: { type: 'boolean' },
+      'flip-tta': { type: 'boolean' },
       'batch-size': { type: 'string' },
       threads: { type: 'string' },
       'val-images': { type: 'string' },

@@ -37,6 +37,9 @@ describe('the parcnet command', () => {
     const result = JSON.parse(evaluation.stdout) as Record<string, number>;
     for (const key of ['top1', 'top5', 'loss']) expect(typeof result[key]).toBe('number');
     expect(result.images).toBe(40);
+    const flipped = parcnet('eval', '--weights', join(out, 'model.safetensors'), '--data', sample, '--json', '--val-images', '40', '--flip-tta');
+    expect(flipped.status).toBe(0);
+    expect(JSON.parse(flipped.stdout)).toMatchObject({ images: 40, flip_tta: true });
     // A training checkpoint serves as weights too.
     expect(parcnet('eval', '--weights', join(out, 'checkpoint.safetensors'), '--data', sample, '--json', '--val-images', '10').status).toBe(0);
 

@@ -25,6 +25,11 @@ export interface WarmupCosineOptions {
   per?: 'epoch' | 'iteration';
   /** Iterations in one epoch, for `per: 'iteration'`; default 1. */
   iterationsPerEpoch?: number;
+  /**
+   * The cosine's length in iterations, for `per: 'iteration'`, when the last epoch is cut short (a
+   * time budget's plan); default `iterationsPerEpoch · maxEpochs`.
+   */
+  totalIterations?: number;
 }
 
 /** The official schedule (spec §10), rounded to 8 decimals as the official code does. */
@@ -39,7 +44,7 @@ export function warmupCosine(options: WarmupCosineOptions): LrSchedule {
       } else if (per === 'epoch') {
         lr = minLr + 0.5 * (maxLr - minLr) * (1 + Math.cos((Math.PI * epoch) / maxEpochs));
       } else {
-        const total = (options.iterationsPerEpoch ?? 1) * maxEpochs;
+        const total = options.totalIterations ?? (options.iterationsPerEpoch ?? 1) * maxEpochs;
         lr = minLr + 0.5 * (maxLr - minLr) * (1 + Math.cos((Math.PI * Math.min(iteration, total)) / total));
       }
       return Math.round(Math.max(lr, 0) * 1e8) / 1e8;

@@ -1,8 +1,9 @@
 /**
- * The arithmetic of a time budget (`common.budget`, CLI `--budget`): how many whole epochs of the
+ * The arithmetic of a time budget (`common.budget`, CLI `--budget`): how many steps of the
  * warm-up + cosine schedule fit, with their evaluations, in what is left of the budget at the
- * measured speed; when a drift of the speed calls for a new plan; and the messages. Pure functions
- * of the numbers they are given, so that the engine's decisions can be tested without a clock.
+ * measured speed (epochs, the last of which may be cut short); when a drift of the speed calls for
+ * a new plan; and the messages. Pure functions of the numbers they are given, so that the engine's
+ * decisions can be tested without a clock.
  */
 
 /** Share of the budget kept back from the plan for what the measurement does not see (epoch-end checkpoints, plots, the data loader's epoch start). */
@@ -66,11 +67,11 @@ export interface BudgetPosition {
   maxEpochs: number;
 }
 
-/** What a plan of whole epochs comes to. */
+/** What a plan comes to. */
 export interface BudgetPlanNumbers {
-  /** Epochs in all (those done included): the cosine ends with the last one, which is evaluated. */
+  /** Epochs in all (those done included), the last one possibly cut short: the cosine ends with it, and it is evaluated. */
   epochs: number;
-  /** Optimiser steps in all, epochs × steps per epoch. */
+  /** Optimiser steps in all: (epochs − 1) × steps per epoch, and the last epoch's (all of them, or fewer where the budget ends inside it). */
   steps: number;
   /** Evaluations still to run (from the epoch in progress on). */
   evaluations: number;
@@ -78,7 +79,7 @@ export interface BudgetPlanNumbers {
   expectedSeconds: number;
   /** True when `maxEpochs` and not the budget bounds the plan. */
   capped: boolean;
-  /** False when not even the epoch in progress fits; `epochs` is then epoch + 1 all the same. */
+  /** False when not even the epoch in progress fits whole; `epochs` is then epoch + 1 all the same, and whole. */
   fits: boolean;
 }
 
@@ -89,29 +90,59 @@ export function evaluationsBetween(from: number, epochs: number, every: number):
   return Math.ceil(epochs / every) - Math.floor(from / every);
 }
 
-/** Seconds from the start to the end of a run of `epochs` epochs, at `speed`, standing at `at`. */
-export function expectedSeconds(epochs: number, at: BudgetPosition, speed: BudgetSpeed): number {
-  const steps = epochs * at.stepsPerEpoch - at.steps;
-  return at.elapsedSeconds + steps * speed.stepSeconds + evaluationsBetween(at.epoch, epochs, at.everyEpochs) * speed.evalSeconds;
+/** Epochs a run of `steps` steps takes, the last one possibly cut short. */
+export function epochsFor(steps: number, stepsPerEpoch: number): number {
+  return Math.ceil(steps / stepsPerEpoch);
+}
+
+/** Seconds from the start to the end of a run of `steps` steps in all, at `speed`, standing at `at`. */
+export function expectedSeconds(steps: number, at: BudgetPosition, speed: BudgetSpeed): number {
+  const evaluations = evaluationsBetween(at.epoch, epochsFor(steps, at.stepsPerEpoch), at.everyEpochs);
+  return at.elapsedSeconds + (steps - at.steps) * speed.stepSeconds + evaluations * speed.evalSeconds;
 }
 
 /**
- * The most whole epochs (at least the one in progress, at most `maxEpochs`) whose training and
- * evaluations end within the budget less {@link BUDGET_RESERVE}, at `speed`.
+ * The most steps (at least the epoch in progress, or one step of it in a re-plan; at most `maxEpochs` epochs) whose
+ * training and evaluations end within the budget less {@link BUDGET_RESERVE}, at `speed`. The last
+ * epoch may be cut short: the budget is spent on training rather than left unused, at the price of
+ * that epoch's evaluation, so a cut epoch must train at least as long as the evaluation it adds
+ * (otherwise the plan ends with the whole epoch before it). The first plan keeps the epoch in
+ * progress whole (a budget that cannot hold it is refused); a re-plan (`cutInProgress`) may cut it
+ * to as little as one more step, since the run cannot end before its schedule does. When even the
+ * least does not fit, the plan says so (`fits`).
  */
-export function planBudget(at: BudgetPosition, speed: BudgetSpeed): BudgetPlanNumbers {
+export function planBudget(at: BudgetPosition, speed: BudgetSpeed, cutInProgress = false): BudgetPlanNumbers {
   const usable = at.budgetSeconds * (1 - BUDGET_RESERVE);
-  const least = at.epoch + 1;
-  let epochs = least;
-  // ⌈E / every⌉ only grows with E, so the time does: the first epoch count that does not fit ends the search.
-  while (epochs < at.maxEpochs && expectedSeconds(epochs + 1, at, speed) <= usable) epochs++;
-  const seconds = expectedSeconds(epochs, at, speed);
+  const perEpoch = at.stepsPerEpoch;
+  const evaluations = (epochs: number): number => evaluationsBetween(at.epoch, epochs, at.everyEpochs);
+  /** The most steps of a run of `epochs` epochs that end in time, at least `least`, at most the whole epochs. */
+  const fitting = (epochs: number, least: number): number => {
+    const room = Math.floor((usable - at.elapsedSeconds - evaluations(epochs) * speed.evalSeconds) / speed.stepSeconds);
+    return Math.max(least, Math.min(epochs * perEpoch, at.steps + room));
+  };
+  // The time only grows with the steps (an epoch's first step also brings its evaluation), so the
+  // last epoch is the last whose first step fits, and it gets as many steps as fit after that.
+  let epochs = at.epoch + 1;
+  while (epochs < at.maxEpochs && expectedSeconds(epochs * perEpoch + 1, at, speed) <= usable) epochs++;
+  let steps = epochs * perEpoch;
+  if (epochs > at.epoch + 1) {
+    steps = fitting(epochs, (epochs - 1) * perEpoch + 1);
+    const cut = steps - (epochs - 1) * perEpoch;
+    if (cut < perEpoch && cut * speed.stepSeconds < (evaluations(epochs) - evaluations(epochs - 1)) * speed.evalSeconds) {
+      epochs--; // its first step fitted, so this epoch fits whole
+      steps = epochs * perEpoch;
+    }
+  } else if (cutInProgress) {
+    steps = fitting(epochs, at.steps + 1);
+  }
+  const seconds = expectedSeconds(steps, at, speed);
+  const most = at.maxEpochs * perEpoch;
   return {
     epochs,
-    steps: epochs * at.stepsPerEpoch,
-    evaluations: evaluationsBetween(at.epoch, epochs, at.everyEpochs),
+    steps,
+    evaluations: evaluations(epochs),
     expectedSeconds: seconds,
-    capped: epochs === at.maxEpochs && expectedSeconds(epochs + 1, at, speed) <= usable,
+    capped: steps === most && expectedSeconds(most + 1, at, speed) <= usable,
     fits: seconds <= usable,
   };
 }
@@ -127,13 +158,29 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
 }
 
 /**
+
+/**
+ * Whether the run plans again after an epoch, and why, standing at `at` (the next epoch) with the
+ * speed measured since the plan: 'drift' when the time still to go differs from the plan's by more
+ * than {@link REPLAN_DRIFT} (once a run: `driftReplanned` says whether that happened already);
+ * 'overrun' when, at the measured speed, the `plannedSteps` would end past the budget less
+ * {@link BUDGET_RESERVE}: a drift too small to re-plan for still eats the reserve, and the plan is
+ * then shortened (every time it happens); null otherwise.
+ */
+export function replanReason(drift: number, driftReplanned: boolean, at: BudgetPosition, measured: BudgetSpeed, plannedSteps: number): 'drift' | 'overrun' | null {
+  if (!driftReplanned && Math.abs(drift) > REPLAN_DRIFT) return 'drift';
+  if (expectedSeconds(plannedSteps, at, measured) > at.budgetSeconds * (1 - BUDGET_RESERVE)) return 'overrun';
+  return null;
+}
+
+/**
  * Why a budget is refused, with the numbers: the measured speed, the epoch's steps, what one epoch
  * and its evaluation take, the time gone already, the budget and the least budget that would do.
  */
 export function budgetRefusal(at: BudgetPosition, speed: BudgetSpeed, imagesPerStep: number, budget: string): string {
   const left = (at.epoch + 1) * at.stepsPerEpoch - at.steps;
   const epochSeconds = left * speed.stepSeconds;
-  const needed = expectedSeconds(at.epoch + 1, at, speed) / (1 - BUDGET_RESERVE);
+  const needed = expectedSeconds((at.epoch + 1) * at.stepsPerEpoch, at, speed) / (1 - BUDGET_RESERVE);
   return (
     `train: a budget of ${budget} cannot hold one epoch: at the measured ` +
     `${(imagesPerStep / speed.stepSeconds).toFixed(1)} img/s (${speed.stepSeconds.toFixed(3)} s a step of ${imagesPerStep} images), ` +

@@ -56,6 +56,8 @@ export interface LoopState {
     budgetSeconds: number;
     /** Epochs in all: the cosine ends with the last, which is evaluated. */
     epochs: number;
+    /** Optimiser steps in all, the last epoch's possibly fewer than a whole epoch's; absent in checkpoints from before plans could cut an epoch (epochs × steps per epoch). */
+    steps?: number;
     /** The global step after which the plan was made. */
     step: number;
     /** The global step after which the speed's drift re-planned the run, or null: a run re-plans at most once. */

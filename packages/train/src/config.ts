@@ -122,6 +122,16 @@ export interface TrainConfig {
      */
     warmup: boolean;
   };
+  /** When and how the model is evaluated on the test split (YAML `evaluation`). */
+  evaluation: {
+    /** Evaluate after every n-th epoch, ≥ 1, and always after the last one; default 1. */
+    every_epochs: number;
+    /**
+     * Test-time flip: also run each test image mirrored left to right and score the mean of the two
+     * logits (doubles the evaluation's time); default false. Training metrics are unaffected.
+     */
+    flip_tta: boolean;
+  };
   /** Run-wide settings (YAML `common`). */
   common: {
     /** Seed of the initialisation, the data order, the augmentation and dropout; default 0; CLI `--seed`. */
@@ -139,9 +149,10 @@ export interface TrainConfig {
     /**
      * A wall-time budget (`2h`, `90m`, `45s`, `1h30m`) from the run's start to the end of its final
      * evaluation: the engine times the first steps and a slice of the evaluation, then lays the
-     * warm-up + cosine over the whole epochs that fit (at most scheduler.max_epochs), re-planning
-     * once if the speed drifts by more than 10 %; null (default) = train scheduler.max_epochs; CLI
-     * `--budget`.
+     * warm-up + cosine over the steps that fit (epochs, the last possibly cut short; at most
+     * scheduler.max_epochs), re-planning once if the speed drifts by more than 10 % and shortening
+     * the plan whenever the measured speed would end it past the budget; null (default) = train
+     * scheduler.max_epochs; CLI `--budget`.
      */
     budget: string | null;
   };
@@ -167,6 +178,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   optim: { name: 'adamw', weight_decay: 0.05, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, sgd: { momentum: 0.9, nesterov: true }, grad_clip: null },
   scheduler: { max_epochs: 20, warmup_iterations: 500, warmup_init_lr: 0.0002, per: 'iteration', cosine: { max_lr: 0.002, min_lr: 0.00002 } },
   ema: { enable: true, momentum: 0.0005, warmup: false },
+  evaluation: { every_epochs: 1, flip_tta: false },
   common: { seed: 0, threads: null, out: 'runs/cifar10-parcnet-xs', max_steps: null, log_every: 10, checkpoint_every: 200, budget: null },
 };
 
@@ -289,6 +301,8 @@ function checkConfig(c: TrainConfig, where: string): void {
   if (!(c.loss.label_smoothing >= 0 && c.loss.label_smoothing < 1)) fail(`loss.label_smoothing must be in [0, 1)`);
   if (!(c.ema.momentum > 0 && c.ema.momentum <= 1)) fail(`ema.momentum must be in (0, 1]`);
   if (typeof c.ema.warmup !== 'boolean') fail('ema.warmup must be true or false');
+  positiveInteger(c.evaluation.every_epochs, 'evaluation.every_epochs');
+  if (typeof c.evaluation.flip_tta !== 'boolean') fail('evaluation.flip_tta must be true or false');
   if (typeof c.model.cifar_stem !== 'boolean') fail('model.cifar_stem must be true or false');
   c.image_augmentation.train = validateTransforms(c.image_augmentation.train, `${where}: image_augmentation.train`);
   c.image_augmentation.val = validateTransforms(c.image_augmentation.val, `${where}: image_augmentation.val`);

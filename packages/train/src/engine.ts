@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { poolStats, setNumThreads } from '@parcnet/wasm';
-import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, MEASURE_STEPS, parseDuration, planBudget, REPLAN_DRIFT, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
+import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, MEASURE_STEPS, parseDuration, planBudget, replanReason, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
 import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
@@ -153,8 +153,12 @@ function buildOptimizer(config: Pick<TrainConfig, 'optim' | 'scheduler'>, model:
   return new AdamW(params, { lr: config.scheduler.cosine.max_lr, betas: [o.adamw.beta1, o.adamw.beta2], eps: o.adamw.eps, weightDecay: o.weight_decay });
 }
 
-/** The warm-up + cosine schedule a config's scheduler section describes, its cosine over `epochs` (scheduler.max_epochs, or a budget's plan). */
-function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number, epochs: number): LrSchedule {
+/**
+ * The warm-up + cosine schedule a config's scheduler section describes, its cosine over `epochs`
+ * (scheduler.max_epochs, or a budget's plan), and per iteration over `steps` when a plan cuts the
+ * last epoch short.
+ */
+function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number, epochs: number, steps = epochs * stepsPerEpoch): LrSchedule {
   return warmupCosine({
     maxLr: s.cosine.max_lr,
     minLr: s.cosine.min_lr,
@@ -163,6 +167,7 @@ function buildSchedule(s: TrainConfig['scheduler'], stepsPerEpoch: number, epoch
     maxEpochs: epochs,
     per: s.per,
     iterationsPerEpoch: stepsPerEpoch,
+    totalIterations: steps,
   });
 }
 
@@ -294,13 +299,17 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       // resumed run keeps it as it is and never re-plans: two resumed runs end alike.
       const budget = config.common.budget;
       const other = budget !== null && parseDuration(budget) !== loop.plan.budgetSeconds ? ` (common.budget ${budget} does not change it)` : '';
-      print(`budget: keeping the checkpoint's plan of ${formatDuration(loop.plan.budgetSeconds)}: ${count(loop.plan.epochs, 'epoch')}${other}`);
+      print(`budget: keeping the checkpoint's plan of ${formatDuration(loop.plan.budgetSeconds)}: ${count(loop.plan.epochs, 'epoch')}, ${count(loop.plan.steps ?? loop.plan.epochs * stepsPerEpoch, 'step')}${other}`);
     }
   }
   // With a budget, scheduler.max_epochs bounds the plan; until the plan is made, the cosine is laid
   // over it (the timed steps lie inside the warm-up in any usual config, where it makes no difference).
   const totalEpochs = (): number => loop.plan?.epochs ?? s.max_epochs;
-  let schedule = buildSchedule(s, stepsPerEpoch, totalEpochs());
+  /** Steps in all; a plan may cut its last epoch short. */
+  const totalSteps = (): number => loop.plan?.steps ?? totalEpochs() * stepsPerEpoch;
+  /** Steps in `epoch`: a whole epoch's, or fewer in a plan's last. */
+  const stepsIn = (epoch: number): number => Math.min(stepsPerEpoch, totalSteps() - epoch * stepsPerEpoch);
+  let schedule = buildSchedule(s, stepsPerEpoch, totalEpochs(), totalSteps());
 
   const logFile = join(out, LOG_FILE);
   const eventsFile = join(out, EVENTS_FILE);
@@ -339,8 +348,8 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
   const plot = (): Promise<void> => plotTrainingLog(logFile, join(out, PLOT_FILE), task.title, { evalSeries: task.plotSeries });
 
   // A time budget (budget.ts): the run's first steps but its very first, and a slice of the
-  // evaluation, are timed; the plan then lays the cosine over the whole epochs that fit. Planning
-  // whole epochs keeps the schedule's end at an epoch's end, evaluated like any last epoch.
+  // evaluation, are timed; the plan then lays the cosine over the steps that fit. The last epoch
+  // may be cut short; it ends the schedule and is evaluated like any last epoch.
   const budgetSeconds = config.common.budget === null ? null : parseDuration(config.common.budget);
   /** This run's training steps, and its first, which pays for start-up (compilation, the loader's first batches) and is left out of the speed when there are others. */
   const timed = { steps: 0, seconds: 0, images: 0, first: { seconds: 0, images: 0 } };
@@ -377,12 +386,16 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     capped_by_max_epochs: plan.capped,
     time: new Date().toISOString(),
   });
+  const lastEpochCut = (plan: BudgetPlanNumbers): string => {
+    const last = plan.steps - (plan.epochs - 1) * stepsPerEpoch;
+    return last < stepsPerEpoch ? ` (the last one cut to ${last} of its ${stepsPerEpoch} steps)` : '';
+  };
   const describePlan = (at: BudgetPosition, speed: BudgetSpeed, plan: BudgetPlanNumbers): string => {
     const end = new Date(Date.now() + 1000 * (plan.expectedSeconds - at.elapsedSeconds));
     return (
       `${(imagesPerStep() / speed.stepSeconds).toFixed(1)} img/s training (${speed.stepSeconds.toFixed(3)} s a step), ` +
       `${formatDuration(speed.evalSeconds)} an evaluation${emaModel ? ' (model and EMA)' : ''}; ` +
-      `plan: ${count(plan.epochs, 'epoch')}, ${count(plan.steps, 'step')}, ${count(plan.evaluations, 'evaluation')} to go` +
+      `plan: ${count(plan.epochs, 'epoch')}${lastEpochCut(plan)}, ${count(plan.steps, 'step')}, ${count(plan.evaluations, 'evaluation')} to go` +
       `${plan.capped ? ` (scheduler.max_epochs ${s.max_epochs} bounds it)` : ''}; expected end ${end.toTimeString().slice(0, 8)}, ` +
       `${formatDuration(plan.expectedSeconds)} after the start`
     );
@@ -439,21 +452,22 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       appendRecord(eventsFile, budgetRecord('budget_refused', at, speed, plan));
       throw new FormatError(budgetRefusal(at, speed, imagesPerStep(), config.common.budget!));
     }
-    loop.plan = { budgetSeconds: budget, epochs: plan.epochs, step: loop.globalStep, replannedAtStep: null };
+    loop.plan = { budgetSeconds: budget, epochs: plan.epochs, steps: plan.steps, step: loop.globalStep, replannedAtStep: null };
     planned = { speed, at: performance.now(), step: loop.globalStep, evalSeconds, evaluations: evaluationsThisRun };
-    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs);
+    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs, plan.steps);
     appendRecord(eventsFile, budgetRecord('plan', at, speed, plan));
     print(`budget ${config.common.budget}: ${describePlan(at, speed, plan)}`);
   };
   /**
-   * After `epoch` (trained, evaluated if due) and at least MEASURE_STEPS steps since the plan, once
-   * per run that made its plan: when the time still to go, at the speed measured since the plan
+   * After `epoch` (trained, evaluated if due) and at least MEASURE_STEPS steps since the plan, in a
+   * run that made its plan: when the time still to go, at the speed measured since the plan
    * (evaluations apart; overheads such as checkpoints fall on the steps), differs from the plan's by
-   * more than REPLAN_DRIFT, the run is planned again from here, with the measured speed, and the
-   * decision kept in the loop state.
+   * more than REPLAN_DRIFT (once a run), or would end past the budget less its reserve (each time:
+   * a drift under REPLAN_DRIFT still eats the 2 % reserve), the run is planned again from here,
+   * with the measured speed, and the decision kept in the loop state.
    */
   const checkDrift = (epoch: number): void => {
-    if (planned === null || !loop.plan || loop.plan.replannedAtStep !== null || epoch + 1 >= loop.plan.epochs) return;
+    if (planned === null || !loop.plan || epoch + 1 >= loop.plan.epochs) return;
     const steps = loop.globalStep - planned.step;
     if (steps < MEASURE_STEPS) return; // too few to say more than the plan's own timing did
     const evaluating = evalSeconds - planned.evalSeconds;
@@ -462,16 +476,22 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       stepSeconds: ((performance.now() - planned.at) / 1000 - evaluating) / steps,
       evalSeconds: evaluations > 0 ? evaluating / evaluations : planned.speed.evalSeconds,
     };
-    const drift = budgetDrift(planned.speed, measured, loop.plan.epochs * stepsPerEpoch - loop.globalStep, evaluationsBetween(epoch + 1, loop.plan.epochs, everyEpochs));
-    if (Math.abs(drift) <= REPLAN_DRIFT) return;
+    const drift = budgetDrift(planned.speed, measured, totalSteps() - loop.globalStep, evaluationsBetween(epoch + 1, loop.plan.epochs, everyEpochs));
     const at = position(epoch + 1, loop.plan.budgetSeconds);
-    const plan = planBudget(at, measured);
-    const previous = loop.plan.epochs;
-    loop.plan = { ...loop.plan, epochs: plan.epochs, replannedAtStep: loop.globalStep };
-    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs);
-    appendRecord(eventsFile, { ...budgetRecord('replan', at, measured, plan), drift, previous_epochs: previous, fits: plan.fits });
+    const reason = replanReason(drift, loop.plan.replannedAtStep !== null, at, measured, totalSteps());
+    if (reason === null) return;
+    const plan = planBudget(at, measured, true);
+    // An overrun only ever shortens the plan; when the epoch in progress is all that is left, it stays.
+    if (reason === 'overrun' && plan.steps >= totalSteps()) return;
+    const previous = { epochs: loop.plan.epochs, steps: totalSteps() };
+    loop.plan = { ...loop.plan, epochs: plan.epochs, steps: plan.steps, replannedAtStep: reason === 'drift' ? loop.globalStep : loop.plan.replannedAtStep };
+    schedule = buildSchedule(s, stepsPerEpoch, plan.epochs, plan.steps);
+    appendRecord(eventsFile, { ...budgetRecord('replan', at, measured, plan), reason, drift, previous_epochs: previous.epochs, previous_steps: previous.steps, fits: plan.fits });
     const over = plan.fits ? '' : `; even so the budget will be exceeded (the epoch after this one cannot be dropped)`;
-    print(`budget ${config.common.budget}: the speed drifted by ${(100 * drift).toFixed(1)} % (from ${count(previous, 'epoch')}); re-plan: ${describePlan(at, measured, plan)}${over}`);
+    const why = reason === 'drift'
+      ? `the speed drifted by ${(100 * drift).toFixed(1)} %`
+      : `at the speed measured since the plan (${(100 * drift).toFixed(1)} % off it) the run would end past the budget`;
+    print(`budget ${config.common.budget}: ${why} (from ${count(previous.epochs, 'epoch')}, ${count(previous.steps, 'step')}); re-plan: ${describePlan(at, measured, plan)}${over}`);
   };
 
   if (aborted()) {
@@ -486,12 +506,14 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       const epoch = loop.epoch;
       model.train();
       freezeForEpoch(backbone, epoch, config.model.freeze_backbone_epochs);
-      progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsPerEpoch, loop.batchInEpoch);
+      progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsIn(epoch), loop.batchInEpoch);
       const waitAtEpochStart = waitMs();
       const epochStarted = performance.now();
       let stepStarted = performance.now();
-      // The iterator computes the forward pass when asked, so the learning rate is set first.
-      for await (const { step, scope } of scopedSteps(task.batches(model, epoch, loop.batchInEpoch))) {
+      // The iterator computes the forward pass when asked, so the learning rate is set first. A run
+      // resumed after the last step of a plan's cut-short epoch has none of it left to ask for.
+      const steps = loop.batchInEpoch < stepsIn(epoch) ? scopedSteps(task.batches(model, epoch, loop.batchInEpoch)) : [];
+      for await (const { step, scope } of steps) {
         let lr: number;
         let value: number;
         try {
@@ -536,7 +558,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
         const spent = budgetSeconds !== null && (performance.now() - started) / 1000 > budgetSeconds;
         if (budgetSeconds !== null && !loop.plan && !aborted() && (timed.steps > MEASURE_STEPS || loop.batchInEpoch === stepsPerEpoch || spent)) {
           await makePlan(epoch, budgetSeconds);
-          progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsPerEpoch, loop.batchInEpoch);
+          progress.start(`epoch ${epoch + 1}/${totalEpochs()}`, stepsIn(epoch), loop.batchInEpoch);
           stepStarted = performance.now(); // the timed evaluation is not the next step's
         }
         if (maxSteps !== null && loop.globalStep >= maxSteps) {
@@ -548,14 +570,15 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
           break;
         }
         const every = config.common.checkpoint_every;
-        if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsPerEpoch) await saveState();
+        if (every !== null && loop.globalStep % every === 0 && loop.batchInEpoch < stepsIn(epoch)) await saveState();
+        if (loop.batchInEpoch >= stepsIn(epoch)) break; // a plan's last epoch, cut short
       }
       progress.stop();
-      if (loop.batchInEpoch < stepsPerEpoch || interrupted) {
+      if (loop.batchInEpoch < stepsIn(epoch) || interrupted) {
         // Stopped inside an epoch (max_steps, a signal), or by a signal after an epoch's last step:
         // keep the exact position, before any evaluation, so --resume continues from it.
         await saveState();
-        if (interrupted) print(`interrupted after step ${loop.globalStep} (epoch ${epoch + 1}, batch ${loop.batchInEpoch}/${stepsPerEpoch}); checkpoint ${checkpointFile}`);
+        if (interrupted) print(`interrupted after step ${loop.globalStep} (epoch ${epoch + 1}, batch ${loop.batchInEpoch}/${stepsIn(epoch)}); checkpoint ${checkpointFile}`);
         else print(`stopped after ${loop.globalStep} steps (max_steps); checkpoint ${checkpointFile}`);
         break;
       }

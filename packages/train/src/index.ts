@@ -13,7 +13,7 @@ export {
 } from './engine.js';
 export { saveCheckpoint, loadCheckpoint, saveWeights, loadWeights, type Checkpoint, type LoopState, type WeightsInfo } from './checkpoint.js';
 export { loadPretrained, backboneParameters, freezeForEpoch, type PretrainedReport } from './pretrained.js';
-export { countTopK, evaluateClassifier, type EvalResult } from './metrics.js';
+export { countTopK, evaluateClassifier, type EvalResult, type EvaluateOptions } from './metrics.js';
 export { plotTrainingLog, type PlotSeries } from './plot.js';
 export { ProgressBar } from './progress.js';
 export {

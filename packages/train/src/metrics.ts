@@ -1,7 +1,7 @@
 import { noGrad } from '@parcnet/autograd';
 import { crossEntropy } from '@parcnet/nn';
 import type { Module } from '@parcnet/nn';
-import { tidy, type Tensor } from '@parcnet/tensor';
+import { add, flip, mul, tidy, type Tensor } from '@parcnet/tensor';
 import type { DataLoader } from '@parcnet/data';
 
 /** How many of the rows of logits [B, C] have the label among their k highest scores. */
@@ -38,8 +38,17 @@ export interface EvalResult {
   seconds: number;
 }
 
-/** Plain cross-entropy, top-1 and top-5 over one pass of the loader, in eval mode, without gradients. */
-export async function evaluateClassifier(model: Module, loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<EvalResult> {
+/** Options of {@link evaluateClassifier}. */
+export interface EvaluateOptions {
+  /** Test-time flip: score the mean of the logits of each image and of its mirror image (left to right); default false. */
+  flipTta?: boolean;
+}
+
+/**
+ * Plain cross-entropy, top-1 and top-5 over one pass of the loader, in eval mode, without
+ * gradients; with `flipTta`, of the mean logits of each image and its mirror image.
+ */
+export async function evaluateClassifier(model: Module, loader: DataLoader, onBatch?: (done: number, total: number) => void, options: EvaluateOptions = {}): Promise<EvalResult> {
   const wasTraining = model.training;
   model.eval();
   const started = performance.now();
@@ -52,7 +61,9 @@ export async function evaluateClassifier(model: Module, loader: DataLoader, onBa
       const n = batch.labels.shape[0];
       // tidy: the batch's activations go back when it is done.
       noGrad(() => tidy(() => {
-        const logits = model.forward(batch.images);
+        const logits = options.flipTta
+          ? mul(add(model.forward(batch.images), model.forward(flip(batch.images, 3))), 0.5)
+          : model.forward(batch.images);
         lossSum += crossEntropy(logits, batch.labels).item() * n;
         top1 += countTopK(logits, batch.labels, 1);
         top5 += countTopK(logits, batch.labels, Math.min(5, logits.shape[1]));

@@ -120,7 +120,7 @@ export function classificationTask(config: TrainConfig, train: ImageDataset, val
       }
     },
     async evaluate(model, _epoch, progress) {
-      const result = await evaluateClassifier(model, valLoader, (done, total) => progress(done, total, 'test'));
+      const result = await evaluateClassifier(model, valLoader, (done, total) => progress(done, total, 'test'), { flipTta: config.evaluation.flip_tta });
       evaluations.set(model, result);
       evalTotals.images += result.images;
       evalTotals.seconds += result.seconds;
@@ -145,7 +145,8 @@ export function classificationTask(config: TrainConfig, train: ImageDataset, val
 /**
  * Trains a classifier as the config says, with the engine ({@link trainTask}) and
  * {@link classificationTask}: AdamW or SGD, warm-up + cosine, label smoothing, EMA, optional
- * gradient clipping; evaluates the model (and its EMA) after every epoch; writes log.jsonl,
+ * gradient clipping; evaluates the model (and its EMA) after every epoch (or every
+ * `evaluation.every_epochs` and the last, with the test-time flip if `evaluation.flip_tta`); writes log.jsonl,
  * curves.png, checkpoint.safetensors (full state, atomic), model.safetensors (the last epoch's
  * better weights) and best.safetensors into common.out.
  */

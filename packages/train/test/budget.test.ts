@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadSafetensors, serializeSafetensors } from '@parcnet/io';
+import { warmupCosine } from '@parcnet/nn';
 import { dataDir } from '@parcnet/testing';
 import { CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, loadCheckpoint, parseTrainConfig, trainClassifier, type TrainConfig } from '../src/index';
-import { budgetDrift, budgetRefusal, evaluationsBetween, expectedSeconds, formatDuration, parseDuration, planBudget, type BudgetPosition } from '../src/budget';
+import { budgetDrift, budgetRefusal, evaluationsBetween, expectedSeconds, formatDuration, parseDuration, planBudget, replanReason, type BudgetPosition } from '../src/budget';
 import { expectExactResume } from './resume';
 
 const cifar = join(dataDir, 'cifar10');
@@ -55,18 +57,25 @@ describe('budget arithmetic', () => {
   const cifar2h: BudgetPosition = { budgetSeconds: 7200, elapsedSeconds: 30, steps: 21, epoch: 0, stepsPerEpoch: 781, everyEpochs: 1, maxEpochs: 50 };
   const speed = { stepSeconds: 1, evalSeconds: 84 };
 
-  it('plans the most whole epochs whose steps and evaluations end inside the budget, less 2 %', () => {
-    // 30 s + (781 E − 21) s + 84 E s ≤ 0.98 · 7200 s  ⇒  E = 8 (6,929 s); 9 would end at 7,794 s.
+  it('plans the most steps whose training and evaluations end inside the budget, less 2 %, cutting the last epoch short', () => {
+    // 30 s + (781 E − 21) s + 84 E s ≤ 0.98 · 7200 s = 7,056 s holds for 8 whole epochs (6,929 s). A
+    // ninth epoch's evaluation would leave 7,056 − 30 − 9 · 84 = 6,270 s of training, the ninth
+    // epoch cut to 43 steps: 43 s of training for an 84 s evaluation, not worth it.
+    expect(expectedSeconds(8 * 781, cifar2h, speed)).toBe(6929);
     expect(planBudget(cifar2h, speed)).toEqual({ epochs: 8, steps: 6248, evaluations: 8, expectedSeconds: 6929, capped: false, fits: true });
-    expect(planBudget({ ...cifar2h, maxEpochs: 5 }, speed)).toMatchObject({ epochs: 5, capped: true, fits: true });
-    // Evaluating every other epoch leaves room for more training.
-    expect(planBudget({ ...cifar2h, everyEpochs: 2 }, speed)).toMatchObject({ epochs: 8, evaluations: 4, expectedSeconds: 30 + 6248 - 21 + 4 * 84 });
-    expect(planBudget({ ...cifar2h, budgetSeconds: 9000 }, speed).epochs).toBe(10);
+    // 200 s more (0.98 · 7,400 = 7,252 s): 7,252 − 30 − 9 · 84 = 6,466 s of training, steps 22 to
+    // 6,487, the ninth epoch cut to 239 steps, which train longer than its evaluation takes.
+    expect(planBudget({ ...cifar2h, budgetSeconds: 7400 }, speed)).toEqual({ epochs: 9, steps: 6487, evaluations: 9, expectedSeconds: 7252, capped: false, fits: true });
+    expect(planBudget({ ...cifar2h, maxEpochs: 5 }, speed)).toMatchObject({ epochs: 5, steps: 5 * 781, capped: true, fits: true });
+    // Evaluating every other epoch leaves room for more training: after epochs 2, 4, 6, 8 and the ninth, cut to 379 steps.
+    expect(planBudget({ ...cifar2h, everyEpochs: 2 }, speed)).toMatchObject({ epochs: 9, steps: 6627, evaluations: 5, expectedSeconds: 30 + 6627 - 21 + 5 * 84 });
+    // 9,000 s: the eleventh epoch would get 77 steps for its 84 s evaluation, so 10 whole epochs.
+    expect(planBudget({ ...cifar2h, budgetSeconds: 9000 }, speed)).toMatchObject({ epochs: 10, steps: 7810 });
     // A re-plan after epoch 3, slower than planned: the epochs done stay, the rest is fitted again.
     const after3: BudgetPosition = { ...cifar2h, elapsedSeconds: 3000, steps: 3 * 781, epoch: 3 };
-    // 7 epochs would end at 3,000 s + 4 · 781 · 1.2 s + 4 · 100 s = 7,149 s > 7,056 s.
-    expect(expectedSeconds(7, after3, { stepSeconds: 1.2, evalSeconds: 100 })).toBeCloseTo(3000 + 4 * 781 * 1.2 + 400, 6);
-    expect(planBudget(after3, { stepSeconds: 1.2, evalSeconds: 100 })).toMatchObject({ epochs: 6, evaluations: 3, fits: true });
+    // Whole, 7 epochs would end at 3,000 s + 4 · 781 · 1.2 s + 4 · 100 s = 7,149 s > 7,056 s: the seventh is cut to 703 steps.
+    expect(expectedSeconds(7 * 781, after3, { stepSeconds: 1.2, evalSeconds: 100 })).toBeCloseTo(3000 + 4 * 781 * 1.2 + 400, 6);
+    expect(planBudget(after3, { stepSeconds: 1.2, evalSeconds: 100 })).toMatchObject({ epochs: 7, steps: 6 * 781 + 703, evaluations: 4, fits: true });
   });
 
   it('a budget that cannot hold one epoch and its evaluation is refused with the numbers', () => {
@@ -78,6 +87,40 @@ describe('budget arithmetic', () => {
         "of the epoch's 781 take 12m40s and its evaluation 1m24s, after 30.0s gone already; that needs 14m52s (2 % kept back); give a longer " +
         '--budget (common.budget) or fewer images',
     );
+  });
+
+  it('re-plans once for a drift over 10 %, and shortens the plan whenever the measured speed would end it past the budget', () => {
+    // The 2-hour run of 2026-12-06 after its fourth epoch: planned at 1.156 s a step and 89.6 s an
+    // evaluation (5,478 steps, 8 evaluations), it measured 1.19 s and 105 s and stood 197 s behind.
+    const plannedSpeed = { stepSeconds: 1.156, evalSeconds: 89.6 };
+    const measured = { stepSeconds: 1.19, evalSeconds: 105 };
+    const after4: BudgetPosition = { budgetSeconds: 7200, elapsedSeconds: 4172, steps: 3124, epoch: 4, stepsPerEpoch: 781, everyEpochs: 1, maxEpochs: 40 };
+    const drift = budgetDrift(plannedSpeed, measured, 5478 - 3124, 4);
+    expect(drift).toBeCloseTo(3221.26 / 3079.624 - 1, 6); // 4.6 %: too small to re-plan for
+    // Yet 4,172 s + 2,354 · 1.19 s + 4 · 105 s = 7,393 s > 7,056 s: it would end 5m37s past the budget's reserve.
+    expect(replanReason(drift, false, after4, measured, 5478)).toBe('overrun');
+    expect(replanReason(drift, true, after4, measured, 5478)).toBe('overrun'); // as often as it happens
+    // 7 epochs, the seventh cut to 596 steps: 4,172 + 2,158 · 1.19 + 3 · 105 = 7,055 s.
+    expect(planBudget(after4, measured)).toMatchObject({ epochs: 7, steps: 5282, evaluations: 3, fits: true });
+    // On time at the planned speed: nothing to do, unless the speed drifts by more than 10 % (once).
+    const onTime = { ...after4, elapsedSeconds: 3975 };
+    expect(replanReason(0.02, false, onTime, plannedSpeed, 5478)).toBeNull();
+    expect(replanReason(-0.12, false, onTime, plannedSpeed, 5478)).toBe('drift');
+    expect(replanReason(-0.12, true, onTime, plannedSpeed, 5478)).toBeNull();
+  });
+
+  it('a re-plan may cut the epoch in progress, down to one step, instead of making it whole', () => {
+    // The same run after its seventh epoch (1h56m42s gone, its eighth epoch planned at 11 steps):
+    // re-planned with whole epochs, the eighth became 781 steps, ending 2h13m after the start.
+    const after7: BudgetPosition = { budgetSeconds: 7200, elapsedSeconds: 7001.94, steps: 5467, epoch: 7, stepsPerEpoch: 781, everyEpochs: 1, maxEpochs: 40 };
+    const measured = { stepSeconds: 1.1506, evalSeconds: 100.76 };
+    expect(planBudget(after7, measured)).toMatchObject({ epochs: 8, steps: 6248, fits: false });
+    // Cut instead: one step (the schedule ends with it) and the evaluation: 48 s into the 2 % reserve, inside the budget.
+    expect(planBudget(after7, measured, true)).toMatchObject({ epochs: 8, steps: 5468, evaluations: 1, fits: false });
+    // With time left the epoch in progress takes what fits: 7,056 − 6,000 − 100.76 = 955 s, 830 steps, whole (781).
+    expect(planBudget({ ...after7, elapsedSeconds: 6000 }, measured, true)).toMatchObject({ epochs: 8, steps: 6248, fits: true });
+    // 500 s left after the evaluation: 434 steps.
+    expect(planBudget({ ...after7, elapsedSeconds: 7056 - 100.76 - 500 }, measured, true)).toMatchObject({ epochs: 8, steps: 5467 + 434, fits: true });
   });
 
   it('the drift is that of the time still to go, evaluations included', () => {
@@ -105,7 +148,7 @@ describe('training to a budget', () => {
     expect(events[2]).toMatchObject({ epoch: 3, step: 9, interrupted: false, stopped_at_max_steps: false });
     expect(result.epochs).toBe(3);
     expect(result.seconds).toBeLessThan(600);
-    expect((await loadCheckpoint(join(out, CHECKPOINT_FILE))).loop.plan).toEqual({ budgetSeconds: 600, epochs: 3, step: 3, replannedAtStep: null });
+    expect((await loadCheckpoint(join(out, CHECKPOINT_FILE))).loop.plan).toEqual({ budgetSeconds: 600, epochs: 3, steps: 9, step: 3, replannedAtStep: null });
     const log = readLines(join(out, LOG_FILE));
     for (const line of log) for (const key of ['epoch', 'step', 'loss']) expect(typeof line[key]).toBe('number');
     expect(log.filter((l) => l.type === 'eval').map((l) => l.epoch)).toEqual([0, 1, 2]);
@@ -127,6 +170,33 @@ describe('training to a budget', () => {
       const config = tinyConfig(out, { common: { budget: '10h', ...(maxSteps === null ? {} : { max_steps: maxSteps }) } });
       await trainClassifier(config, { resume, print: (m) => resume && resumed.push(m) });
     }, [1, 1, 4]);
-    expect(resumed).toContain("budget: keeping the checkpoint's plan of 10h00m: 2 epochs");
+    expect(resumed).toContain("budget: keeping the checkpoint's plan of 10h00m: 2 epochs, 6 steps");
+  });
+
+  it('a plan that cuts its last epoch short trains only its steps, ends the cosine with them and evaluates that epoch', async () => {
+    // The plan depends on the measured speed; to test what the engine does with a cut plan, the
+    // plan is written into a checkpoint taken after the first step, and the run resumed from it
+    // (a resumed run keeps its checkpoint's plan): 2 epochs of 3 steps, the second cut to 2.
+    const out = temporaryDir();
+    const config = (maxSteps: number | null): TrainConfig => tinyConfig(out, { common: { budget: '10h', max_steps: maxSteps } });
+    await trainClassifier(config(1));
+    const file = join(out, CHECKPOINT_FILE);
+    const { tensors, metadata } = await loadSafetensors(file);
+    const meta = JSON.parse(metadata.parcnet) as { loop: Record<string, unknown> };
+    expect(meta.loop.plan).toBeNull(); // one step: too few to plan
+    meta.loop.plan = { budgetSeconds: 36000, epochs: 2, steps: 5, step: 1, replannedAtStep: null };
+    writeFileSync(file, serializeSafetensors(tensors, { metadata: { parcnet: JSON.stringify(meta) } }));
+
+    const printed: string[] = [];
+    const result = await trainClassifier(config(null), { resume: file, print: (m) => printed.push(m) });
+    expect(printed).toContain("budget: keeping the checkpoint's plan of 10h00m: 2 epochs, 5 steps");
+    expect([result.epochs, result.steps]).toEqual([2, 5]);
+    const log = readLines(join(out, LOG_FILE));
+    expect(log.filter((l) => l.type === 'eval').map((l) => [l.epoch, l.step])).toEqual([[0, 3], [1, 5]]);
+    // Logged after steps 2 to 5 (the lr is the one of the step before): the cosine over 5 steps, not 6.
+    const schedule = warmupCosine({ maxLr: 0.002, minLr: 0.00002, warmupIterations: 2, warmupInitLr: 0.0002, maxEpochs: 2, per: 'iteration', iterationsPerEpoch: 3, totalIterations: 5 });
+    const lrs = log.filter((l) => l.type === 'train').map((l) => l.lr);
+    expect(lrs.slice(1)).toEqual([1, 2, 3, 4].map((i) => schedule.lrAt(i, i < 3 ? 0 : 1)));
+    expect(readLines(join(out, EVENTS_FILE)).at(-1)).toMatchObject({ type: 'end', epoch: 2, step: 5, interrupted: false, stopped_at_max_steps: false });
   });
 });

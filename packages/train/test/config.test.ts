@@ -30,4 +30,12 @@ describe('training configs', () => {
     expect(() => parseTrainConfig({ loss: { label_smoothing: 1.5 } }, 'x.yaml')).toThrowError(/label_smoothing must be in \[0, 1\)/);
     expect(() => parseTrainConfig({ image_augmentation: { train: [{ name: 'blur' }] } }, 'x.yaml')).toThrowError(/image_augmentation\.train: transform 0 .*unknown name/);
   });
+
+  it('evaluation: every epoch, no test-time flip by default; bad values are refused', () => {
+    expect(parseTrainConfig({}, 'x.yaml').evaluation).toEqual({ every_epochs: 1, flip_tta: false });
+    expect(parseTrainConfig({ evaluation: { every_epochs: 3, flip_tta: true } }, 'x.yaml').evaluation).toEqual({ every_epochs: 3, flip_tta: true });
+    expect(() => parseTrainConfig({ evaluation: { every_epochs: 0 } }, 'x.yaml')).toThrowError(/^x\.yaml: evaluation\.every_epochs must be a positive integer, got 0$/);
+    expect(() => parseTrainConfig({ evaluation: { flip_tta: 'yes' } }, 'x.yaml')).toThrowError(/^x\.yaml: evaluation\.flip_tta must be true or false$/);
+    expect(() => parseTrainConfig({ evaluation: { every: 2 } }, 'x.yaml')).toThrowError(/x\.yaml: unknown key evaluation\.every; known: every_epochs, flip_tta/);
+  });
 });

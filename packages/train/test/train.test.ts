@@ -29,6 +29,15 @@ function smallConfig(out: string, overrides: Record<string, unknown> = {}): Trai
 }
 
 describe('classification trainer', () => {
+  it('evaluates every n-th epoch and after the last (evaluation.every_epochs), with the test-time flip when asked', async () => {
+    const out = temporaryDir();
+    const result = await trainClassifier(smallConfig(out, { scheduler: { max_epochs: 3 }, ema: { enable: false }, evaluation: { every_epochs: 2, flip_tta: true } }));
+    const log = readLog(out);
+    expect(log.filter((r) => r.type === 'eval' || r.type === 'epoch').map((r) => [r.type, r.epoch])).toEqual([['epoch', 0], ['eval', 1], ['eval', 2]]);
+    expect(result.epochs).toBe(3);
+    expect(result.last!.top1).toBeGreaterThanOrEqual(0);
+  }, 600_000);
+
   it('ParC-Net-XS on a 512-image CIFAR-10 subset: the loss falls and test accuracy beats chance', async () => {
     const out = temporaryDir();
     const config = parseTrainConfig(
