@@ -158,8 +158,6 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
 }
 
 /**
-
-/**
  * Whether the run plans again after an epoch, and why, standing at `at` (the next epoch) with the
  * speed measured since the plan: 'drift' when the time still to go differs from the plan's by more
  * than {@link REPLAN_DRIFT} (once a run: `driftReplanned` says whether that happened already);

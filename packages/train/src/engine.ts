@@ -278,6 +278,13 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     emaUpdates: 0,
     plan: null,
   };
+  // With a budget, scheduler.max_epochs bounds the plan; until the plan is made, the cosine is laid
+  // over it (the timed steps lie inside the warm-up in any usual config, where it makes no difference).
+  const totalEpochs = (): number => loop.plan?.epochs ?? s.max_epochs;
+  /** Steps in all; a plan may cut its last epoch short. */
+  const totalSteps = (): number => loop.plan?.steps ?? totalEpochs() * stepsPerEpoch;
+  /** Steps in `epoch`: a whole epoch's, or fewer in a plan's last. */
+  const stepsIn = (epoch: number): number => Math.min(stepsPerEpoch, totalSteps() - epoch * stepsPerEpoch);
   if (options.resume) {
     const checkpoint = await loadCheckpoint(options.resume);
     if (checkpoint.classes.join() !== weightsInfo.classes.join()) {
@@ -299,16 +306,9 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
       // resumed run keeps it as it is and never re-plans: two resumed runs end alike.
       const budget = config.common.budget;
       const other = budget !== null && parseDuration(budget) !== loop.plan.budgetSeconds ? ` (common.budget ${budget} does not change it)` : '';
-      print(`budget: keeping the checkpoint's plan of ${formatDuration(loop.plan.budgetSeconds)}: ${count(loop.plan.epochs, 'epoch')}, ${count(loop.plan.steps ?? loop.plan.epochs * stepsPerEpoch, 'step')}${other}`);
+      print(`budget: keeping the checkpoint's plan of ${formatDuration(loop.plan.budgetSeconds)}: ${count(loop.plan.epochs, 'epoch')}, ${count(totalSteps(), 'step')}${other}`);
     }
   }
-  // With a budget, scheduler.max_epochs bounds the plan; until the plan is made, the cosine is laid
-  // over it (the timed steps lie inside the warm-up in any usual config, where it makes no difference).
-  const totalEpochs = (): number => loop.plan?.epochs ?? s.max_epochs;
-  /** Steps in all; a plan may cut its last epoch short. */
-  const totalSteps = (): number => loop.plan?.steps ?? totalEpochs() * stepsPerEpoch;
-  /** Steps in `epoch`: a whole epoch's, or fewer in a plan's last. */
-  const stepsIn = (epoch: number): number => Math.min(stepsPerEpoch, totalSteps() - epoch * stepsPerEpoch);
   let schedule = buildSchedule(s, stepsPerEpoch, totalEpochs(), totalSteps());
 
   const logFile = join(out, LOG_FILE);
