@@ -28,13 +28,14 @@ for (const name of Object.keys(listKernels()) as KernelName[]) {
     }) as never,
   });
 }
-/** Conv calls split by kind, with the weight shape: which convs the time goes to. */
+/** Conv calls split by kind and shape (kernel/stride, input → output channels, input map): which convs the time goes to. */
 function convKind(name: KernelName, args: unknown[]): string {
   const attrs = args[args.length - 1] as Conv2DAttrs;
   const w = name === 'Conv2DBackpropFilter' ? args[2] as number[] : (args[1] as Tensor).shape;
-  const [, cg, kh, kw] = w;
+  const input = name === 'Conv2DBackpropInput' ? args[2] as number[] : (args[0] as Tensor).shape;
+  const [o, cg, kh, kw] = w;
   const kind = attrs.groups > 1 && cg === 1 ? 'depthwise' : kh === 1 && kw === 1 ? 'pointwise' : 'dense';
-  return `${kind} ${kh}×${kw}/${attrs.stride[0]}`;
+  return `${kind} ${kh}×${kw}/${attrs.stride[0]} ${input[1]}→${o} @${input[2]}`;
 }
 const batch = Number(process.argv[2] ?? 16);
 const evaluate = process.argv[3] === 'eval';
@@ -63,6 +64,6 @@ for (let i = 0; i < steps; i++) step();
 const total = (performance.now() - t0) / steps;
 const kernelTotal = [...time.values()].reduce((a, b) => a + b.ms, 0) / steps;
 console.log(`step ${total.toFixed(0)} ms, in kernels ${kernelTotal.toFixed(0)} ms (per step, ${steps} steps)`);
-for (const [name, e] of [...time].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
+for (const [name, e] of [...time].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.TOP ?? 30))) {
   console.log(name.padEnd(34), (e.ms / steps).toFixed(1).padStart(8), 'ms', String(e.calls / steps).padStart(6), 'calls');
 }

@@ -2,6 +2,7 @@
 export { gemm, packPanels, packPanelsTransposed, packRows } from './gemm';
 export { depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages } from './conv';
 export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilter, depthwise3x3ScratchBytes } from './depthwise3x3';
+export { winogradInput, winogradGradOutput, winogradGemms, winogradOutput, winogradInputAdjoint, winogradFilter, winogradFilterAdjoint, winogradScratchBytes } from './winograd';
 export { parcGather, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';

@@ -5,6 +5,7 @@
  * @module @parcnet/wasm
  */
 import './kernels.js';
+export { setWinograd } from './kernels.js';
 import './spatial.js';
 import './reductions.js';
 import './random.js';

@@ -100,6 +100,10 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     if (epilogue) parallelFor(g.c, 'bnApply', [yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act], g.n * g.c * g.ho * g.wo);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
+  if (winogradApplies(g, attrs)) {
+    winogradForward(xp, wp, yp, g, attrs, epilogue);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
+  }
   // Threads split the batch; each chunk of images has its own scratch: columns, then their panels.
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
@@ -133,6 +137,11 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     }
     return outputTensor(dxp, inputShape);
   }
+  if (winogradApplies(g, attrs)) {
+    const dxp = outputIn(g.n * g.c * g.h * g.w);
+    winogradBackpropInput(dyp, wp, dxp, g, attrs);
+    return outputTensor(dxp, inputShape);
+  }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
   const dxp = outputIn(g.n * g.c * g.h * g.w, g.depthwise || !g.pointwise);
   if (g.depthwise) {
@@ -163,6 +172,11 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const xp = copyIn(x);
   const dyp = copyIn(gradOutput);
   const count = g.o * g.cg * g.kh * g.kw;
+  if (winogradApplies(g, attrs)) {
+    const dwp = outputIn(count);
+    winogradBackpropFilter(xp, dyp, dwp, g, attrs);
+    return outputTensor(dwp, weightShape);
+  }
   const dwp = outputIn(count, true);
   if (isDepthwise3x3(g, attrs)) {
     depthwise3x3('depthwise3x3BackpropFilter', g.c, [xp, dyp, dwp], g, attrs);
@@ -188,6 +202,141 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   for (let s = 0; s < slices; s++) wasm.binaryArrays(dwp, partials + s * partialBytes, dwp, count, 0, 0, blocks(count));
   return outputTensor(dwp, weightShape);
 }));
+
+// Dense 3×3 convolutions with stride 1 (ParC-Net's local-global fusion convs) by Winograd
+// F(2×2, 3×3) (assembly/winograd.ts): the input's and the output gradient's tiles transformed over
+// the whole batch, 16 GEMMs, and the transform back. Planes are the unit threads split the
+// transforms by, and row panels of the 16 GEMMs (one job) the GEMMs by; the filter gradient sums
+// over all tiles inside one GEMM, so every pass gives the same numbers on any number of threads.
+
+let winogradEnabled = true;
+
+/**
+ * Whether dense 3×3 convs with stride 1 use Winograd F(2×2, 3×3) (default) or im2col + GEMM: as
+ * torch.backends' algorithm switches, for comparing the two (benchmarks, tests); results differ in
+ * the last bits.
+ */
+export function setWinograd(enabled: boolean): void {
+  winogradEnabled = enabled;
+}
+
+/** Under this many input channels the 16 GEMMs are too thin to beat im2col (the 3-channel stem). */
+const WINOGRAD_MIN_CHANNELS = 8;
+
+function winogradApplies(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
+  return winogradEnabled && a.groups === 1 && g.kh === 3 && g.kw === 3 && a.stride[0] === 1 && a.stride[1] === 1 &&
+    a.dilation[0] === 1 && a.dilation[1] === 1 && a.padding[0] <= 2 && a.padding[1] <= 2 && g.c >= WINOGRAD_MIN_CHANNELS && g.ho > 0 && g.wo > 0;
+}
+
+/** Layouts the transforms write (winograd.ts). */
+const COLUMN_PANELS = 0;
+const TRANSPOSED_PANELS = 1;
+const ROW_PANELS = 2;
+/** Positions of a transformed 4×4 tile: one GEMM each. */
+const XI = 16;
+
+interface Tiling { th: number; tw: number; tiles: number }
+
+const tiling = (g: Conv2DGeometry): Tiling => {
+  const th = Math.ceil(g.ho / 2);
+  const tw = Math.ceil(g.wo / 2);
+  return { th, tw, tiles: g.n * th * tw };
+};
+
+/**
+ * Bytes from one ξ's block to the next for a block of `bytes`: whole pages plus 256, so that the 16
+ * blocks a transform writes (or reads) for one tile fall in 16 different L1 sets. Blocks a whole
+ * number of pages apart (96 channels × 1,024 tiles × 4 bytes is 96 pages) all map to one set and
+ * evict each other: the input transform took twice as long.
+ */
+const skewed = (bytes: number): number => Math.ceil(bytes / 4096) * 4096 + 256;
+
+/** The 16 blocks of a transform's output, `stride` bytes apart; zeroed when the GEMM operand has padding (its rows or columns past the end only feed outputs gemm drops, but zeros keep garbage, and its slow paths, out). */
+function blocks16(stride: number, padded: boolean): number {
+  const at = alloc(stride * XI);
+  if (padded) f32(at, (stride * XI) / 4).fill(0);
+  return at;
+}
+
+/** U[ξ] = G g Gᵀ, row-major [16][O][C], then each ξ's block packed as the A operand (transposed for the input gradient). */
+function winogradFilterPanels(wp: number, g: Conv2DGeometry, transposed: boolean): { at: number; stride: number } {
+  const u = alloc(XI * g.o * g.c * 4);
+  parallelFor(g.o, 'winogradFilter', [wp, g.o, g.c, u], g.o * g.c * 64);
+  const [m, k] = transposed ? [g.c, g.o] : [g.o, g.c];
+  const stride = rowPanelBytes(m, k);
+  const panels = alloc(stride * XI);
+  for (let xi = 0; xi < XI; xi++) {
+    wasm.packRows(u + xi * g.o * g.c * 4, transposed ? 1 : g.c, transposed ? g.c : 1, m, k, panels + xi * stride);
+  }
+  return { at: panels, stride };
+}
+
+interface Blocks { at: number; stride: number }
+
+/** The 16 GEMMs c[ξ] = a[ξ] · b[ξ] ([m, k] · [k, n]; a in row panels, b in column panels, c row-major), split across threads by row panels as one job. */
+function winogradGemms(m: number, n: number, k: number, a: Blocks, b: Blocks, c: Blocks): void {
+  parallelFor(XI * rowPanels(m), 'winogradGemms', [m, n, k, a.at, a.stride, b.at, b.stride, c.at, c.stride], XI * m * n * k);
+}
+
+/** V = Bᵀ d B of every tile of x in `layout` (the forward's [C, T] column panels, or the filter gradient's [T, C]). */
+function winogradInputTransform(xp: number, g: Conv2DGeometry, a: Conv2DAttrs, t: Tiling, layout: number): Blocks {
+  const transposed = layout === TRANSPOSED_PANELS;
+  const stride = skewed(transposed ? panelBytes(t.tiles, g.c) : panelBytes(g.c, t.tiles));
+  const v = blocks16(stride, transposed ? g.c % 8 !== 0 : t.tiles % 8 !== 0);
+  const { chunks, chunk } = chunking(g.n * g.c);
+  const scratchBytes = wasm.winogradScratchBytes(t.th, t.tw);
+  const scratch = alloc(scratchBytes * chunks);
+  parallelFor(g.n * g.c, 'winogradInput', [
+    xp, g.c, g.h, g.w, a.padding[0], a.padding[1], t.th, t.tw, t.tiles, v, stride, layout, scratch, scratchBytes, chunk,
+  ], t.tiles * g.c * 16);
+  return { at: v, stride };
+}
+
+/** dM = A dY Aᵀ of every tile of dy in `layout` (the input gradient's [O, T] column panels, or the filter gradient's [O, T] row panels). */
+function winogradGradOutputTransform(dyp: number, g: Conv2DGeometry, t: Tiling, layout: number): Blocks {
+  const rows = layout === ROW_PANELS;
+  const stride = skewed(rows ? rowPanelBytes(g.o, t.tiles) : panelBytes(g.o, t.tiles));
+  const dm = blocks16(stride, rows ? g.o % 4 !== 0 : t.tiles % 8 !== 0);
+  parallelFor(g.n * g.o, 'winogradGradOutput', [dyp, g.o, g.ho, g.wo, t.th, t.tw, t.tiles, dm, stride, layout], t.tiles * g.o * 16);
+  return { at: dm, stride };
+}
+
+/** 16 row-major [rows, cols] GEMM results. */
+function resultBlocks(rows: number, cols: number): Blocks {
+  const stride = skewed(rows * cols * 4);
+  return { at: alloc(stride * XI), stride };
+}
+
+function winogradForward(xp: number, wp: number, yp: number, g: Conv2DGeometry, a: Conv2DAttrs, epilogue: Epilogue | null): void {
+  const t = tiling(g);
+  const v = winogradInputTransform(xp, g, a, t, COLUMN_PANELS);
+  const m = resultBlocks(g.o, t.tiles);
+  winogradGemms(g.o, t.tiles, g.c, winogradFilterPanels(wp, g, false), v, m);
+  const [scale, shift, act] = epilogue ? [epilogue.scale, epilogue.shift, epilogue.act] : [0, 0, 0];
+  parallelFor(g.n * g.o, 'winogradOutput', [m.at, m.stride, g.o, g.ho, g.wo, t.th, t.tw, t.tiles, yp, scale, shift, act], t.tiles * g.o * 16);
+}
+
+function winogradBackpropInput(dyp: number, wp: number, dxp: number, g: Conv2DGeometry, a: Conv2DAttrs): void {
+  const t = tiling(g);
+  const dm = winogradGradOutputTransform(dyp, g, t, COLUMN_PANELS);
+  const dv = resultBlocks(g.c, t.tiles);
+  winogradGemms(g.c, t.tiles, g.o, winogradFilterPanels(wp, g, true), dm, dv);
+  const { chunks, chunk } = chunking(g.n * g.c);
+  const scratchBytes = wasm.winogradScratchBytes(t.th, t.tw);
+  const scratch = alloc(scratchBytes * chunks);
+  parallelFor(g.n * g.c, 'winogradInputAdjoint', [
+    dv.at, dv.stride, g.c, g.h, g.w, a.padding[0], a.padding[1], t.th, t.tw, t.tiles, dxp, scratch, scratchBytes, chunk,
+  ], t.tiles * g.c * 16);
+}
+
+function winogradBackpropFilter(xp: number, dyp: number, dwp: number, g: Conv2DGeometry, a: Conv2DAttrs): void {
+  const t = tiling(g);
+  const dm = winogradGradOutputTransform(dyp, g, t, ROW_PANELS);
+  const v = winogradInputTransform(xp, g, a, t, TRANSPOSED_PANELS);
+  const du = resultBlocks(g.o, g.c);
+  winogradGemms(g.o, g.c, t.tiles, dm, v, du);
+  parallelFor(g.o, 'winogradFilterAdjoint', [du.at, du.stride, g.o, g.c, dwp], g.o * g.c * 64);
+}
 
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W') => Tensor {

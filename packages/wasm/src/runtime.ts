@@ -9,7 +9,7 @@ import { platform, wasmPath } from '#platform';
  * their output into a block that becomes the output tensor's storage.
  */
 
-export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, SpatialExports, ReductionExports {
+export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, WinogradExports, SpatialExports, ReductionExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number, blockStart: number, blockEnd: number): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
@@ -151,6 +151,24 @@ export function resetWasmHeapPeak(): void {
 export function setWasmTensorLimit(bytes: number): void {
   if (!(bytes >= 0) || bytes > HEAP_END / 2) throw new RangeError(`setWasmTensorLimit: expected 0 … ${HEAP_END / 2} bytes, got ${bytes}`);
   heap.tensorLimit = platform.kernels.shared ? bytes : 0;
+}
+
+/** assembly/winograd.ts: F(2×2, 3×3) transforms, their adjoints and the 16 GEMMs. */
+export interface WinogradExports {
+  winogradInput(
+    x: number, c: number, h: number, w: number, ph: number, pw: number, th: number, tw: number, tiles: number, v: number, block: number, layout: number,
+    scratch: number, scratchBytes: number, chunk: number, start: number, end: number,
+  ): void;
+  winogradGradOutput(dy: number, o: number, ho: number, wo: number, th: number, tw: number, tiles: number, dm: number, block: number, layout: number, start: number, end: number): void;
+  winogradGemms(m: number, n: number, k: number, a: number, aBlock: number, b: number, bBlock: number, c: number, cBlock: number, start: number, end: number): void;
+  winogradOutput(mm: number, block: number, o: number, ho: number, wo: number, th: number, tw: number, tiles: number, y: number, scale: number, shift: number, act: number, start: number, end: number): void;
+  winogradInputAdjoint(
+    dv: number, block: number, c: number, h: number, w: number, ph: number, pw: number, th: number, tw: number, tiles: number, dx: number,
+    scratch: number, scratchBytes: number, chunk: number, start: number, end: number,
+  ): void;
+  winogradFilter(g: number, o: number, c: number, u: number, start: number, end: number): void;
+  winogradFilterAdjoint(du: number, block: number, o: number, c: number, dw: number, start: number, end: number): void;
+  winogradScratchBytes(th: number, tw: number): number;
 }
 
 export interface ConvImagesExports {

@@ -54,6 +54,7 @@ type ExportName = keyof KernelExports;
 const callable: ExportName[] = [
   'gemm', 'depthwise', 'depthwise3x3', 'depthwise3x3BackpropInput', 'depthwise3x3BackpropFilter', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcGather', 'parcConvBackpropKernel',
   'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
+  'winogradInput', 'winogradGradOutput', 'winogradGemms', 'winogradOutput', 'winogradInputAdjoint', 'winogradFilter', 'winogradFilterAdjoint',
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',
   'sumReduce', 'softmax', 'softmaxGrad', 'binaryArrays',
   'silu', 'siluGrad', 'sigmoid', 'sigmoidGrad', 'hardswish', 'hardswishGrad', 'hardsigmoid', 'hardsigmoidGrad',

@@ -118,6 +118,30 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('dense 3×3 stride 1 by Winograd F(2×2, 3×3): forward (plain and with the epilogue) and both backprops, padding 0–2, odd and tiny maps', () => {
+      setNumThreads(threads);
+      const [forward, backInput, backFilter, fused] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Conv2DNormAct'] as const).map(both);
+      const winogradCase = fc.record({
+        // At least 8 input channels: fewer go to im2col (the 3-channel stem).
+        n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 8, max: 19 }), o: fc.integer({ min: 1, max: 13 }),
+        h: fc.integer({ min: 1, max: 11 }), w: fc.integer({ min: 1, max: 11 }), ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }),
+        activation: fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
+      }).filter((c) => c.h + 2 * c.ph >= 3 && c.w + 2 * c.pw >= 3);
+      fc.assert(fc.property(winogradCase, (c) => {
+        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
+        const w = randn([c.o, c.c, 3, 3], { seed: c.seed + 1 });
+        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [c.ph, c.pw], dilation: [1, 1], groups: 1 };
+        const y = forward[1](x, w, attrs) as Tensor;
+        expectClose(forward[0](x, w, attrs) as Tensor, y);
+        const g = input([...y.shape], c.seed + 2, c.strided);
+        expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
+        expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
+        const scale = Float64Array.from({ length: c.o }, (_, i) => 0.5 + i / c.o);
+        const shift = Float64Array.from({ length: c.o }, (_, i) => i / c.o - 0.4);
+        expectClose(fused[0](x, w, scale, shift, c.activation, attrs) as Tensor, fused[1](x, w, scale, shift, c.activation, attrs) as Tensor);
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('ParcConv and both backprops, both axes, non-square', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
