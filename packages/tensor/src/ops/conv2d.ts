@@ -3,9 +3,10 @@ import { DTypeError, ParcnetError, ShapeError } from '../errors.js';
 import type { Conv2DAttrs, NormActivation } from '../kernel-names.js';
 import { runKernel } from '../registry.js';
 import { formatShape } from '../shape.js';
-import { isGradEnabled, recordOp } from '../tape.js';
+import { isGradEnabled, isTracing, recordOp } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
+import { sumToShape } from './reduce.js';
 import { reshape } from './views.js';
 
 /** A size given for both spatial dims at once (`3`) or as (H, W) (`[3, 1]`), as PyTorch's int-or-tuple arguments. */
@@ -82,17 +83,28 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const o = w.shape[0];
   const inputShape = x.shape;
   const weightShape = w.shape;
-  const out = runKernel('Conv2D', x, w, attrs);
-  const y = recordOp('conv2d', out, [x, w], (g) => [
-    x.requiresGrad ? runKernel('Conv2DBackpropInput', g, w, inputShape, attrs) : null,
-    w.requiresGrad ? runKernel('Conv2DBackpropFilter', x, g, weightShape, attrs) : null,
-  ], attrs);
   const bias = options.bias;
-  if (!bias) return y;
-  if (bias.ndim !== 1 || bias.shape[0] !== o) {
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== o)) {
     throw new ShapeError(`conv2d: bias must be [${o}] for weight ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
   }
-  return add(y, reshape(bias, [1, o, 1, 1]));
+  const backward = (g: Tensor): (Tensor | null)[] => [
+    x.requiresGrad ? runKernel('Conv2DBackpropInput', g, w, inputShape, attrs) : null,
+    w.requiresGrad ? runKernel('Conv2DBackpropFilter', x, g, weightShape, attrs) : null,
+  ];
+  if (bias && bias.dtype === x.dtype && !isTracing()) {
+    // The bias added by the conv kernel as it stores each output (Conv2DNormAct's epilogue with
+    // scale 1 and no activation: acc · 1 + b is exactly acc + b), instead of a broadcast bias
+    // expanded to the output's size and a second pass over it. A tracer (ONNX export, profile)
+    // sees the plain conv and add.
+    const shift = Float64Array.from(bias.toTypedArray());
+    const out = runKernel('Conv2DNormAct', x, w, new Float64Array(o).fill(1), shift, null, attrs);
+    return recordOp('conv2d', out, [x, w, bias], (g) => [
+      ...backward(g),
+      bias.requiresGrad ? reshape(sumToShape(g, [1, o, 1, 1]), [o]) : null,
+    ], attrs);
+  }
+  const y = recordOp('conv2d', runKernel('Conv2D', x, w, attrs), [x, w], backward, attrs);
+  return bias ? add(y, reshape(bias, [1, o, 1, 1])) : y;
 }
 
 /**
