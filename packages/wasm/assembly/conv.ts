@@ -306,3 +306,60 @@ export function convBackpropFilterImages(
     }
   }
 }
+
+// A 1×1 conv on maps of fewer than 8 pixels runs as one GEMM over the whole batch: one GEMM per
+// image would fill 4 of a column panel's 8 lanes at 2×2, and 1 at 1×1. The operands below gather
+// the batch's columns (column n·pixels + p is pixel p of image n) into the GEMM's packed layouts.
+
+/** Element (r, n·pixels + p) of the batch's columns: plane r of image n of src [images, rows, pixels]. */
+@inline function batchColumn(src: usize, r: i32, col: i32, rows: i32, pixels: i32): f32 {
+  const n = col / pixels;
+  return load<f32>(src + ((<usize>(n * rows + r) * <usize>pixels + <usize>(col - n * pixels)) << 2));
+}
+
+/** The batch's columns of src [images, rows, pixels] as a B operand [K = rows, N = images·pixels], in column panels of 8. */
+export function packBatchPanels(src: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
+  const cols = images * pixels;
+  let out = dst;
+  for (let j = 0; j < cols; j += 8) {
+    for (let r = 0; r < rows; r++) {
+      for (let t = 0; t < 8; t++) store<f32>(out + (<usize>t << 2), j + t < cols ? batchColumn(src, r, j + t, rows, pixels) : 0);
+      out += 32;
+    }
+  }
+}
+
+/** Their transpose as a B operand [K = images·pixels, N = rows], in column panels of 8. */
+export function packBatchPanelsTransposed(src: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
+  const cols = images * pixels;
+  let out = dst;
+  for (let q = 0; q < rows; q += 8) {
+    for (let k = 0; k < cols; k++) {
+      for (let t = 0; t < 8; t++) store<f32>(out + (<usize>t << 2), q + t < rows ? batchColumn(src, q + t, k, rows, pixels) : 0);
+      out += 32;
+    }
+  }
+}
+
+/** The batch's columns as an A operand [M = rows, K = images·pixels], in row panels of 4. */
+export function packBatchRows(src: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
+  const cols = images * pixels;
+  let out = dst;
+  for (let q = 0; q < rows; q += 4) {
+    for (let k = 0; k < cols; k++) {
+      for (let t = 0; t < 4; t++) store<f32>(out + (<usize>t << 2), q + t < rows ? batchColumn(src, q + t, k, rows, pixels) : 0);
+      out += 16;
+    }
+  }
+}
+
+/** c [rows, images·pixels] (row-major) back to dst [images, rows, pixels]. */
+export function unbatchColumns(c: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
+  const cols = images * pixels;
+  for (let r = 0; r < rows; r++) {
+    for (let col = 0; col < cols; col++) {
+      const n = col / pixels;
+      store<f32>(dst + ((<usize>(n * rows + r) * <usize>pixels + <usize>(col - n * pixels)) << 2), load<f32>(c + ((<usize>r * <usize>cols + <usize>col) << 2)));
+    }
+  }
+}

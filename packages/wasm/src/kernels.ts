@@ -104,6 +104,16 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     winogradForward(xp, wp, yp, g, attrs, epilogue);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
+  if (batchedPointwise(g, attrs)) {
+    // y = W · (the batch's columns), then back to [N, O, H, W].
+    const columns = g.n * g.ho * g.wo;
+    const b = alloc(panelBytes(g.c, columns));
+    wasm.packBatchPanels(xp, g.c, g.ho * g.wo, g.n, b);
+    const c = alloc(g.o * columns * 4);
+    parallelFor(rowPanels(g.o), 'gemm', [g.o, columns, g.c, packGroups(wp, 1, 0, g.o, g.c, g.c, 1), b, c, 0, ...tail], g.o * columns * g.c);
+    wasm.unbatchColumns(c, g.o, g.ho * g.wo, g.n, yp);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
+  }
   // Threads split the batch; each chunk of images has its own scratch: columns, then their panels.
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
@@ -142,6 +152,17 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     winogradBackpropInput(dyp, wp, dxp, g, attrs);
     return outputTensor(dxp, inputShape);
   }
+  if (batchedPointwise(g, attrs)) {
+    // dx = Wᵀ · (dy's columns over the batch), then back to [N, C, H, W].
+    const columns = g.n * g.ho * g.wo;
+    const b = alloc(panelBytes(g.o, columns));
+    wasm.packBatchPanels(dyp, g.o, g.ho * g.wo, g.n, b);
+    const c = alloc(g.c * columns * 4);
+    parallelFor(rowPanels(g.c), 'gemm', [g.c, columns, g.o, packGroups(wp, 1, 0, g.c, g.o, 1, g.c), b, c, 0, 0, 0, 0], g.o * columns * g.c);
+    const dxp = outputIn(g.n * g.c * g.h * g.w);
+    wasm.unbatchColumns(c, g.c, g.ho * g.wo, g.n, dxp);
+    return outputTensor(dxp, inputShape);
+  }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
   const dxp = outputIn(g.n * g.c * g.h * g.w, g.depthwise || !g.pointwise);
   if (g.depthwise) {
@@ -175,6 +196,17 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   if (winogradApplies(g, attrs)) {
     const dwp = outputIn(count);
     winogradBackpropFilter(xp, dyp, dwp, g, attrs);
+    return outputTensor(dwp, weightShape);
+  }
+  if (batchedPointwise(g, attrs)) {
+    // dW = (dy's columns) · (x's columns)ᵀ over the whole batch: one GEMM, each row summed in column order.
+    const columns = g.n * g.ho * g.wo;
+    const a = alloc(rowPanelBytes(g.o, columns));
+    wasm.packBatchRows(dyp, g.o, g.ho * g.wo, g.n, a);
+    const b = alloc(panelBytes(columns, g.c));
+    wasm.packBatchPanelsTransposed(xp, g.c, g.ho * g.wo, g.n, b);
+    const dwp = outputIn(count);
+    parallelFor(rowPanels(g.o), 'gemm', [g.o, g.c, columns, a, b, dwp, 0, 0, 0, 0], g.o * columns * g.c);
     return outputTensor(dwp, weightShape);
   }
   const dwp = outputIn(count, true);
@@ -226,6 +258,15 @@ const WINOGRAD_MIN_CHANNELS = 8;
 function winogradApplies(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
   return winogradEnabled && a.groups === 1 && g.kh === 3 && g.kw === 3 && a.stride[0] === 1 && a.stride[1] === 1 &&
     a.dilation[0] === 1 && a.dilation[1] === 1 && a.padding[0] <= 2 && a.padding[1] <= 2 && g.c >= WINOGRAD_MIN_CHANNELS && g.ho > 0 && g.wo > 0;
+}
+
+/**
+ * A 1×1 conv (stride 1, no padding, one group) on maps of fewer than 8 pixels runs as one GEMM over
+ * the batch's columns (conv.ts packBatchPanels …): per image, a 2×2 map fills half of each 8-column
+ * panel and a 1×1 map an eighth (ParC-Net-XS's last stage and its channel attention).
+ */
+function batchedPointwise(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
+  return g.pointwise && a.groups === 1 && g.ho * g.wo < 8 && g.n * g.ho * g.wo >= 8;
 }
 
 /** Layouts the transforms write (winograd.ts). */

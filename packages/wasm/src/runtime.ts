@@ -172,6 +172,10 @@ export interface WinogradExports {
 }
 
 export interface ConvImagesExports {
+  packBatchPanels(src: number, rows: number, pixels: number, images: number, dst: number): void;
+  packBatchPanelsTransposed(src: number, rows: number, pixels: number, images: number, dst: number): void;
+  packBatchRows(src: number, rows: number, pixels: number, images: number, dst: number): void;
+  unbatchColumns(c: number, rows: number, pixels: number, images: number, dst: number): void;
   convImages(
     x: number, wPanels: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,
     h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number,

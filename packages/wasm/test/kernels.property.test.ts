@@ -142,6 +142,29 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('1×1 convs on maps of fewer than 8 pixels (one GEMM over the batch): forward (plain and with the epilogue) and both backprops', () => {
+      setNumThreads(threads);
+      const [forward, backInput, backFilter, fused] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Conv2DNormAct'] as const).map(both);
+      const smallMapCase = fc.record({
+        n: fc.integer({ min: 1, max: 13 }), c: fc.integer({ min: 1, max: 21 }), o: fc.integer({ min: 1, max: 21 }),
+        h: fc.integer({ min: 1, max: 3 }), w: fc.integer({ min: 1, max: 3 }),
+        activation: fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
+      });
+      fc.assert(fc.property(smallMapCase, (c) => {
+        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
+        const w = randn([c.o, c.c, 1, 1], { seed: c.seed + 1 });
+        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+        const y = forward[1](x, w, attrs) as Tensor;
+        expectClose(forward[0](x, w, attrs) as Tensor, y);
+        const g = input([...y.shape], c.seed + 2, c.strided);
+        expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
+        expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
+        const scale = Float64Array.from({ length: c.o }, (_, i) => 0.5 + i / c.o);
+        const shift = Float64Array.from({ length: c.o }, (_, i) => i / c.o - 0.4);
+        expectClose(fused[0](x, w, scale, shift, c.activation, attrs) as Tensor, fused[1](x, w, scale, shift, c.activation, attrs) as Tensor);
+      }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('ParcConv and both backprops, both axes, non-square', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
