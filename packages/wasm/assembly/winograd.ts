@@ -2,7 +2,7 @@
 // "Fast Algorithms for Convolutional Neural Networks", 2016). The output is cut into 2×2 tiles; tile
 // t of channel c reads a 4×4 window d of the input, and
 //
-//   y_tile = Aᵀ [ Σ_c (G g G ᵀ)[o, c] ⊙ (Bᵀ d B)[c, t] ] A,
+//   y_tile = Aᵀ [ Σ_c (G g Gᵀ)[o, c] ⊙ (Bᵀ d B)[c, t] ] A,
 //
 // so the 3×3 conv becomes 16 GEMMs (one per position ξ of the 4×4 transformed tile) over the whole
 // batch: M[ξ] = U[ξ] · V[ξ] with U[ξ] = (G g Gᵀ)_ξ, [O, C], and V[ξ] = (Bᵀ d B)_ξ, [C, T], T the tiles
@@ -20,12 +20,13 @@
 import { activate } from './batchnorm';
 import { gemm, rowPanels } from './gemm';
 
-/** Where the transforms put element (r, t) of a [R, T] operand, per layout (byte offset in ξ's block). */
+// The layouts a transform can write its [R, T] result in (R channels, T tiles).
 const COLUMN_PANELS = 0; // B operand [K = R, N = T]: panels of 8 columns (t)
 const TRANSPOSED_PANELS = 1; // B operand [K = T, N = R]: panels of 8 columns (r)
 const ROW_PANELS = 2; // A operand [M = R, K = T]: panels of 4 rows (r)
 const ROW_MAJOR = 3; // plain [R, T]
 
+/** Where element (r, t) of a [R, T] operand goes in `layout`: its byte offset in ξ's block. */
 @inline function offset(layout: i32, r: i32, t: i32, rows: i32, tiles: i32): usize {
   if (layout == COLUMN_PANELS) return ((<usize>(t >> 3) * <usize>rows + <usize>r) << 5) + (<usize>(t & 7) << 2);
   if (layout == TRANSPOSED_PANELS) return ((<usize>(r >> 3) * <usize>tiles + <usize>t) << 5) + (<usize>(r & 7) << 2);

@@ -235,6 +235,15 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   return outputTensor(dwp, weightShape);
 }));
 
+/**
+ * A 1×1 conv (stride 1, no padding, one group) on maps of fewer than 8 pixels runs as one GEMM over
+ * the batch's columns (conv.ts packBatchPanels …): per image, a 2×2 map fills half of each 8-column
+ * panel and a 1×1 map an eighth (ParC-Net-XS's last stage and its channel attention).
+ */
+function batchedPointwise(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
+  return g.pointwise && a.groups === 1 && g.ho * g.wo < 8 && g.n * g.ho * g.wo >= 8;
+}
+
 // Dense 3×3 convolutions with stride 1 (ParC-Net's local-global fusion convs) by Winograd
 // F(2×2, 3×3) (assembly/winograd.ts): the input's and the output gradient's tiles transformed over
 // the whole batch, 16 GEMMs, and the transform back. Planes are the unit threads split the
@@ -260,15 +269,6 @@ function winogradApplies(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
     a.dilation[0] === 1 && a.dilation[1] === 1 && a.padding[0] <= 2 && a.padding[1] <= 2 && g.c >= WINOGRAD_MIN_CHANNELS && g.ho > 0 && g.wo > 0;
 }
 
-/**
- * A 1×1 conv (stride 1, no padding, one group) on maps of fewer than 8 pixels runs as one GEMM over
- * the batch's columns (conv.ts packBatchPanels …): per image, a 2×2 map fills half of each 8-column
- * panel and a 1×1 map an eighth (ParC-Net-XS's last stage and its channel attention).
- */
-function batchedPointwise(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
-  return g.pointwise && a.groups === 1 && g.ho * g.wo < 8 && g.n * g.ho * g.wo >= 8;
-}
-
 /** Layouts the transforms write (winograd.ts). */
 const COLUMN_PANELS = 0;
 const TRANSPOSED_PANELS = 1;
@@ -277,6 +277,9 @@ const ROW_PANELS = 2;
 const XI = 16;
 
 interface Tiling { th: number; tw: number; tiles: number }
+
+/** 16 blocks, one per ξ, `stride` bytes apart from `at`. */
+interface Blocks { at: number; stride: number }
 
 const tiling = (g: Conv2DGeometry): Tiling => {
   const th = Math.ceil(g.ho / 2);
@@ -300,7 +303,7 @@ function blocks16(stride: number, padded: boolean): number {
 }
 
 /** U[ξ] = G g Gᵀ, row-major [16][O][C], then each ξ's block packed as the A operand (transposed for the input gradient). */
-function winogradFilterPanels(wp: number, g: Conv2DGeometry, transposed: boolean): { at: number; stride: number } {
+function winogradFilterPanels(wp: number, g: Conv2DGeometry, transposed: boolean): Blocks {
   const u = alloc(XI * g.o * g.c * 4);
   parallelFor(g.o, 'winogradFilter', [wp, g.o, g.c, u], g.o * g.c * 64);
   const [m, k] = transposed ? [g.c, g.o] : [g.o, g.c];
@@ -311,8 +314,6 @@ function winogradFilterPanels(wp: number, g: Conv2DGeometry, transposed: boolean
   }
   return { at: panels, stride };
 }
-
-interface Blocks { at: number; stride: number }
 
 /** The 16 GEMMs c[ξ] = a[ξ] · b[ξ] ([m, k] · [k, n]; a in row panels, b in column panels, c row-major), split across threads by row panels as one job. */
 function winogradGemms(m: number, n: number, k: number, a: Blocks, b: Blocks, c: Blocks): void {
