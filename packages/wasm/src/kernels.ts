@@ -153,13 +153,14 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     return outputTensor(dxp, inputShape);
   }
   if (batchedPointwise(g, attrs)) {
-    // dx = Wᵀ · (dy's columns over the batch), then back to [N, C, H, W].
+    // dx = Wᵀ · (dy's columns over the batch), then back to [N, C, H, W]. The output is taken
+    // before the scratch, as everywhere: a long-lived block above a short-lived one leaves a hole.
+    const dxp = outputIn(g.n * g.c * g.h * g.w);
     const columns = g.n * g.ho * g.wo;
     const b = alloc(panelBytes(g.o, columns));
     wasm.packBatchPanels(dyp, g.o, g.ho * g.wo, g.n, b);
     const c = alloc(g.c * columns * 4);
     parallelFor(rowPanels(g.c), 'gemm', [g.c, columns, g.o, packGroups(wp, 1, 0, g.c, g.o, 1, g.c), b, c, 0, 0, 0, 0], g.o * columns * g.c);
-    const dxp = outputIn(g.n * g.c * g.h * g.w);
     wasm.unbatchColumns(c, g.c, g.ho * g.wo, g.n, dxp);
     return outputTensor(dxp, inputShape);
   }
@@ -200,12 +201,12 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   }
   if (batchedPointwise(g, attrs)) {
     // dW = (dy's columns) · (x's columns)ᵀ over the whole batch: one GEMM, each row summed in column order.
+    const dwp = outputIn(count);
     const columns = g.n * g.ho * g.wo;
     const a = alloc(rowPanelBytes(g.o, columns));
     wasm.packBatchRows(dyp, g.o, g.ho * g.wo, g.n, a);
     const b = alloc(panelBytes(columns, g.c));
     wasm.packBatchPanelsTransposed(xp, g.c, g.ho * g.wo, g.n, b);
-    const dwp = outputIn(count);
     parallelFor(rowPanels(g.o), 'gemm', [g.o, g.c, columns, a, b, dwp, 0, 0, 0, 0], g.o * columns * g.c);
     return outputTensor(dwp, weightShape);
   }
