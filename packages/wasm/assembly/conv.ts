@@ -329,26 +329,18 @@ export function packBatchPanels(src: usize, rows: i32, pixels: i32, images: i32,
   }
 }
 
-/** Their transpose as a B operand [K = images·pixels, N = rows], in column panels of 8. */
-export function packBatchPanelsTransposed(src: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
+/**
+ * The batch's columns transposed, in panels of `width` rows, element (r, k) at [r / width][k][r % width]:
+ * width 8 gives the B operand [K = images·pixels, N = rows] (column panels of 8), width 4 the A
+ * operand [M = rows, K = images·pixels] (row panels of 4). Rows past the last are zeros.
+ */
+export function packBatchTransposed(src: usize, rows: i32, pixels: i32, images: i32, width: i32, dst: usize): void {
   const cols = images * pixels;
   let out = dst;
-  for (let q = 0; q < rows; q += 8) {
+  for (let q = 0; q < rows; q += width) {
     for (let k = 0; k < cols; k++) {
-      for (let t = 0; t < 8; t++) store<f32>(out + (<usize>t << 2), q + t < rows ? batchColumn(src, q + t, k, rows, pixels) : 0);
-      out += 32;
-    }
-  }
-}
-
-/** The batch's columns as an A operand [M = rows, K = images·pixels], in row panels of 4. */
-export function packBatchRows(src: usize, rows: i32, pixels: i32, images: i32, dst: usize): void {
-  const cols = images * pixels;
-  let out = dst;
-  for (let q = 0; q < rows; q += 4) {
-    for (let k = 0; k < cols; k++) {
-      for (let t = 0; t < 4; t++) store<f32>(out + (<usize>t << 2), q + t < rows ? batchColumn(src, q + t, k, rows, pixels) : 0);
-      out += 16;
+      for (let t = 0; t < width; t++) store<f32>(out + (<usize>t << 2), q + t < rows ? batchColumn(src, q + t, k, rows, pixels) : 0);
+      out += <usize>width << 2;
     }
   }
 }

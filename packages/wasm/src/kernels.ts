@@ -23,6 +23,15 @@ function packGroups(a: number, groups: number, groupBytes: number, rows: number,
   return panels;
 }
 
+/**
+ * Scratch for a job over `units` cut by chunking(units): `bytes` for each chunk, a chunk's kernel
+ * finding its own at scratch + (start / chunk) · bytes.
+ */
+function chunkScratch(units: number, bytes: number): { scratch: number; chunk: number } {
+  const { chunks, chunk } = chunking(units);
+  return { scratch: alloc(bytes * chunks), chunk };
+}
+
 /** Bytes of one image-group's im2col columns, rounded to 16 (none for a 1×1 conv: its columns are the input). */
 const columnBytes = (g: Conv2DGeometry): number => (g.pointwise ? 0 : Math.ceil(g.cg * g.kh * g.kw * g.ho * g.wo / 4) * 16);
 
@@ -66,10 +75,9 @@ type Depthwise3x3Kernel = 'depthwise3x3' | 'depthwise3x3BackpropInput' | 'depthw
  * says it needs (a zero-bordered copy of the plane, and for the backward kernels dy's rows).
  */
 function depthwise3x3(name: Depthwise3x3Kernel, units: number, pointers: number[], g: Conv2DGeometry, a: Conv2DAttrs, extra: number[] = []): void {
-  const { chunks, chunk } = chunking(units);
   const kind = name === 'depthwise3x3' ? 0 : name === 'depthwise3x3BackpropInput' ? 1 : 2;
   const bytes = wasm.depthwise3x3ScratchBytes(kind, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
-  const scratch = alloc(bytes * chunks);
+  const { scratch, chunk } = chunkScratch(units, bytes);
   const sizes = name === 'depthwise3x3BackpropFilter' ? [g.n, g.c] : [g.c];
   parallelFor(units, name, [
     ...pointers, ...sizes, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], ...extra, scratch, bytes, chunk,
@@ -106,20 +114,14 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
   }
   if (batchedPointwise(g, attrs)) {
     // y = W · (the batch's columns), then back to [N, O, H, W].
-    const columns = g.n * g.ho * g.wo;
-    const b = alloc(panelBytes(g.c, columns));
-    wasm.packBatchPanels(xp, g.c, g.ho * g.wo, g.n, b);
-    const c = alloc(g.o * columns * 4);
-    parallelFor(rowPanels(g.o), 'gemm', [g.o, columns, g.c, packGroups(wp, 1, 0, g.o, g.c, g.c, 1), b, c, 0, ...tail], g.o * columns * g.c);
-    wasm.unbatchColumns(c, g.o, g.ho * g.wo, g.n, yp);
+    gemmOverBatch(packGroups(wp, 1, 0, g.o, g.c, g.c, 1), g.o, xp, g.c, g, yp, tail);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   // Threads split the batch; each chunk of images has its own scratch: columns, then their panels.
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const { chunks, chunk } = chunking(g.n);
   const scratchBytes = columnBytes(g) + panelBytes(rows, pixels);
-  const scratch = alloc(scratchBytes * chunks);
+  const { scratch, chunk } = chunkScratch(g.n, scratchBytes);
   const wPanels = packGroups(wp, attrs.groups, g.og * rows * 4, g.og, rows, rows, 1);
   parallelFor(g.n, 'convImages', [xp, wPanels, yp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs), ...tail], g.n * g.o * pixels * rows);
   return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
@@ -156,12 +158,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     // dx = Wᵀ · (dy's columns over the batch), then back to [N, C, H, W]. The output is taken
     // before the scratch, as everywhere: a long-lived block above a short-lived one leaves a hole.
     const dxp = outputIn(g.n * g.c * g.h * g.w);
-    const columns = g.n * g.ho * g.wo;
-    const b = alloc(panelBytes(g.o, columns));
-    wasm.packBatchPanels(dyp, g.o, g.ho * g.wo, g.n, b);
-    const c = alloc(g.c * columns * 4);
-    parallelFor(rowPanels(g.c), 'gemm', [g.c, columns, g.o, packGroups(wp, 1, 0, g.c, g.o, 1, g.c), b, c, 0, 0, 0, 0], g.o * columns * g.c);
-    wasm.unbatchColumns(c, g.c, g.ho * g.wo, g.n, dxp);
+    gemmOverBatch(packGroups(wp, 1, 0, g.c, g.o, 1, g.c), g.c, dyp, g.o, g, dxp, [0, 0, 0]);
     return outputTensor(dxp, inputShape);
   }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
@@ -172,9 +169,8 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const { chunks, chunk } = chunking(g.n);
   const scratchBytes = columnBytes(g) + panelBytes(g.og, pixels);
-  const scratch = alloc(scratchBytes * chunks);
+  const { scratch, chunk } = chunkScratch(g.n, scratchBytes);
   // Wᵀ per group: element (r, o) is W[o, r].
   const wtPanels = packGroups(wp, attrs.groups, g.og * rows * 4, rows, g.og, 1, rows);
   parallelFor(g.n, 'convBackpropInputImages', [dyp, wtPanels, dxp, scratch, scratchBytes, chunk, g.c, g.o, attrs.groups, ...convArgs(g, attrs)], g.n * g.o * pixels * rows);
@@ -204,9 +200,9 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
     const dwp = outputIn(count);
     const columns = g.n * g.ho * g.wo;
     const a = alloc(rowPanelBytes(g.o, columns));
-    wasm.packBatchRows(dyp, g.o, g.ho * g.wo, g.n, a);
+    wasm.packBatchTransposed(dyp, g.o, g.ho * g.wo, g.n, 4, a);
     const b = alloc(panelBytes(columns, g.c));
-    wasm.packBatchPanelsTransposed(xp, g.c, g.ho * g.wo, g.n, b);
+    wasm.packBatchTransposed(xp, g.c, g.ho * g.wo, g.n, 8, b);
     parallelFor(rowPanels(g.o), 'gemm', [g.o, g.c, columns, a, b, dwp, 0, 0, 0, 0], g.o * columns * g.c);
     return outputTensor(dwp, weightShape);
   }
@@ -226,9 +222,8 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const partialBytes = Math.ceil(count / 4) * 16;
   const partials = alloc(partialBytes * slices);
   f32(partials, (partialBytes / 4) * slices).fill(0);
-  const { chunks, chunk } = chunking(slices);
   const scratchBytes = columnBytes(g) + panelBytes(pixels, rows) + rowPanelBytes(g.og, pixels);
-  const scratch = alloc(scratchBytes * chunks);
+  const { scratch, chunk } = chunkScratch(slices, scratchBytes);
   parallelFor(slices, 'convBackpropFilterImages', [
     xp, dyp, partials, partialBytes, scratch, scratchBytes, chunk, slice, g.n, g.c, g.o, attrs.groups, ...convArgs(g, attrs),
   ], g.n * g.o * pixels * rows);
@@ -243,6 +238,20 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
  */
 function batchedPointwise(g: Conv2DGeometry, a: Conv2DAttrs): boolean {
   return g.pointwise && a.groups === 1 && g.ho * g.wo < 8 && g.n * g.ho * g.wo >= 8;
+}
+
+/**
+ * out [N, M, H, W] = a (M × K, row panels) · src's columns over the batch (src [N, K, H, W]), with
+ * `tail` the epilogue's (scale, shift, activation), as one GEMM split by row panels.
+ */
+function gemmOverBatch(a: number, m: number, src: number, k: number, g: Conv2DGeometry, out: number, tail: number[]): void {
+  const pixels = g.ho * g.wo;
+  const columns = g.n * pixels;
+  const b = alloc(panelBytes(k, columns));
+  wasm.packBatchPanels(src, k, pixels, g.n, b);
+  const c = alloc(m * columns * 4);
+  parallelFor(rowPanels(m), 'gemm', [m, columns, k, a, b, c, 0, ...tail], m * columns * k);
+  wasm.unbatchColumns(c, m, pixels, g.n, out);
 }
 
 // Dense 3×3 convolutions with stride 1 (ParC-Net's local-global fusion convs) by Winograd
@@ -326,9 +335,8 @@ function winogradInputTransform(xp: number, g: Conv2DGeometry, a: Conv2DAttrs, t
   const transposed = layout === TRANSPOSED_PANELS;
   const stride = skewed(transposed ? panelBytes(t.tiles, g.c) : panelBytes(g.c, t.tiles));
   const v = blocks16(stride, transposed ? g.c % 8 !== 0 : t.tiles % 8 !== 0);
-  const { chunks, chunk } = chunking(g.n * g.c);
   const scratchBytes = wasm.winogradScratchBytes(t.th, t.tw);
-  const scratch = alloc(scratchBytes * chunks);
+  const { scratch, chunk } = chunkScratch(g.n * g.c, scratchBytes);
   parallelFor(g.n * g.c, 'winogradInput', [
     xp, g.c, g.h, g.w, a.padding[0], a.padding[1], t.th, t.tw, t.tiles, v, stride, layout, scratch, scratchBytes, chunk,
   ], t.tiles * g.c * 16);
@@ -364,9 +372,8 @@ function winogradBackpropInput(dyp: number, wp: number, dxp: number, g: Conv2DGe
   const dm = winogradGradOutputTransform(dyp, g, t, COLUMN_PANELS);
   const dv = resultBlocks(g.c, t.tiles);
   winogradGemms(g.c, t.tiles, g.o, winogradFilterPanels(wp, g, true), dm, dv);
-  const { chunks, chunk } = chunking(g.n * g.c);
   const scratchBytes = wasm.winogradScratchBytes(t.th, t.tw);
-  const scratch = alloc(scratchBytes * chunks);
+  const { scratch, chunk } = chunkScratch(g.n * g.c, scratchBytes);
   parallelFor(g.n * g.c, 'winogradInputAdjoint', [
     dv.at, dv.stride, g.c, g.h, g.w, a.padding[0], a.padding[1], t.th, t.tw, t.tiles, dxp, scratch, scratchBytes, chunk,
   ], t.tiles * g.c * 16);
@@ -388,10 +395,9 @@ function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 
     const sp = copyIn(source);
     const kp = copyIn(kernel);
     const out = outputIn(source.size);
-    const { chunks, chunk } = chunking(n * c);
     // Along W, each thread's doubled row.
     const scratchBytes = Math.ceil((2 * w) / 4) * 16;
-    const scratch = alloc(scratchBytes * chunks);
+    const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcGather', [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
   });

@@ -173,8 +173,7 @@ export interface WinogradExports {
 
 export interface ConvImagesExports {
   packBatchPanels(src: number, rows: number, pixels: number, images: number, dst: number): void;
-  packBatchPanelsTransposed(src: number, rows: number, pixels: number, images: number, dst: number): void;
-  packBatchRows(src: number, rows: number, pixels: number, images: number, dst: number): void;
+  packBatchTransposed(src: number, rows: number, pixels: number, images: number, width: number, dst: number): void;
   unbatchColumns(c: number, rows: number, pixels: number, images: number, dst: number): void;
   convImages(
     x: number, wPanels: number, y: number, scratch: number, scratchBytes: number, chunk: number, c: number, o: number, groups: number,

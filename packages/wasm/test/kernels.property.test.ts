@@ -42,6 +42,27 @@ function input(shape: number[], seed: number, strided: boolean): Tensor {
   return randn(s, { seed }).transpose(-1, -2);
 }
 
+interface DenseConvCase { n: number; c: number; o: number; h: number; w: number; k: number; activation: 'silu' | 'hardswish' | null; strided: boolean; seed: number }
+
+/**
+ * A dense k×k conv with stride 1 (groups 1) through the WASM and the reference kernels: forward,
+ * both backprops, and the forward with the norm and activation as its epilogue.
+ */
+function expectDenseConvKernelsClose(c: DenseConvCase, padding: [number, number]): void {
+  const [forward, backInput, backFilter, fused] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Conv2DNormAct'] as const).map(both);
+  const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
+  const w = randn([c.o, c.c, c.k, c.k], { seed: c.seed + 1 });
+  const attrs: Conv2DAttrs = { stride: [1, 1], padding, dilation: [1, 1], groups: 1 };
+  const y = forward[1](x, w, attrs) as Tensor;
+  expectClose(forward[0](x, w, attrs) as Tensor, y);
+  const g = input([...y.shape], c.seed + 2, c.strided);
+  expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
+  expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
+  const scale = Float64Array.from({ length: c.o }, (_, i) => 0.5 + i / c.o);
+  const shift = Float64Array.from({ length: c.o }, (_, i) => i / c.o - 0.4);
+  expectClose(fused[0](x, w, scale, shift, c.activation, attrs) as Tensor, fused[1](x, w, scale, shift, c.activation, attrs) as Tensor);
+}
+
 const convCase = fc.record({
   // Up to 11 images: the filter gradient cuts the batch into slices of 2 there, with an odd tail.
   n: fc.integer({ min: 1, max: 11 }), groups: fc.integer({ min: 1, max: 3 }), cg: fc.integer({ min: 1, max: 5 }), og: fc.integer({ min: 1, max: 9 }),
@@ -120,7 +141,6 @@ for (const threads of [1, 2]) {
 
     it('dense 3×3 stride 1 by Winograd F(2×2, 3×3): forward (plain and with the epilogue) and both backprops, padding 0–2, odd and tiny maps', () => {
       setNumThreads(threads);
-      const [forward, backInput, backFilter, fused] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Conv2DNormAct'] as const).map(both);
       const winogradCase = fc.record({
         // At least 8 input channels: fewer go to im2col (the 3-channel stem).
         n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 8, max: 19 }), o: fc.integer({ min: 1, max: 13 }),
@@ -128,40 +148,19 @@ for (const threads of [1, 2]) {
         activation: fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
       }).filter((c) => c.h + 2 * c.ph >= 3 && c.w + 2 * c.pw >= 3);
       fc.assert(fc.property(winogradCase, (c) => {
-        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
-        const w = randn([c.o, c.c, 3, 3], { seed: c.seed + 1 });
-        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [c.ph, c.pw], dilation: [1, 1], groups: 1 };
-        const y = forward[1](x, w, attrs) as Tensor;
-        expectClose(forward[0](x, w, attrs) as Tensor, y);
-        const g = input([...y.shape], c.seed + 2, c.strided);
-        expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
-        expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
-        const scale = Float64Array.from({ length: c.o }, (_, i) => 0.5 + i / c.o);
-        const shift = Float64Array.from({ length: c.o }, (_, i) => i / c.o - 0.4);
-        expectClose(fused[0](x, w, scale, shift, c.activation, attrs) as Tensor, fused[1](x, w, scale, shift, c.activation, attrs) as Tensor);
+        expectDenseConvKernelsClose({ ...c, k: 3 }, [c.ph, c.pw]);
       }), { seed: SEED, numRuns: RUNS });
     });
 
     it('1×1 convs on maps of fewer than 8 pixels (one GEMM over the batch): forward (plain and with the epilogue) and both backprops', () => {
       setNumThreads(threads);
-      const [forward, backInput, backFilter, fused] = (['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Conv2DNormAct'] as const).map(both);
       const smallMapCase = fc.record({
         n: fc.integer({ min: 1, max: 13 }), c: fc.integer({ min: 1, max: 21 }), o: fc.integer({ min: 1, max: 21 }),
         h: fc.integer({ min: 1, max: 3 }), w: fc.integer({ min: 1, max: 3 }),
         activation: fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
       });
       fc.assert(fc.property(smallMapCase, (c) => {
-        const x = input([c.n, c.c, c.h, c.w], c.seed, c.strided);
-        const w = randn([c.o, c.c, 1, 1], { seed: c.seed + 1 });
-        const attrs: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-        const y = forward[1](x, w, attrs) as Tensor;
-        expectClose(forward[0](x, w, attrs) as Tensor, y);
-        const g = input([...y.shape], c.seed + 2, c.strided);
-        expectClose(backInput[0](g, w, x.shape, attrs) as Tensor, backInput[1](g, w, x.shape, attrs) as Tensor);
-        expectClose(backFilter[0](x, g, w.shape, attrs) as Tensor, backFilter[1](x, g, w.shape, attrs) as Tensor);
-        const scale = Float64Array.from({ length: c.o }, (_, i) => 0.5 + i / c.o);
-        const shift = Float64Array.from({ length: c.o }, (_, i) => i / c.o - 0.4);
-        expectClose(fused[0](x, w, scale, shift, c.activation, attrs) as Tensor, fused[1](x, w, scale, shift, c.activation, attrs) as Tensor);
+        expectDenseConvKernelsClose({ ...c, k: 1 }, [0, 0]);
       }), { seed: SEED, numRuns: RUNS });
     });
 
