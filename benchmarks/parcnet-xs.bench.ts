@@ -27,6 +27,20 @@ function median(times: number[]): number {
   return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
+/** One training step (in train mode), in a tidy scope as the trainer's. */
+function trainStep(): void {
+  tidy(() => {
+    optimizer.zeroGrad();
+    crossEntropy(model.forward(x), y).backward();
+    optimizer.step();
+  });
+}
+
+/** One evaluation forward (in eval mode), without gradients. */
+function evalForward(): void {
+  noGrad(() => tidy(() => void model.forward(x)));
+}
+
 /** Steps and forwards yield to the event loop in between, as the trainer does. */
 async function measure(threads: number, timed: number): Promise<Speed> {
   setNumThreads(threads);
@@ -35,18 +49,14 @@ async function measure(threads: number, timed: number): Promise<Speed> {
   model.train();
   for (let r = 0; r < WARM_UP + timed; r++) {
     const t = performance.now();
-    tidy(() => {
-      optimizer.zeroGrad();
-      crossEntropy(model.forward(x), y).backward();
-      optimizer.step();
-    });
+    trainStep();
     if (r >= WARM_UP) trainTimes.push((performance.now() - t) / 1000);
     await new Promise((resolve) => setImmediate(resolve));
   }
   model.eval();
   for (let r = 0; r < WARM_UP + timed; r++) {
     const t = performance.now();
-    noGrad(() => tidy(() => void model.forward(x)));
+    evalForward();
     if (r >= WARM_UP) evalTimes.push((performance.now() - t) / 1000);
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -69,15 +79,8 @@ async function pairedGain(pairs: number): Promise<{ train: number; eval: number;
       for (const threads of [1, 2]) {
         setNumThreads(threads);
         const t = performance.now();
-        if (mode === 'train') {
-          tidy(() => {
-            optimizer.zeroGrad();
-            crossEntropy(model.forward(x), y).backward();
-            optimizer.step();
-          });
-        } else {
-          noGrad(() => tidy(() => void model.forward(x)));
-        }
+        if (mode === 'train') trainStep();
+        else evalForward();
         times.push(performance.now() - t);
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -95,6 +95,16 @@ export function epochsFor(steps: number, stepsPerEpoch: number): number {
   return Math.ceil(steps / stepsPerEpoch);
 }
 
+/** Steps in the last of the `epochs` epochs of a run of `steps` steps: a whole epoch's, or fewer where a plan cut it short. */
+export function lastEpochSteps(steps: number, epochs: number, stepsPerEpoch: number): number {
+  return steps - (epochs - 1) * stepsPerEpoch;
+}
+
+/** The seconds a plan may use: the budget less {@link BUDGET_RESERVE}. */
+function usableSeconds(at: BudgetPosition): number {
+  return at.budgetSeconds * (1 - BUDGET_RESERVE);
+}
+
 /** Seconds from the start to the end of a run of `steps` steps in all, at `speed`, standing at `at`. */
 export function expectedSeconds(steps: number, at: BudgetPosition, speed: BudgetSpeed): number {
   const evaluations = evaluationsBetween(at.epoch, epochsFor(steps, at.stepsPerEpoch), at.everyEpochs);
@@ -112,7 +122,7 @@ export function expectedSeconds(steps: number, at: BudgetPosition, speed: Budget
  * least does not fit, the plan says so (`fits`).
  */
 export function planBudget(at: BudgetPosition, speed: BudgetSpeed, cutInProgress = false): BudgetPlanNumbers {
-  const usable = at.budgetSeconds * (1 - BUDGET_RESERVE);
+  const usable = usableSeconds(at);
   const perEpoch = at.stepsPerEpoch;
   const evaluations = (epochs: number): number => evaluationsBetween(at.epoch, epochs, at.everyEpochs);
   /** The most steps of a run of `epochs` epochs that end in time, at least `least`, at most the whole epochs. */
@@ -127,7 +137,7 @@ export function planBudget(at: BudgetPosition, speed: BudgetSpeed, cutInProgress
   let steps = epochs * perEpoch;
   if (epochs > at.epoch + 1) {
     steps = fitting(epochs, (epochs - 1) * perEpoch + 1);
-    const cut = steps - (epochs - 1) * perEpoch;
+    const cut = lastEpochSteps(steps, epochs, perEpoch);
     if (cut < perEpoch && cut * speed.stepSeconds < (evaluations(epochs) - evaluations(epochs - 1)) * speed.evalSeconds) {
       epochs--; // its first step fitted, so this epoch fits whole
       steps = epochs * perEpoch;
@@ -167,7 +177,7 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
  */
 export function replanReason(drift: number, driftReplanned: boolean, at: BudgetPosition, measured: BudgetSpeed, plannedSteps: number): 'drift' | 'overrun' | null {
   if (!driftReplanned && Math.abs(drift) > REPLAN_DRIFT) return 'drift';
-  if (expectedSeconds(plannedSteps, at, measured) > at.budgetSeconds * (1 - BUDGET_RESERVE)) return 'overrun';
+  if (expectedSeconds(plannedSteps, at, measured) > usableSeconds(at)) return 'overrun';
   return null;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { poolStats, setNumThreads } from '@parcnet/wasm';
-import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, MEASURE_STEPS, parseDuration, planBudget, replanReason, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
+import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, lastEpochSteps, MEASURE_STEPS, parseDuration, planBudget, replanReason, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
 import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
@@ -387,7 +387,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     time: new Date().toISOString(),
   });
   const lastEpochCut = (plan: BudgetPlanNumbers): string => {
-    const last = plan.steps - (plan.epochs - 1) * stepsPerEpoch;
+    const last = lastEpochSteps(plan.steps, plan.epochs, stepsPerEpoch);
     return last < stepsPerEpoch ? ` (the last one cut to ${last} of its ${stepsPerEpoch} steps)` : '';
   };
   const describePlan = (at: BudgetPosition, speed: BudgetSpeed, plan: BudgetPlanNumbers): string => {
