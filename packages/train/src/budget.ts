@@ -12,6 +12,13 @@ export const BUDGET_RESERVE = 0.02;
 /** The speed drift, relative, beyond which the engine re-plans (once). */
 export const REPLAN_DRIFT = 0.1;
 
+/**
+ * Share of the budget which, left unused at the speed measured since the plan, makes the engine
+ * lengthen the plan: a machine that speeds up after the plan (or after a re-plan that shortened
+ * it) would otherwise end the run early, with budget to spare.
+ */
+export const UNDERRUN_SLACK = 0.05;
+
 /** Training steps timed for the plan after the first step of a run (which pays for start-up and is not timed). */
 export const MEASURE_STEPS = 20;
 
@@ -173,11 +180,15 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
  * than {@link REPLAN_DRIFT} (once a run: `driftReplanned` says whether that happened already);
  * 'overrun' when, at the measured speed, the `plannedSteps` would end past the budget less
  * {@link BUDGET_RESERVE}: a drift too small to re-plan for still eats the reserve, and the plan is
- * then shortened (every time it happens); null otherwise.
+ * then shortened (every time it happens); 'underrun' when they would end more than
+ * {@link UNDERRUN_SLACK} of the budget before that, and the plan is lengthened (every time); null
+ * otherwise.
  */
-export function replanReason(drift: number, driftReplanned: boolean, at: BudgetPosition, measured: BudgetSpeed, plannedSteps: number): 'drift' | 'overrun' | null {
+export function replanReason(drift: number, driftReplanned: boolean, at: BudgetPosition, measured: BudgetSpeed, plannedSteps: number): 'drift' | 'overrun' | 'underrun' | null {
   if (!driftReplanned && Math.abs(drift) > REPLAN_DRIFT) return 'drift';
-  if (expectedSeconds(plannedSteps, at, measured) > usableSeconds(at)) return 'overrun';
+  const end = expectedSeconds(plannedSteps, at, measured);
+  if (end > usableSeconds(at)) return 'overrun';
+  if (end < usableSeconds(at) - UNDERRUN_SLACK * at.budgetSeconds) return 'underrun';
   return null;
 }
 

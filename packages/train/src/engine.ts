@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { poolStats, setNumThreads } from '@parcnet/wasm';
-import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, lastEpochSteps, MEASURE_STEPS, parseDuration, planBudget, replanReason, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
+import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, lastEpochSteps, MEASURE_STEPS, parseDuration, planBudget, replanReason, UNDERRUN_SLACK, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
 import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
@@ -462,9 +462,10 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
    * After `epoch` (trained, evaluated if due) and at least MEASURE_STEPS steps since the plan, in a
    * run that made its plan: when the time still to go, at the speed measured since the plan
    * (evaluations apart; overheads such as checkpoints fall on the steps), differs from the plan's by
-   * more than REPLAN_DRIFT (once a run), or would end past the budget less its reserve (each time:
-   * a drift under REPLAN_DRIFT still eats the 2 % reserve), the run is planned again from here,
-   * with the measured speed, and the decision kept in the loop state.
+   * more than REPLAN_DRIFT (once a run), would end past the budget less its reserve (each time:
+   * a drift under REPLAN_DRIFT still eats the 2 % reserve), or would end more than UNDERRUN_SLACK
+   * of the budget before that (each time: the machine sped up after the plan), the run is planned
+   * again from here, with the measured speed, and the decision kept in the loop state.
    */
   const checkDrift = (epoch: number): void => {
     if (planned === null || !loop.plan || epoch + 1 >= loop.plan.epochs) return;
@@ -481,8 +482,10 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     const reason = replanReason(drift, loop.plan.replannedAtStep !== null, at, measured, totalSteps());
     if (reason === null) return;
     const plan = planBudget(at, measured, true);
-    // An overrun only ever shortens the plan; when the epoch in progress is all that is left, it stays.
+    // An overrun only ever shortens the plan (when the epoch in progress is all that is left, it
+    // stays); an underrun only ever lengthens it (scheduler.max_epochs may leave nothing to add).
     if (reason === 'overrun' && plan.steps >= totalSteps()) return;
+    if (reason === 'underrun' && plan.steps <= totalSteps()) return;
     const previous = { epochs: loop.plan.epochs, steps: totalSteps() };
     loop.plan = { ...loop.plan, epochs: plan.epochs, steps: plan.steps, replannedAtStep: reason === 'drift' ? loop.globalStep : loop.plan.replannedAtStep };
     schedule = buildSchedule(s, stepsPerEpoch, plan.epochs, plan.steps);
@@ -490,7 +493,7 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     const over = plan.fits ? '' : `; even so the budget will be exceeded (the epoch after this one cannot be dropped)`;
     const why = reason === 'drift'
       ? `the speed drifted by ${(100 * drift).toFixed(1)} %`
-      : `at the speed measured since the plan (${(100 * drift).toFixed(1)} % off it) the run would end past the budget`;
+      : `at the speed measured since the plan (${(100 * drift).toFixed(1)} % off it) the run would end ${reason === 'overrun' ? 'past the budget' : `more than ${formatDuration(UNDERRUN_SLACK * loop.plan.budgetSeconds)} inside it`}`;
     print(`budget ${config.common.budget}: ${why} (from ${count(previous.epochs, 'epoch')}, ${count(previous.steps, 'step')}); re-plan: ${describePlan(at, measured, plan)}${over}`);
   };
 

@@ -109,6 +109,23 @@ describe('budget arithmetic', () => {
     expect(replanReason(-0.12, true, onTime, plannedSpeed, 5478)).toBeNull();
   });
 
+  it('lengthens the plan whenever the measured speed would end it more than 5 % of the budget early', () => {
+    // The second 2-hour run of 2026-12-06 after its sixth epoch (evaluated every 2 epochs): planned
+    // at step 21, 43.4 s in; 5,272 s gone, 4,665 steps and 3 evaluations (666.9 s) since the plan, so
+    // 0.978 s a step and 222.3 s an evaluation; its plan of 5,325 steps would end at
+    // 5,272 + 639 · 0.978 + 222.3 = 6,119 s, 937 s before the 7,056 s the budget's reserve leaves.
+    const after6: BudgetPosition = { budgetSeconds: 7200, elapsedSeconds: 5272, steps: 4686, epoch: 6, stepsPerEpoch: 781, everyEpochs: 2, maxEpochs: 40 };
+    const measured = { stepSeconds: 0.978, evalSeconds: 222.3 };
+    expect(replanReason(0.01, true, after6, measured, 5325)).toBe('underrun');
+    // Eight whole epochs: with one evaluation left (after the eighth) they end at 5,272 + 1,562 · 0.978
+    // + 222.3 = 7,022 s; a ninth epoch's first step would bring two evaluations and end at 7,245 s.
+    expect(planBudget(after6, measured, true)).toMatchObject({ epochs: 8, steps: 6248, evaluations: 1, fits: true });
+    // The plan of 5,325 steps ends 847.2 s after the position: 300 s of slack (under 5 % of 2 hours)
+    // is left alone, 400 s is not.
+    expect(replanReason(0.01, true, { ...after6, elapsedSeconds: 7056 - 300 - 847.2 }, measured, 5325)).toBeNull();
+    expect(replanReason(0.01, true, { ...after6, elapsedSeconds: 7056 - 400 - 847.2 }, measured, 5325)).toBe('underrun');
+  });
+
   it('a re-plan may cut the epoch in progress, down to one step, instead of making it whole', () => {
     // The same run after its seventh epoch (1h56m42s gone, its eighth epoch planned at 11 steps):
     // re-planned with whole epochs, the eighth became 781 steps, ending 2h13m after the start.
