@@ -30,14 +30,14 @@ y = torch.randint(0, 10, (batch,))
 if evaluate:
     model.eval()
 
-# Each conv module's kind and multiply-adds, found from its weight and input by a forward hook.
+# Each conv module's label (kind and kernel size) and multiply-adds, keyed by its weight and input shapes, from a forward hook.
 conv_kind = {}
 def remember(module, inputs, output):
     w = module.weight
     o, cg, kh, kw = w.shape
     kind = 'depthwise' if module.groups > 1 and cg == 1 else 'pointwise' if kh == 1 and kw == 1 else 'dense'
     macs = output.numel() * cg * kh * kw
-    conv_kind[tuple(w.shape), module.groups, tuple(inputs[0].shape)] = (kind, f'{kind} {kh}×{kw}', macs)
+    conv_kind[tuple(w.shape), tuple(inputs[0].shape)] = (f'{kind} {kh}×{kw}', macs)
 hooks = [m.register_forward_hook(remember) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
 
 def step():
@@ -69,20 +69,19 @@ def top_level(e):
     return e.name.startswith('aten::')
 
 by = {}
-macs_by = {}
 def add(key, us, macs=0):
     ms, calls, m = by.get(key, (0.0, 0, 0))
     by[key] = (ms + us / 1000, calls + 1, m + macs)
 
 def kind_of(xs, ws):
-    """A conv's kind from its input and weight shapes: a module's, from the hook; otherwise (a
-    functional conv, as the ParC convs') from the shapes, its output as large as its input."""
-    found = [v for k, v in conv_kind.items() if list(k[0]) == ws and list(k[2]) == xs]
+    """A conv's label and multiply-adds from its input and weight shapes: a module's, from the hook;
+    otherwise (a functional conv, as the ParC convs') from the shapes, its output as large as its input."""
+    found = conv_kind.get((tuple(ws), tuple(xs)))
     if found:
-        return found[0]
+        return found
     o, cg, kh, kw = ws
     kind = 'depthwise' if cg == 1 and xs[1] == o and o > 1 else 'pointwise' if kh == 1 and kw == 1 else 'dense'
-    return (kind, f'{kind} {kh}×{kw}', xs[0] * o * xs[2] * xs[3] * cg * kh * kw)
+    return (f'{kind} {kh}×{kw}', xs[0] * o * xs[2] * xs[3] * cg * kh * kw)
 
 for e in events:
     if not top_level(e):
@@ -91,13 +90,13 @@ for e in events:
     if e.name in ('aten::convolution', 'aten::conv2d', 'aten::_convolution'):
         shapes = e.input_shapes
         xs, ws = shapes[0], shapes[1]
-        kind = kind_of(xs, ws)
-        add(f'forward {kind[1]}', us, kind[2])
+        label, macs = kind_of(xs, ws)
+        add(f'forward {label}', us, macs)
     elif e.name == 'aten::convolution_backward':
         shapes = e.input_shapes
-        gs, xs, ws = shapes[0], shapes[1], shapes[2]
-        kind = kind_of(xs, ws)
-        add(f'backward {kind[1]}', us, 2 * kind[2])
+        xs, ws = shapes[1], shapes[2]  # after the output gradient
+        label, macs = kind_of(xs, ws)
+        add(f'backward {label}', us, 2 * macs)
     else:
         add(e.name, us)
 

@@ -187,8 +187,9 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
 export function replanReason(drift: number, driftReplanned: boolean, at: BudgetPosition, measured: BudgetSpeed, plannedSteps: number): 'drift' | 'overrun' | 'underrun' | null {
   if (!driftReplanned && Math.abs(drift) > REPLAN_DRIFT) return 'drift';
   const end = expectedSeconds(plannedSteps, at, measured);
-  if (end > usableSeconds(at)) return 'overrun';
-  if (end < usableSeconds(at) - UNDERRUN_SLACK * at.budgetSeconds) return 'underrun';
+  const usable = usableSeconds(at);
+  if (end > usable) return 'overrun';
+  if (end < usable - UNDERRUN_SLACK * at.budgetSeconds) return 'underrun';
   return null;
 }
 

@@ -32,6 +32,14 @@ function chunkScratch(units: number, bytes: number): { scratch: number; chunk: n
   return { scratch: alloc(bytes * chunks), chunk };
 }
 
+/**
+ * c [m, n] = a (row panels) · b (column panels), split across threads by row panels; `epilogue` is
+ * the conv–norm–activation's (scale, shift, activation) pointers and code, zeros for none.
+ */
+function gemmJob(m: number, n: number, k: number, a: number, b: number, c: number, epilogue: number[] = [0, 0, 0]): void {
+  parallelFor(rowPanels(m), 'gemm', [m, n, k, a, b, c, 0, ...epilogue], m * n * k);
+}
+
 /** Bytes of one image-group's im2col columns, rounded to 16 (none for a 1×1 conv: its columns are the input). */
 const columnBytes = (g: Conv2DGeometry): number => (g.pointwise ? 0 : Math.ceil(g.cg * g.kh * g.kw * g.ho * g.wo / 4) * 16);
 
@@ -58,7 +66,7 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
   for (let i = 0; i < batch; i++) {
     const aAt = aPanels + (ba === 1 ? 0 : i) * aBytes;
     const bAt = bPanels + (bb === 1 ? 0 : i) * bBytes;
-    parallelFor(rowPanels(m), 'gemm', [m, n, k, aAt, bAt, cp + i * m * n * 4, 0, 0, 0, 0], m * n * k);
+    gemmJob(m, n, k, aAt, bAt, cp + i * m * n * 4);
   }
   return outputTensor(cp, [batch, m, n]);
 }));
@@ -203,7 +211,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
     wasm.packBatchTransposed(dyp, g.o, g.ho * g.wo, g.n, 4, a);
     const b = alloc(panelBytes(columns, g.c));
     wasm.packBatchTransposed(xp, g.c, g.ho * g.wo, g.n, 8, b);
-    parallelFor(rowPanels(g.o), 'gemm', [g.o, g.c, columns, a, b, dwp, 0, 0, 0, 0], g.o * columns * g.c);
+    gemmJob(g.o, g.c, columns, a, b, dwp);
     return outputTensor(dwp, weightShape);
   }
   const dwp = outputIn(count, true);
@@ -250,7 +258,7 @@ function gemmOverBatch(a: number, m: number, src: number, k: number, g: Conv2DGe
   const b = alloc(panelBytes(k, columns));
   wasm.packBatchPanels(src, k, pixels, g.n, b);
   const c = alloc(m * columns * 4);
-  parallelFor(rowPanels(m), 'gemm', [m, columns, k, a, b, c, 0, ...tail], m * columns * k);
+  gemmJob(m, columns, k, a, b, c, tail);
   wasm.unbatchColumns(c, m, pixels, g.n, out);
 }
 
