@@ -5,7 +5,7 @@
 export * from '@parcnet/tensor';
 export * from '@parcnet/autograd';
 export * as autograd from '@parcnet/autograd';
-export { setNumThreads, getNumThreads, startThreads, setWasmTensorLimit, wasmHeapStats, resetWasmHeapPeak, wasmMemoryBytes, wasmBuild, WASM } from '@parcnet/wasm';
+export { setNumThreads, getNumThreads, startThreads, setThreadSpin, setWasmTensorLimit, wasmHeapStats, resetWasmHeapPeak, wasmMemoryBytes, wasmBuild, WASM } from '@parcnet/wasm';
 export * as nn from '@parcnet/nn';
 export * as parc from '@parcnet/parc';
 export * as models from '@parcnet/models';

@@ -12,6 +12,6 @@ import './random.js';
 import './optim.js';
 
 export { WASM } from './registration.js';
-export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, poolStats } from './threads.js';
+export { setNumThreads, getNumThreads, startThreads, setParallelThreshold, setThreadSpin, poolStats } from './threads.js';
 export { wasmPath, wasmBuild, wasmMemoryBytes, wasmHeapStats, resetWasmHeapPeak, setWasmTensorLimit } from './runtime.js';
 export type { HeapStats } from './heap.js';

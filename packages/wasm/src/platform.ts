@@ -27,7 +27,7 @@ export interface HelperData {
   /** Where helper 0's slot starts in `control`, and the words per helper (threads.ts). */
   slots: number;
   perWorker: number;
-  /** Which word of `control` (PENDING, JITTER, NEXT) or of a helper's slot (TICKET … FAILED_CHUNK) holds what: threads.ts's layout, the one definition. */
+  /** Which word of `control` (PENDING, JITTER, SPIN, NEXT) or of a helper's slot (TICKET … FAILED_CHUNK) holds what: threads.ts's layout, the one definition. */
   words: ControlWords;
 }
 
@@ -35,6 +35,7 @@ export interface HelperData {
 export interface ControlWords {
   PENDING: number;
   JITTER: number;
+  SPIN: number;
   NEXT: number;
   TICKET: number;
   EXPORT: number;

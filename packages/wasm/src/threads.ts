@@ -65,6 +65,8 @@ const MAX_ARGS = 32;
 const PENDING = 0;
 /** Test only (`setHelperJitter`): helpers spin a random while at their protocol's gaps; 0 in production. */
 const JITTER = 1;
+/** How long (µs) a waiting thread polls its word before it sleeps: `setThreadSpin`. */
+const SPIN = 2;
 /** The next chunk to claim: on a 64-byte line of its own, since every thread of a job adds to it. */
 const NEXT = 16;
 /** Helper w's slot starts at SLOTS + PER_WORKER · w: one 64-byte line each, apart from PENDING's and NEXT's. */
@@ -138,10 +140,11 @@ function ensureWorkers(count: number): void {
   // waits for its helpers, even one that throws) and only ever saw the old block.
   control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + PER_WORKER * count)));
   control[JITTER] = helperJitter;
+  control[SPIN] = spinMicroseconds;
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   workers = Array.from({ length: count }, (_, index) => platform.startHelper({
     module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER,
-    words: { PENDING, JITTER, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK },
+    words: { PENDING, JITTER, SPIN, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK },
   }));
 }
 
@@ -255,8 +258,43 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
   }
 }
 
-/** M6: waits until PENDING is 0, in watchdog slices; a wait names the value it read, so a decrement in between returns it at once. */
+/**
+ * How long (µs) a thread that waits for the pool polls before it sleeps: the calling thread for its
+ * helpers (M6), a helper for its next ticket (H1). A sleeping thread is woken through the operating
+ * system, which on this machine's virtual cores costs more than many of a training step's several
+ * hundred jobs take; the gaps between jobs are mostly shorter than 1 ms. Against sleeping at once, in three runs of
+ * paired rounds (2 threads, ParC-Net-XS batch 64, docs/performance.md sixth round), 1 ms raised the
+ * evaluation forward's speed in 10 of 11 rounds (median +8 %) and the training step's in 8 of 11 (+3 %);
+ * 100 µs gained about half as much. OpenMP runtimes spin similarly (GOMP ~0.3 ms, KMP_BLOCKTIME 200 ms).
+ */
+let spinMicroseconds = 1000;
+
+/**
+ * Sets how long (µs) a thread waiting for the kernel pool polls its word before it sleeps, like
+ * OpenMP's KMP_BLOCKTIME: the calling thread waiting for its helpers to finish a job, and a helper
+ * waiting for the next job. 0 sleeps at once. Polling keeps a core busy while it lasts; a helper
+ * polls only between jobs, so at most this long after each.
+ */
+export function setThreadSpin(microseconds: number): void {
+  if (!Number.isFinite(microseconds) || microseconds < 0) throw new RangeError(`setThreadSpin: expected a non-negative number of microseconds, got ${microseconds}`);
+  spinMicroseconds = Math.round(microseconds);
+  if (workers.length > 0) Atomics.store(control, SPIN, spinMicroseconds);
+}
+
+/** How long (µs) a waiting kernel thread polls before it sleeps (`setThreadSpin`). */
+export function getThreadSpin(): number {
+  return spinMicroseconds;
+}
+
+/**
+ * M6: waits until PENDING is 0: polls for up to `spinMicroseconds`, then sleeps in watchdog slices;
+ * a wait names the value it read, so a decrement in between returns it at once.
+ */
 function awaitHelpers(name: ExportName, helpers: number): void {
+  if (spinMicroseconds > 0 && Atomics.load(control, PENDING) !== 0) {
+    const until = performance.now() + spinMicroseconds / 1000;
+    while (Atomics.load(control, PENDING) !== 0 && performance.now() < until);
+  }
   const started = Date.now();
   for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
     if (platform.wait(control, PENDING, pending, WATCHDOG_MS) === 'timed-out') {

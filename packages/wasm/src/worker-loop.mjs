@@ -7,7 +7,7 @@
 export function serve(data) {
   const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
   // Which word holds what: threads.ts's layout, sent with the data so that it is defined once.
-  const { PENDING, JITTER, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
+  const { PENDING, JITTER, SPIN, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
   const slot = slots + perWorker * index;
   // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
@@ -18,6 +18,13 @@ export function serve(data) {
     // H1: sleep while no job is posted past the ones taken. The loop re-reads the ticket when it
     // wakes: a notify can come late, for a ticket this helper already took without sleeping, and
     // serving that job again (as the first pool did) decrements PENDING twice and hangs the pool.
+    // Polled first for up to SPIN µs (threads.ts setThreadSpin): the next job usually comes within
+    // that, and a sleeping thread takes far longer to wake.
+    const pollMicroseconds = control[SPIN];
+    if (pollMicroseconds > 0 && Atomics.load(control, slot + TICKET) === taken) {
+      const until = performance.now() + pollMicroseconds / 1000;
+      while (Atomics.load(control, slot + TICKET) === taken && performance.now() < until);
+    }
     while (Atomics.load(control, slot + TICKET) === taken) Atomics.wait(control, slot + TICKET, taken);
     // H2: the ticket moved by exactly one (main posts the next only once PENDING is 0, which needs
     // this helper's decrement), and the slot was written before it moved. Everything the job needs

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alloc, f32, runtime, scoped } from '../src/runtime.js';
-import { chunking, getNumThreads, parallelFor, poolStats, setHelperJitter, setNumThreads, setParallelThreshold } from '../src/threads.js';
+import { chunking, getNumThreads, getThreadSpin, parallelFor, poolStats, setHelperJitter, setNumThreads, setParallelThreshold, setThreadSpin } from '../src/threads.js';
 
 // The real pool under load: a million dispatches through parallelFor on 3 threads (2 helpers; on a
 // 2-core machine they and the calling thread take turns), helpers spinning a random while at every
@@ -10,7 +10,9 @@ import { chunking, getNumThreads, parallelFor, poolStats, setHelperJitter, setNu
 // whatever order the threads race to them, the last chunk shorter. Each job writes its own number
 // into every block through the kernel and is checked as it returns, alternating between two sets
 // of buffers, so a chunk run with another job's arguments, run twice, late or not at all shows as a
-// wrong number.
+// wrong number. Waiting threads poll for SPIN µs before they sleep (setThreadSpin), so both ways of
+// waking are taken: a poll that sees its word move, and a poll that runs out and sleeps (always
+// while a thread that would move the word is descheduled: 3 threads share 2 cores).
 
 /** binaryArrays works in blocks of this many elements; a chunk is one or more blocks. */
 const BLOCK = 4096;
@@ -20,14 +22,19 @@ const JITTER = 500;
 /** Blocks per job, by 2 random bits; on 3 threads chunking cuts them into 2, 3, 12 (of 1) and 9 chunks (of 3, the last of 1). */
 const JOB_BLOCKS = [2, 3, 12, 25];
 const MOST_BLOCKS = Math.max(...JOB_BLOCKS);
+/** µs a waiting thread polls: about the random gaps', so that polls both catch their word and run out. */
+const SPIN = 2;
 
 const initialThreads = getNumThreads();
+const initialSpin = getThreadSpin();
 beforeAll(() => {
   setNumThreads(3);
   setParallelThreshold(0, 0);
+  setThreadSpin(SPIN);
 });
 afterAll(() => {
   setHelperJitter(0);
+  setThreadSpin(initialSpin);
   setNumThreads(initialThreads);
   setParallelThreshold(8, 50_000);
 });
@@ -96,6 +103,21 @@ describe('thread pool under stress', () => {
       expect(poolStats.slowSlices - slowSlices).toBe(0);
     });
   }, 600_000);
+});
+
+describe('setThreadSpin', () => {
+  it('takes a non-negative number of microseconds, rounded, and refuses anything else by name', () => {
+    try {
+      setThreadSpin(12.4);
+      expect(getThreadSpin()).toBe(12);
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => setThreadSpin(bad)).toThrow(new RangeError(`setThreadSpin: expected a non-negative number of microseconds, got ${bad}`));
+      }
+      expect(getThreadSpin()).toBe(12);
+    } finally {
+      setThreadSpin(SPIN);
+    }
+  });
 });
 
 describe('thread pool errors', () => {
