@@ -16,5 +16,8 @@ export default defineConfig({
     // Every suite runs with the WASM kernels registered (float32 goes through them, float64 through
     // the reference), so the gradient-check and golden suites cover both backends.
     setupFiles: ['packages/wasm/src/index.ts'],
+    // One temporary folder for the run, removed at its end (tests and the processes they start
+    // write hundreds of MB under os.tmpdir()).
+    globalSetup: ['vitest.global-setup.ts'],
   },
 });
