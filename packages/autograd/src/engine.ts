@@ -146,10 +146,26 @@ export function backward(root: Tensor, gradient?: Tensor, options: GradOptions =
   const firstId = Tensor.nextId();
   const reached = propagate([root], [seedGradient(root, gradient)], options.retainGraph ?? false, undefined, firstId);
   withGradMode(false, () => {
-    // A leaf's .grad outlives the step's scope, as in PyTorch it stays until zero_grad.
-    for (const [leaf, g] of reached) leaf.grad = keep(leaf.grad ? add(leaf.grad, g) : cast(g, leaf.dtype, true));
+    // A gradient this pass made, alone on its storage (no other leaf's gradient is it or a view of
+    // it) and laid out as the leaf's own, becomes the leaf's .grad itself, as PyTorch steals it;
+    // any other is copied, since .grad can be changed in place (clipGradNorm). One copy less per
+    // parameter and step (ParC-Net-XS: 259 copies, about 2 % of a training step).
+    const onStorage = new Map<object, number>();
+    for (const g of reached.values()) onStorage.set(g.storage, (onStorage.get(g.storage) ?? 0) + 1);
+    const stolen = new Set<Tensor>();
+    for (const [leaf, g] of reached) {
+      // A leaf's .grad outlives the step's scope, as in PyTorch it stays until zero_grad.
+      if (leaf.grad) {
+        leaf.grad = keep(add(leaf.grad, g));
+      } else if (g.id >= firstId && g.dtype === leaf.dtype && g.isContiguous() && g.storage.length === g.size && onStorage.get(g.storage) === 1) {
+        leaf.grad = keep(g);
+        stolen.add(g);
+      } else {
+        leaf.grad = keep(cast(g, leaf.dtype, true));
+      }
+    }
     // The same gradient object can reach several leaves, so they go back only after all were copied.
-    for (const g of new Set(reached.values())) if (g.id >= firstId) g.dispose();
+    for (const g of new Set(reached.values())) if (g.id >= firstId && !stolen.has(g)) g.dispose();
   });
 }
 

@@ -83,6 +83,14 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
       const src = plane(x, img, ch, c, s);
       const dst = plane(y, img, ch, c, s);
       let i = 0;
+      // Two vectors before either store (activation.ts, expNegv).
+      for (; i + 8 <= s; i += 8) {
+        const o = <usize>i << 2;
+        const y0 = activate(f32x4.add(f32x4.mul(v128.load(src + o), av), bv), act);
+        const y1 = activate(f32x4.add(f32x4.mul(v128.load(src + o, 16), av), bv), act);
+        v128.store(dst + o, y0);
+        v128.store(dst + o, y1, 16);
+      }
       for (; i + 4 <= s; i += 4) v128.store(dst + (<usize>i << 2), activate(f32x4.add(f32x4.mul(v128.load(src + (<usize>i << 2)), av), bv), act));
       for (; i < s; i++) {
         const z = f32x4.splat(load<f32>(src + (<usize>i << 2)) * a + b);
@@ -123,6 +131,20 @@ export function bnBackward(
       const gp = plane(g, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
       let i = 0;
+      for (; i + 8 <= s; i += 8) {
+        const o = <usize>i << 2;
+        const xhat0 = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
+        const xhat1 = f32x4.mul(f32x4.sub(v128.load(xp + o, 16), mv), kv);
+        // Both derivatives before either store (activation.ts, expNegv).
+        const dz0 = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat0, wv), bv), act));
+        const dz1 = f32x4.mul(v128.load(gp + o, 16), activationGrad(f32x4.add(f32x4.mul(xhat1, wv), bv), act));
+        v128.store(dp + o, dz0);
+        v128.store(dp + o, dz1, 16);
+        sumDz = addWidened(sumDz, dz0);
+        sumDzX = addWidened(sumDzX, f32x4.mul(dz0, xhat0));
+        sumDz = addWidened(sumDz, dz1);
+        sumDzX = addWidened(sumDzX, f32x4.mul(dz1, xhat1));
+      }
       for (; i + 4 <= s; i += 4) {
         const o = <usize>i << 2;
         const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);

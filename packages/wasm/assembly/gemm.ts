@@ -230,6 +230,13 @@ export function gemm(
 /** act over `count` contiguous floats (whole rows of c), vectors then a scalar tail. */
 function activateRows(c: usize, count: i32, act: i32): void {
   let i = 0;
+  // Two vectors before either store (activation.ts, expNegv).
+  for (; i + 8 <= count; i += 8) {
+    const at = c + (<usize>i << 2);
+    const a = activate(v128.load(at), act), b = activate(v128.load(at, 16), act);
+    v128.store(at, a);
+    v128.store(at, b, 16);
+  }
   for (; i + 4 <= count; i += 4) {
     const at = c + (<usize>i << 2);
     v128.store(at, activate(v128.load(at), act));
