@@ -19,6 +19,14 @@ export const REPLAN_DRIFT = 0.1;
  */
 export const UNDERRUN_SLACK = 0.05;
 
+/**
+ * The least share of an epoch a plan cuts its last epoch to; a shorter remainder is dropped and the
+ * plan ends with the whole epoch before it. A few more steps change nothing at the end of a cosine
+ * that reaches its floor either way, and an epoch of a handful of steps only muddles the record
+ * (the third 2-hour run ended with an epoch 10 of 6 steps).
+ */
+export const LEAST_CUT_EPOCH = 0.1;
+
 /** Training steps timed for the plan after the first step of a run (which pays for start-up and is not timed). */
 export const MEASURE_STEPS = 20;
 
@@ -122,8 +130,8 @@ export function expectedSeconds(steps: number, at: BudgetPosition, speed: Budget
  * The most steps (at least the epoch in progress, or one step of it in a re-plan; at most `maxEpochs` epochs) whose
  * training and evaluations end within the budget less {@link BUDGET_RESERVE}, at `speed`. The last
  * epoch may be cut short: the budget is spent on training rather than left unused, at the price of
- * that epoch's evaluation, so a cut epoch must train at least as long as the evaluation it adds
- * (otherwise the plan ends with the whole epoch before it). The first plan keeps the epoch in
+ * that epoch's evaluation, so a cut epoch must train at least as long as the evaluation it adds, and
+ * at least {@link LEAST_CUT_EPOCH} of an epoch (otherwise the plan ends with the whole epoch before it). The first plan keeps the epoch in
  * progress whole (a budget that cannot hold it is refused); a re-plan (`cutInProgress`) may cut it
  * to as little as one more step, since the run cannot end before its schedule does. When even the
  * least does not fit, the plan says so (`fits`).
@@ -145,7 +153,8 @@ export function planBudget(at: BudgetPosition, speed: BudgetSpeed, cutInProgress
   if (epochs > at.epoch + 1) {
     steps = fitting(epochs, (epochs - 1) * perEpoch + 1);
     const cut = lastEpochSteps(steps, epochs, perEpoch);
-    if (cut < perEpoch && cut * speed.stepSeconds < (evaluations(epochs) - evaluations(epochs - 1)) * speed.evalSeconds) {
+    const worthIt = cut >= LEAST_CUT_EPOCH * perEpoch && cut * speed.stepSeconds >= (evaluations(epochs) - evaluations(epochs - 1)) * speed.evalSeconds;
+    if (cut < perEpoch && !worthIt) {
       epochs--; // its first step fitted, so this epoch fits whole
       steps = epochs * perEpoch;
     }

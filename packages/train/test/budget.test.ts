@@ -126,6 +126,17 @@ describe('budget arithmetic', () => {
     expect(replanReason(0.01, true, { ...after6, elapsedSeconds: 7056 - 400 - 847.2 }, measured, 5325)).toBe('underrun');
   });
 
+  it('a cut last epoch is at least a tenth of an epoch, even when it adds no evaluation', () => {
+    // The third 2-hour run of 2026-12-06 (one evaluation, after the last epoch) lengthened its plan
+    // after epoch 8 to an epoch 10 of 6 steps. Here: 0.9 s a step, 200 s for the one evaluation,
+    // 708.3 s of training left after it: nine whole epochs (781 steps) and 6 steps of a tenth fit.
+    const after8: BudgetPosition = { budgetSeconds: 7200, elapsedSeconds: 6147.7, steps: 6248, epoch: 8, stepsPerEpoch: 781, everyEpochs: 40, maxEpochs: 40 };
+    const measured = { stepSeconds: 0.9, evalSeconds: 200 };
+    expect(planBudget(after8, measured, true)).toMatchObject({ epochs: 9, steps: 9 * 781, evaluations: 1, fits: true });
+    // 90 s more: 106 steps of the tenth epoch (more than a tenth of 781), which the plan keeps.
+    expect(planBudget({ ...after8, elapsedSeconds: 6147.7 - 90 }, measured, true)).toMatchObject({ epochs: 10, steps: 9 * 781 + 106, evaluations: 1 });
+  });
+
   it('a re-plan may cut the epoch in progress, down to one step, instead of making it whole', () => {
     // The same run after its seventh epoch (1h56m42s gone, its eighth epoch planned at 11 steps):
     // re-planned with whole epochs, the eighth became 781 steps, ending 2h13m after the start.
