@@ -63,6 +63,30 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
   return z;
 }
 
+/**
+ * act over `count` contiguous floats in place, vectors then a scalar tail: the conv kernels' epilogue
+ * (GEMM rows, depthwise and Winograd planes) runs it over output they have just written, still in
+ * L1, rather than vector by vector inside their own loops, where two activations could not share
+ * the constant table's loads (activation.ts, expNegv) and their registers are taken.
+ */
+export function activateInPlace(at: usize, count: i32, act: i32): void {
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const p = at + (<usize>i << 2);
+    const a = activate(v128.load(p), act), b = activate(v128.load(p, 16), act);
+    v128.store(p, a);
+    v128.store(p, b, 16);
+  }
+  for (; i + 4 <= count; i += 4) {
+    const p = at + (<usize>i << 2);
+    v128.store(p, activate(v128.load(p), act));
+  }
+  for (; i < count; i++) {
+    const p = at + (<usize>i << 2);
+    store<f32>(p, f32x4.extract_lane(activate(f32x4.splat(load<f32>(p)), act), 0));
+  }
+}
+
 @inline function activationGrad(z: v128, act: i32): v128 {
   if (act == 1) return siluGradv(z);
   if (act == 2) return hardswishGradv(z);

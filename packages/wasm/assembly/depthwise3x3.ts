@@ -4,8 +4,8 @@
 // output lies inside it. With stride 2 along W the scratch rows are split into their even and odd
 // columns (E, then O): the three taps of outputs ox … ox+3 are then E[ox…], O[ox…] and E[ox+1…],
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
-import { activate } from './batchnorm';
-import { copyFloats, horizontalSum, storeLanes } from './simd';
+import { activateInPlace } from './batchnorm';
+import { horizontalSum, storeLanes } from './simd';
 
 /** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
 @inline function rowFloats(w: i32, pw: i32, wo: i32, sw: i32): i32 {
@@ -48,7 +48,7 @@ function padPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, row:
     const from = src + (<usize>iy * <usize>w << 2);
     const to = dst + <usize>(iy + ph) * rowBytes;
     if (sw == 1) {
-      copyFloats(to + (<usize>pw << 2), from, w);
+      memory.copy(to + (<usize>pw << 2), from, <usize>w << 2);
       continue;
     }
     // Eight elements at a time: evens to one half, odds to the other.
@@ -73,7 +73,7 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
     const from = src + <usize>(iy + ph) * rowBytes;
     const to = dst + (<usize>iy * <usize>w << 2);
     if (sw == 1) {
-      copyFloats(to, from + (<usize>pw << 2), w);
+      memory.copy(to, from + (<usize>pw << 2), <usize>w << 2);
       continue;
     }
     let t = 0;
@@ -132,10 +132,11 @@ export function depthwise3x3(
         acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at + o0)));
         acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
         acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
-        if (epilogue) acc = activate(f32x4.add(f32x4.mul(acc, sv), bv), act);
+        if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
         storeLanes(dst + at, acc, wo - ox);
       }
     }
+    if (epilogue && act) activateInPlace(out, ho * wo, act);
   }
 }
 
@@ -152,7 +153,7 @@ export function depthwise3x3ScratchBytes(kind: i32, h: i32, w: i32, ho: i32, wo:
 
 /** Copies dy's plane [ho, wo] into rows of `stride` floats from float `lead` on (the rest stays zero). */
 @inline function copyRows(src: usize, ho: i32, wo: i32, dst: usize, stride: i32, lead: i32): void {
-  for (let oy = 0; oy < ho; oy++) copyFloats(dst + (<usize>(oy * stride + lead) << 2), src + (<usize>oy * <usize>wo << 2), wo);
+  for (let oy = 0; oy < ho; oy++) memory.copy(dst + (<usize>(oy * stride + lead) << 2), src + (<usize>oy * <usize>wo << 2), <usize>wo << 2);
 }
 
 /** Floats per row of dy's copy in the backward w.r.t. the input: 4 zeros, then dy's row, then zeros past the last tap read. */

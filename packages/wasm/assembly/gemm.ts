@@ -6,7 +6,7 @@
 // and evict each other). The 4×8 register tile keeps 8 SIMD accumulators; each panel row of b is
 // loaded once per 4 rows of c. Pointers are byte addresses; strides and sizes count elements.
 
-import { activate } from './batchnorm';
+import { activateInPlace } from './batchnorm';
 import { madd } from './simd';
 
 const PANEL = 8;
@@ -218,7 +218,7 @@ export function gemm(
     for (let j = 0; j < n; j += PANEL) {
       tile4x8(ap, bPanels + <usize>(j / PANEL) * bStride, k, cRow + (<usize>j << 2), cRowBytes, rows, min(PANEL, n - j), accumulate, scale ? scale + (<usize>i << 2) : 0, shift + (<usize>i << 2));
     }
-    if (scale && act) activateRows(cRow, rows * n, act);
+    if (scale && act) activateInPlace(cRow, rows * n, act);
   }
 }
 
@@ -227,22 +227,3 @@ export function gemm(
   return (m + ROWS - 1) / ROWS;
 }
 
-/** act over `count` contiguous floats (whole rows of c), vectors then a scalar tail. */
-function activateRows(c: usize, count: i32, act: i32): void {
-  let i = 0;
-  // Two vectors before either store (activation.ts, expNegv).
-  for (; i + 8 <= count; i += 8) {
-    const at = c + (<usize>i << 2);
-    const a = activate(v128.load(at), act), b = activate(v128.load(at, 16), act);
-    v128.store(at, a);
-    v128.store(at, b, 16);
-  }
-  for (; i + 4 <= count; i += 4) {
-    const at = c + (<usize>i << 2);
-    v128.store(at, activate(v128.load(at), act));
-  }
-  for (; i < count; i++) {
-    const at = c + (<usize>i << 2);
-    store<f32>(at, f32x4.extract_lane(activate(f32x4.splat(load<f32>(at)), act), 0));
-  }
-}

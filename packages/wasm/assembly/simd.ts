@@ -16,17 +16,6 @@
 }
 
 
-/**
- * Copies `count` float32s from `src` to `dst` (not overlapping), a vector at a time. For the short
- * rows the conv kernels copy (16–64 floats): V8 compiles memory.copy to a call into the engine's C
- * memmove, which costs more than copying a 64-byte row with four vector loads and stores.
- */
-@inline export function copyFloats(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
-}
-
 /** Lanes 0 + 1 + 2 + 3 of a float32 vector, in that order. */
 @inline export function horizontalSum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);

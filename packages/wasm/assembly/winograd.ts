@@ -17,7 +17,7 @@
 // (image, channel) owns its tiles' entries, so every output is written by one thread and the
 // results do not depend on the thread count. Each thread copies its plane into a zero-bordered
 // scratch plane first (`scratch` + (start / chunk) · scratchBytes), so no tile load needs a check.
-import { activate } from './batchnorm';
+import { activateInPlace } from './batchnorm';
 import { gemm, rowPanels } from './gemm';
 
 // The layouts a transform can write its [R, T] result in (R channels, T tiles).
@@ -191,7 +191,7 @@ export function winogradOutput(
         const rr = rowsTimesAt(right);
         // l = (y00, y10), rr = (y01, y11): out is the tile row by row.
         let out = f32x4(f32x4.extract_lane(l, 0), f32x4.extract_lane(rr, 0), f32x4.extract_lane(l, 1), f32x4.extract_lane(rr, 1));
-        out = activate(f32x4.add(f32x4.mul(out, sv), bv), act);
+        out = f32x4.add(f32x4.mul(out, sv), bv);
         const oy = 2 * ty, ox = 2 * tx;
         const row0 = dst + ((<usize>oy * <usize>wo + <usize>ox) << 2);
         store<f32>(row0, f32x4.extract_lane(out, 0));
@@ -204,6 +204,7 @@ export function winogradOutput(
         t++;
       }
     }
+    if (scale && act) activateInPlace(dst, ho * wo, act);
   }
 }
 

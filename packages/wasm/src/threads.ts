@@ -262,10 +262,11 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
  * How long (µs) a thread that waits for the pool polls before it sleeps: the calling thread for its
  * helpers (M6), a helper for its next ticket (H1). A sleeping thread is woken through the operating
  * system, which on this machine's virtual cores costs more than many of a training step's several
- * hundred jobs take; the gaps between jobs are mostly shorter than 1 ms. Against sleeping at once, in three runs of
- * paired rounds (2 threads, ParC-Net-XS batch 64, docs/performance.md sixth round), 1 ms raised the
- * evaluation forward's speed in 10 of 11 rounds (median +8 %) and the training step's in 8 of 11 (+3 %);
- * 100 µs gained about half as much. OpenMP runtimes spin similarly (GOMP ~0.3 ms, KMP_BLOCKTIME 200 ms).
+ * hundred jobs take; the gaps between jobs are mostly shorter than 1 ms. Against sleeping at once,
+ * in three runs of paired rounds (2 threads, ParC-Net-XS batch 64, benchmarks/thread-spin.ts,
+ * docs/performance.md sixth round), 1 ms raised the evaluation forward's speed in 10 of 11 rounds
+ * (median +8 %) and the training step's in 8 of 11 (+3 %); 100 µs gained about half as much.
+ * OpenMP runtimes spin similarly (GOMP ~0.3 ms, KMP_BLOCKTIME 200 ms).
  */
 let spinMicroseconds = 1000;
 
