@@ -131,10 +131,10 @@ export function expectedSeconds(steps: number, at: BudgetPosition, speed: Budget
  * training and evaluations end within the budget less {@link BUDGET_RESERVE}, at `speed`. The last
  * epoch may be cut short: the budget is spent on training rather than left unused, at the price of
  * that epoch's evaluation, so a cut epoch must train at least as long as the evaluation it adds, and
- * at least {@link LEAST_CUT_EPOCH} of an epoch (otherwise the plan ends with the whole epoch before it). The first plan keeps the epoch in
- * progress whole (a budget that cannot hold it is refused); a re-plan (`cutInProgress`) may cut it
- * to as little as one more step, since the run cannot end before its schedule does. When even the
- * least does not fit, the plan says so (`fits`).
+ * at least {@link LEAST_CUT_EPOCH} of an epoch (otherwise the plan ends with the whole epoch before
+ * it). The first plan keeps the epoch in progress whole (a budget that cannot hold it is refused);
+ * a re-plan (`cutInProgress`) may cut it to as little as one more step, since the run cannot end
+ * before its schedule does. When even the least does not fit, the plan says so (`fits`).
  */
 export function planBudget(at: BudgetPosition, speed: BudgetSpeed, cutInProgress = false): BudgetPlanNumbers {
   const usable = usableSeconds(at);

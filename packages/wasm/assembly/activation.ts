@@ -33,10 +33,10 @@ const HALF = 11, ONE = 12, THREE = 13, MINUS_THREE = 14, SIX = 15, THIRD = 16, S
  * ln2/2 (ln2 split in two constants so r is exact), e^(−r) by a degree-5 polynomial fitted for
  * relative error with its constant term 1, so e^0 is exactly 1 (1.5e-7 in float32, a few ulps; the
  * degree-6 Taylor series it replaced was no closer and cost a multiply-add more), 2^n by adding n
- * to the exponent bits. x is clamped to [−88.7, 87.3] so the result stays a normal float. The clamps (here and in hardswish) are
- * pmin/pmax, one x64 instruction each; min/max must order ±0 and propagate NaN from either operand,
- * which V8 does in about eight, and that made SiLU a third slower. pmin/pmax still carry a NaN input
- * through (the comparison is false, x is kept). n is rounded by adding 1.5·2²³, whose low mantissa
+ * to the exponent bits. x is clamped to [−88.7, 87.3] so the result stays a normal float. The
+ * clamps (here and in hardswish) are pmin/pmax, one x64 instruction each; min/max must order ±0 and
+ * propagate NaN from either operand, which V8 does in about eight, and that made SiLU a third
+ * slower. pmin/pmax still carry a NaN input through (the comparison is false, x is kept). n is rounded by adding 1.5·2²³, whose low mantissa
  * bits then hold n as an integer: the exponent bits come from those with an integer subtract and
  * shift (a saturating float→int conversion costs V8 several instructions per vector).
  *
