@@ -156,7 +156,7 @@ export function backward(root: Tensor, gradient?: Tensor, options: GradOptions =
     for (const [leaf, g] of reached) {
       // A leaf's .grad outlives the step's scope, as in PyTorch it stays until zero_grad.
       if (leaf.grad) {
-        leaf.grad = keep(add(leaf.grad, g));
+        accumulate(leaf, g);
       } else if (g.id >= firstId && g.dtype === leaf.dtype && g.isContiguous() && g.storage.length === g.size && onStorage.get(g.storage) === 1) {
         leaf.grad = keep(g);
         stolen.add(g);
@@ -167,6 +167,26 @@ export function backward(root: Tensor, gradient?: Tensor, options: GradOptions =
     // The same gradient object can reach several leaves, so they go back only after all were copied.
     for (const g of new Set(reached.values())) if (g.id >= firstId && !stolen.has(g)) g.dispose();
   });
+}
+
+/**
+ * Adds `g` to `leaf.grad` in place, as PyTorch accumulates outside grad mode: a caller holding
+ * .grad (or a tensor sharing its storage) sees the sum, and no second buffer waits for the collector
+ * when gradients accumulate over steps. A .grad that is not contiguous (a strided view a caller
+ * assigned) becomes a new sum instead. Either way each float32 element is a + b rounded once.
+ */
+function accumulate(leaf: Tensor, g: Tensor): void {
+  const old = leaf.grad!;
+  if (!old.isContiguous()) {
+    leaf.grad = keep(add(old, g));
+    return;
+  }
+  // The cast first: it may allocate, and the storages are read after it.
+  const addend = g.dtype === old.dtype && g.isContiguous() ? g : cast(g, old.dtype, true);
+  const sum = old.storage;
+  const from = addend.storage;
+  for (let i = old.offset, j = addend.offset, end = old.offset + old.size; i < end; i++, j++) sum[i] += from[j];
+  if (addend !== g) addend.dispose();
 }
 
 /**

@@ -12,6 +12,36 @@ describe('backward', () => {
     expect(Array.from(x.grad!.toTypedArray())).toEqual([5, 7, 9]);
   });
 
+  it('accumulates in place, as PyTorch: the .grad a caller holds sees the sum, float32 and float64 leaves alike', () => {
+    const x = tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    x.mul(x).sum().backward();
+    const first = x.grad!;
+    x.mul(3).sum().backward();
+    expect(x.grad).toBe(first);
+    expect(Array.from(first.toTypedArray())).toEqual([5, 7, 9]);
+    const w = tensor([0.5, 0.25], { requiresGrad: true });
+    w.mul(2).sum().backward();
+    const held = w.grad!;
+    w.to('float64').mul(tensor([3, 4], { dtype: 'float64' })).sum().backward();
+    expect(w.grad).toBe(held);
+    expect(held.dtype).toBe('float32');
+    expect(Array.from(held.toTypedArray())).toEqual([5, 6]);
+  });
+
+  it('a contiguous view as .grad takes the sum in place, as in PyTorch; a strided one is replaced by a new sum', () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const base = tensor([10, 20, 30, 40]);
+    x.grad = base.slice(0, 1, 3);
+    x.mul(x).sum().backward();
+    expect(Array.from(base.toTypedArray())).toEqual([10, 22, 34, 40]);
+    const y = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const held = tensor([[10, 20], [30, 40]]);
+    y.grad = held.transpose(0, 1);
+    y.mul(2).sum().backward();
+    expect(Array.from(y.grad!.contiguous().toTypedArray())).toEqual([12, 32, 22, 42]);
+    expect(Array.from(held.toTypedArray())).toEqual([10, 20, 30, 40]);
+  });
+
   it('sums the gradients of a tensor used twice', () => {
     const x = tensor([2], { dtype: 'float64', requiresGrad: true });
     const y = x.mul(x).add(x.exp());

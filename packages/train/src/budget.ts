@@ -184,6 +184,19 @@ export function budgetDrift(planned: BudgetSpeed, measured: BudgetSpeed, steps: 
 }
 
 /**
+ * Seconds of one evaluation for a re-plan, from what happened since the plan: the mean of the
+ * evaluations run since, or, with none (a run that evaluates only after its last epoch), the plan's
+ * timing scaled by how much slower or faster the training steps have run since: the same machine
+ * runs the same kernels for both, and a plan that kept the first timing while the machine slowed
+ * would leave the final evaluation to the reserve (the fourth 2-hour run's, timed at 2m57s, took
+ * 5m03s and ended the run 21 s inside its budget).
+ */
+export function replanEvalSeconds(planned: BudgetSpeed, stepSeconds: number, evaluatingSeconds: number, evaluations: number): number {
+  if (evaluations > 0) return evaluatingSeconds / evaluations;
+  return planned.stepSeconds > 0 ? planned.evalSeconds * (stepSeconds / planned.stepSeconds) : planned.evalSeconds;
+}
+
+/**
  * Whether the run plans again after an epoch, and why, standing at `at` (the next epoch) with the
  * speed measured since the plan: 'drift' when the time still to go differs from the plan's by more
  * than {@link REPLAN_DRIFT} (once a run: `driftReplanned` says whether that happened already);

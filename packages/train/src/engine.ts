@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultGenerator, FormatError, Generator, manualSeed, startScope, type MemoryScope, type Tensor } from '@parcnet/tensor';
 import { AdamW, clipGradNorm, ModelEma, SGD, warmupCosine, type LrSchedule, type Module, type Optimizer } from '@parcnet/nn';
 import { poolStats, setNumThreads } from '@parcnet/wasm';
-import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, lastEpochSteps, MEASURE_STEPS, parseDuration, planBudget, replanReason, UNDERRUN_SLACK, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
+import { budgetDrift, budgetRefusal, EVAL_SLICE, evaluationsBetween, formatDuration, lastEpochSteps, MEASURE_STEPS, parseDuration, planBudget, replanEvalSeconds, replanReason, UNDERRUN_SLACK, type BudgetPlanNumbers, type BudgetPosition, type BudgetSpeed } from './budget.js';
 import { loadCheckpoint, saveCheckpoint, saveWeights, writeFileDurably, type LoopState, type WeightsInfo } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { plotTrainingLog, type PlotSeries } from './plot.js';
@@ -473,10 +473,8 @@ export async function trainTask<M extends Module>(config: TaskLoopConfig, task: 
     if (steps < MEASURE_STEPS) return; // too few to say more than the plan's own timing did
     const evaluating = evalSeconds - planned.evalSeconds;
     const evaluations = evaluationsThisRun - planned.evaluations;
-    const measured = {
-      stepSeconds: ((performance.now() - planned.at) / 1000 - evaluating) / steps,
-      evalSeconds: evaluations > 0 ? evaluating / evaluations : planned.speed.evalSeconds,
-    };
+    const stepSeconds = ((performance.now() - planned.at) / 1000 - evaluating) / steps;
+    const measured = { stepSeconds, evalSeconds: replanEvalSeconds(planned.speed, stepSeconds, evaluating, evaluations) };
     const drift = budgetDrift(planned.speed, measured, totalSteps() - loop.globalStep, evaluationsBetween(epoch + 1, loop.plan.epochs, everyEpochs));
     const at = position(epoch + 1, loop.plan.budgetSeconds);
     const reason = replanReason(drift, loop.plan.replannedAtStep !== null, at, measured, totalSteps());

@@ -34,9 +34,10 @@ export async function plotTrainingLog(logFile: string, pngFile: string, title = 
     const r = JSON.parse(line) as Record<string, number | string>;
     const step = Number(r.step);
     if (r.type === 'train') points.push({ step, value: Number(r.loss), series: 'train loss (batch)', panel: 'loss' });
-    if (r.type === 'eval') {
-      for (const s of evalSeries) if (r[s.field] !== undefined) points.push({ step, value: Number(r[s.field]), series: s.label, panel: s.panel });
-    }
+    // Training measurements (train_*) also come from the epoch lines of the epochs not evaluated: a
+    // run evaluated only after its last epoch (the 2-hour recipe) would otherwise draw one point.
+    const fromThisLine = r.type === 'eval' ? evalSeries : r.type === 'epoch' ? evalSeries.filter((s) => s.field.startsWith('train_')) : [];
+    for (const s of fromThisLine) if (r[s.field] !== undefined) points.push({ step, value: Number(r[s.field]), series: s.label, panel: s.panel });
   }
   const spec: TopLevelSpec = {
     title,
@@ -45,12 +46,16 @@ export async function plotTrainingLog(logFile: string, pngFile: string, title = 
     spec: {
       width: 360,
       height: 240,
-      mark: { type: 'line', point: false, clip: true },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'optimiser step' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 240 } },
       },
+      // Lines, and a dot at each evaluation: a series with one point (one evaluation) has no line.
+      layer: [
+        { mark: { type: 'line', clip: true } },
+        { mark: { type: 'point', filled: true, size: 30, clip: true }, transform: [{ filter: "datum.series !== 'train loss (batch)'" }] },
+      ],
     },
     resolve: { scale: { y: 'independent' } },
   };

@@ -6,7 +6,7 @@ import { loadSafetensors, serializeSafetensors } from '@parcnet/io';
 import { warmupCosine } from '@parcnet/nn';
 import { dataDir } from '@parcnet/testing';
 import { CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, loadCheckpoint, parseTrainConfig, trainClassifier, type TrainConfig } from '../src/index';
-import { budgetDrift, budgetRefusal, evaluationsBetween, expectedSeconds, formatDuration, parseDuration, planBudget, replanReason, type BudgetPosition } from '../src/budget';
+import { budgetDrift, budgetRefusal, evaluationsBetween, expectedSeconds, formatDuration, parseDuration, planBudget, replanEvalSeconds, replanReason, type BudgetPosition } from '../src/budget';
 import { expectExactResume } from './resume';
 
 const cifar = join(dataDir, 'cifar10');
@@ -156,6 +156,16 @@ describe('budget arithmetic', () => {
     expect(budgetDrift(speed, { stepSeconds: 1.05, evalSeconds: 84 }, 1000, 2)).toBeCloseTo(50 / 1168, 12);
     expect(budgetDrift(speed, { stepSeconds: 1, evalSeconds: 168 }, 0, 1)).toBeCloseTo(1, 12);
     expect(budgetDrift(speed, speed, 0, 0)).toBe(0);
+  });
+
+  it('a re-plan times the evaluation by those run since the plan, else scales the planned one with the steps', () => {
+    const planned = { stepSeconds: 0.75, evalSeconds: 180 };
+    // Two evaluations since the plan, 400 s in all: their mean, whatever the steps did.
+    expect(replanEvalSeconds(planned, 0.9, 400, 2)).toBe(200);
+    // None since the plan: steps 20 % slower make the evaluation 20 % slower, and faster ones faster.
+    expect(replanEvalSeconds(planned, 0.9, 0, 0)).toBeCloseTo(216, 10);
+    expect(replanEvalSeconds(planned, 0.6, 0, 0)).toBeCloseTo(144, 10);
+    expect(replanEvalSeconds(planned, 0.75, 0, 0)).toBe(180);
   });
 });
 
