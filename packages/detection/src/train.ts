@@ -187,7 +187,7 @@ export async function trainDetector(config: DetectionTrainConfig, options: Train
       task: 'detect',
     },
     plotSeries: [
-      { field: 'loss', label: 'train loss (epoch)', panel: 'loss' },
+      { field: 'loss', label: 'train loss (epoch)', panel: 'loss', training: true },
       ...evalSplits.flatMap(({ name }): PlotSeries[] => [
         { field: `${name}_AP50`, label: `${name} AP50`, panel: 'accuracy' },
         { field: `${name}_AP`, label: `${name} AP`, panel: 'accuracy' },

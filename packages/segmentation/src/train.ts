@@ -200,7 +200,7 @@ export async function trainSegmenter(config: SegmentationTrainConfig, options: T
       task: 'segment',
     },
     plotSeries: [
-      { field: 'loss', label: 'train loss (epoch)', panel: 'loss' },
+      { field: 'loss', label: 'train loss (epoch)', panel: 'loss', training: true },
       ...evalSplits.flatMap(({ name }): PlotSeries[] => [
         { field: `${name}_mIoU`, label: `${name} mIoU`, panel: 'accuracy' },
         { field: `${name}_aAcc`, label: `${name} pixel accuracy`, panel: 'accuracy' },
