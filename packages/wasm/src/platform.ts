@@ -38,6 +38,8 @@ export interface ControlWords {
   SPIN: number;
   NEXT: number;
   TICKET: number;
+  OFFER: number;
+  POSTED: number;
   EXPORT: number;
   ARG_COUNT: number;
   TOTAL: number;

@@ -19,33 +19,44 @@ import { runtime, type KernelExports } from './runtime.js';
  * The protocol (README "Thread pool protocol"; test/pool-protocol.test.ts checks every interleaving
  * of a model of it). Shared words in `control`: PENDING, the helpers of the current job that have not
  * finished claiming; NEXT, the next chunk to claim; per helper w a slot holding TICKET (jobs posted
- * to w), the export, argument count and chunking (its arguments in `args` row w), and TAKEN / DONE /
- * FAILED / FAILED_CHUNK (progress, for reports only).
+ * to w), OFFER (1 while the current job's offer to w stands), POSTED (the ticket of the job in the
+ * slot), the export, argument count and chunking (its arguments in `args` row w), and TAKEN / DONE / FAILED / FAILED_CHUNK (progress, for
+ * reports only).
  *
  *   main, per job                         helper w (worker-loop.mjs), `taken` local, from 0
  *   M0 store NEXT = 0                     H1 while load TICKET == taken: wait(TICKET, taken)
- *   M1 store PENDING = helpers            H2 taken += 1; read slot w and args row w
- *   for each helper w of this job:        H3 while (c = add(NEXT, 1)) < chunks: run chunk c
- *     M2 write slot w, args row w         H4 if sub(PENDING, 1) returned 1: notify(PENDING)
- *     M3 add(TICKET_w, 1) (publishes)
+ *   M1 store PENDING = helpers            H2 seen = load TICKET; if cas(OFFER, 1 → 2) failed:
+ *   for each helper w of this job:           taken = seen, back to H1 (withdrawn); else read
+ *     M2 write slot w (with POSTED, the      slot w (taken = its POSTED) and args row w
+ *        ticket it goes out as), args row w H3 while (c = add(NEXT, 1)) < chunks: run chunk c
+ *     M3 store OFFER_w = 1, add(TICKET_w, 1) H4 if sub(PENDING, 1) returned 1: notify(PENDING)
  *     M4 notify(TICKET_w)
  *   M5 while (c = add(NEXT, 1)) < chunks: run chunk c (try … finally M6)
- *   M6 while (p = load PENDING) != 0: wait(PENDING, p)
+ *   M6 if every chunk was claimed: per helper, if cas(OFFER_w, 1 → 0) won: sub(PENDING, 1);
+ *      then while (p = load PENDING) != 0: wait(PENDING, p)
  *
- * Why each order: NEXT is reset (M0) before any ticket moves, and a helper claims only after it saw
- * its ticket move, so no claim of this job reads the last job's count (a chunk would run twice, or
- * not at all). PENDING is set (M1) before any ticket is published, so no decrement can land before
- * it. A helper decrements PENDING once, after its claim loop ended (H3 → H4), and main leaves M6 only
- * once PENDING is 0: so when main returns, every chunk has been claimed and run, and no helper can
- * claim again before its next ticket, which is what makes the next job's M0 safe. A helper reads its
- * slot only after seeing its ticket move (H1 → H2; the atomic add/load pair orders the plain slot
- * writes before the reads), and main rewrites a slot only after M6, which needs that helper's
- * decrement, made after its last read. Each wait names the value it last saw, so a notify that comes
- * before the wait finds the word changed and the wait returns at once; and each waiter re-reads its
- * word when it wakes, so a late notify (one meant for a ticket already taken) only costs a loop.
- * Only the helpers the job can use are woken (their own ticket; at most chunks − 1), so the others
- * sleep on. M6 runs even when a chunk of the calling thread throws (the helpers claim what it
- * left), so a slot is never rewritten, nor NEXT reset, under a helper still using it.
+ * Why each order: NEXT is reset (M0) before any ticket moves, and a helper claims only after it
+ * took an offer, so no claim of this job reads the last job's count (a chunk would run twice, or
+ * not at all). PENDING is set (M1) before any offer stands, so no decrement can land before it. A
+ * helper decrements PENDING once, after its claim loop ended (H3 → H4), and main leaves M6 only once
+ * PENDING is 0: so when main returns, every chunk has been claimed and run, and no helper can claim
+ * again before it takes another offer, which is what makes the next job's M0 safe. The offer is one
+ * word that exactly one side moves away from 1: the helper taking it (then main waits for its
+ * decrement, as before) or main withdrawing it once every chunk is claimed (then main decrements for
+ * it and the helper, when it wakes, goes back to sleep without reading its slot or touching NEXT).
+ * So main never waits for a helper that has not started: on this machine's virtual cores a helper
+ * can be descheduled for a millisecond or two, and the calling thread, having run every chunk
+ * itself, used to wait that long for it to wake up and report. A helper reads its slot only after
+ * it took the offer, which main stored after writing the slot, and main rewrites a slot only after
+ * M6, which needs that helper's decrement, made after its last read. A helper that took a later
+ * job's offer while it answered an earlier ticket (it read the ticket, was descheduled, main
+ * withdrew and posted again) serves the job its slot holds, the current one, since the offer stands
+ * only while its job does; it counts the slot's POSTED ticket as taken, so its reports name that job. Each wait names the value it last saw, so a notify that comes before the
+ * wait finds the word changed and the wait returns at once; and each waiter re-reads its word when
+ * it wakes, so a late notify only costs a loop. Only the helpers the job can use are woken (their
+ * own ticket; at most chunks − 1), so the others sleep on. M6 runs even when a chunk of the calling
+ * thread throws, without withdrawing (the helpers claim what it left), so a slot is never rewritten,
+ * nor NEXT reset, under a helper still using it.
  */
 
 type ExportName = keyof KernelExports;
@@ -85,6 +96,10 @@ const DONE = 7;
 const FAILED = 8;
 /** The first chunk that threw on the helper, in the job FAILED names. */
 const FAILED_CHUNK = 9;
+/** 1 while the current job's offer to the helper stands; the helper takes it (2) or main withdraws it (0). */
+const OFFER = 10;
+/** The ticket the slot's job is posted as: what a helper that took the offer counts as taken. */
+const POSTED = 11;
 /**
  * The calling thread waits for the helpers in watchdog slices of this many ms. A slice that runs out
  * only counts (`poolStats.slowSlices`) and waits again: nothing is re-notified, since the protocol
@@ -144,7 +159,7 @@ function ensureWorkers(count: number): void {
   args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * count));
   workers = Array.from({ length: count }, (_, index) => platform.startHelper({
     module: runtime.module, memory: runtime.memory, control, args, index, callable, maxArgs: MAX_ARGS, slots: SLOTS, perWorker: PER_WORKER,
-    words: { PENDING, JITTER, SPIN, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK },
+    words: { PENDING, JITTER, SPIN, NEXT, TICKET, OFFER, POSTED, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK },
   }));
 }
 
@@ -191,6 +206,8 @@ export const poolStats = {
    * than a second or a helper starting up; a lost wake-up would show here (and then as a stall).
    */
   slowSlices: 0,
+  /** Offers to helpers the calling thread took back because it had claimed every chunk before they woke. */
+  withdrawn: 0,
 };
 
 let helperJitter = 0;
@@ -236,17 +253,26 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
     control[slot + TOTAL] = total;
     control[slot + CHUNK] = chunk;
     control[slot + CHUNKS] = chunks;
+    control[slot + POSTED] = control[slot + TICKET] + 1;
     args.set(prefix, w * MAX_ARGS);
-    // M3, M4: only this job's helpers wake; the others sleep on their own tickets.
+    // M3: the offer after the slot (a helper reads the slot only once it took the offer), before
+    // the ticket (a helper that sees its ticket move finds the offer standing, or withdrawn). M4:
+    // only this job's helpers wake; the others sleep on their own tickets.
+    Atomics.store(control, slot + OFFER, 1);
     Atomics.add(control, slot + TICKET, 1);
     Atomics.notify(control, slot + TICKET);
   }
   poolStats.jobs++;
+  let claimedAll = false;
   try {
     // M5: this thread claims chunks like the helpers; a throw leaves the rest to them.
     for (let c = Atomics.add(control, NEXT, 1); c < chunks; c = Atomics.add(control, NEXT, 1)) fn(...prefix, c * chunk, Math.min(total, (c + 1) * chunk));
+    claimedAll = true;
   } finally {
-    // M6, also when a chunk throws: the next job must not rewrite slots, or reset NEXT, under a helper.
+    // M6, also when a chunk throws: the next job must not rewrite slots, or reset NEXT, under a
+    // helper. Offers still standing once every chunk is claimed are withdrawn: those helpers would
+    // find nothing left, and waiting for them to wake up is what withdrawing saves.
+    if (claimedAll) withdrawOffers(helpers);
     awaitHelpers(name, helpers);
   }
   for (let w = 0; w < helpers; w++) {
@@ -285,6 +311,21 @@ export function setThreadSpin(microseconds: number): void {
 /** How long (µs) a waiting kernel thread polls before it sleeps (`setThreadSpin`). */
 export function getThreadSpin(): number {
   return spinMicroseconds;
+}
+
+/**
+ * M6, first half: takes back each offer no helper has taken yet (exactly one side moves the word
+ * away from 1) and reports for that helper. Only once every chunk is claimed, so nothing is left
+ * that a withdrawn helper would have run.
+ */
+function withdrawOffers(helpers: number): void {
+  for (let w = 0; w < helpers; w++) {
+    const slot = SLOTS + PER_WORKER * w;
+    if (Atomics.compareExchange(control, slot + OFFER, 1, 0) === 1) {
+      Atomics.sub(control, PENDING, 1);
+      poolStats.withdrawn++;
+    }
+  }
 }
 
 /**

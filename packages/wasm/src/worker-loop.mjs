@@ -7,7 +7,7 @@
 export function serve(data) {
   const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
   // Which word holds what: threads.ts's layout, sent with the data so that it is defined once.
-  const { PENDING, JITTER, SPIN, NEXT, TICKET, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
+  const { PENDING, JITTER, SPIN, NEXT, TICKET, OFFER, POSTED, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
   const slot = slots + perWorker * index;
   // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
@@ -26,10 +26,19 @@ export function serve(data) {
       while (Atomics.load(control, slot + TICKET) === taken && performance.now() < until);
     }
     while (Atomics.load(control, slot + TICKET) === taken) Atomics.wait(control, slot + TICKET, taken);
-    // H2: the ticket moved by exactly one (main posts the next only once PENDING is 0, which needs
-    // this helper's decrement), and the slot was written before it moved. Everything the job needs
-    // is read here, before the decrement that lets main rewrite the slot.
-    taken++;
+    // H2: take the offer, or learn it was withdrawn (main claimed every chunk before this thread
+    // woke) and sleep again without reading the slot or touching NEXT. Exactly one side moves the
+    // offer away from 1, so main waits for this helper's decrement only if the helper took it. The
+    // offer stands only while its job does, and main stored it after writing the slot: the slot
+    // read after taking it is the job taken's, even if this thread saw an earlier ticket
+    // (threads.ts's header), and its POSTED is that job's ticket. Everything the job needs is read
+    // here, before the decrement that lets main rewrite the slot.
+    const seen = Atomics.load(control, slot + TICKET);
+    if (Atomics.compareExchange(control, slot + OFFER, 1, 2) !== 1) {
+      taken = seen;
+      continue;
+    }
+    taken = control[slot + POSTED];
     Atomics.store(control, slot + TAKEN, taken);
     const jitter = control[JITTER];
     if (jitter !== 0) random = spin(random, jitter);

@@ -89,9 +89,10 @@ function notify(s: State, word: number): void {
 }
 
 /**
- * Ghost checks when helper w takes up a job believing it serves job `expected`, with the arguments
- * of job `argsOf` in its slot. A helper that runs past the last job posted is parked (it would run
- * away, and the state space with it).
+ * Ghost checks when helper w takes up a job: the one the calling thread is running (`expected`),
+ * posted to w, with that job's arguments (`argsOf`) in its slot, and not one it served before. A
+ * helper that runs past the last job posted is parked (it would run away, and the state space with
+ * it).
  */
 function serveJob(s: State, config: Config, w: number, expected: number, argsOf: number, fail: (m: string) => void): void {
   if (expected >= config.chunks.length) {
@@ -127,32 +128,36 @@ function leaveJob(s: State, config: Config, j: number, fail: (m: string) => void
   }
 }
 
-type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'decrement-early';
+type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'decrement-early' | 'ignore-offer' | 'offer-late';
 
 /**
- * The pool as it is now. Mirrors src/threads.ts parallelFor + awaitHelpers (steps M0–M6 in its
- * header and comments) and src/worker-loop.mjs serve (H1–H4); the TAKEN / DONE / FAILED /
- * FAILED_CHUNK stores are read only by reports and are left out. `mutation` breaks it on purpose:
+ * The pool as it is now. Mirrors src/threads.ts parallelFor + withdrawOffers + awaitHelpers (steps
+ * M0–M6 in its header and comments) and src/worker-loop.mjs serve (H1–H4); the TAKEN / DONE /
+ * FAILED / FAILED_CHUNK stores are read only by reports and are left out. `mutation` breaks it on
+ * purpose:
  * - 'pending-late': M1 (store PENDING) after the tickets instead of before;
  * - 'wait-once': H1 as `if (ticket == taken) wait` without re-reading the ticket after waking;
  * - 'no-finally': a chunk throwing on the calling thread skips M6 (no try/finally);
  * - 'reset-late': M0 (NEXT = 0) after the tickets, just before main's own claims;
- * - 'decrement-early': H4 (the decrement of PENDING) before the claim loop instead of after it.
+ * - 'decrement-early': H4 (the decrement of PENDING) before the claim loop instead of after it;
+ * - 'ignore-offer': H2 serves the job without taking the offer (main still withdraws it);
+ * - 'offer-late': M3 stores the offer after moving the ticket instead of before.
  */
 function ticketPool(config: Config, mutation?: Mutation): Model {
   const h = config.helpers;
   const [PENDING, NEXT] = [0, 1];
   const ticket = (w: number): number => 2 + w;
   const slot = (w: number): number => 2 + h + w; // the job whose arguments are in helper w's slot (M2's plain writes as one)
-  /** The job of helper w's k-th ticket (1-based): the k-th job that wakes more than w helpers. */
-  const jobOfTicket = (w: number, k: number): number => {
-    const mine = config.chunks.flatMap((_, j) => (woken(config, j) > w ? [j] : []));
-    return k - 1 < mine.length ? mine[k - 1] : config.chunks.length;
-  };
+  // OFFER: 1 while it stands, else 0. The code stores 2 when a helper takes it and 0 when main
+  // withdraws it, but reads only whether it is 1, so the model folds the two (fewer states).
+  const offer = (w: number): number => 2 + 2 * h + w;
+  /** The slot's POSTED, which M2 writes with the slot: the ticket job j goes out as to helper w. */
+  const postedAs = (w: number, j: number): number => config.chunks.filter((_, i) => i <= j && woken(config, i) > w).length;
   return {
-    words: ['PENDING', 'NEXT', ...Array.from({ length: h }, (_, w) => `TICKET${w}`), ...Array.from({ length: h }, (_, w) => `SLOT${w}`)],
-    // main: [job, w, p, chunk]; helper: [taken, job, chunk]
-    init: () => initial(config, 2 + 2 * h, [0, 0, 0, 0], [0, -1, 0]),
+    words: ['PENDING', 'NEXT', ...['TICKET', 'SLOT', 'OFFER'].flatMap((name) => Array.from({ length: h }, (_, w) => `${name}${w}`))],
+    // main: [job, w, p, chunk]; helper: [taken, job, chunk, seen]. A register no later step reads is
+    // reset to its start value, so states that differ only there are one.
+    init: () => initial(config, 2 + 3 * h, [0, 0, 0, 0], [0, -1, 0, 0]),
     step(s0, t, fail) {
       const s = clone(s0);
       const r = s.reg[t];
@@ -171,12 +176,15 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
           case 1: // M1 Atomics.store(control, PENDING, helpers)
             s.mem[PENDING] = n; s.pc[0] = 2;
             return out(`main M1 PENDING = ${n}`);
-          case 2: // M2 control[slot + EXPORT … CHUNKS] = …; args row w = …  (all plain writes, one step)
+          case 2: // M2 control[slot + EXPORT … POSTED] = …; args row w = …  (all plain writes, one step)
             if (w === n) { s.pc[0] = mutation === 'pending-late' ? 10 : mutation === 'reset-late' ? 11 : 5; return out('main: slots posted'); }
-            s.mem[slot(w)] = j; s.pc[0] = 3;
+            s.mem[slot(w)] = j; s.pc[0] = mutation === 'offer-late' ? 3 : 12;
             return out(`main M2 slot ${w} = job ${j}`);
+          case 12: // M3 Atomics.store(control, slot + OFFER, 1)
+            s.mem[offer(w)] = 1; s.pc[0] = mutation === 'offer-late' ? 4 : 3;
+            return out(`main M3 OFFER${w} = 1`);
           case 3: // M3 Atomics.add(control, slot + TICKET, 1)
-            s.mem[ticket(w)]++; s.pc[0] = 4;
+            s.mem[ticket(w)]++; s.pc[0] = mutation === 'offer-late' ? 12 : 4;
             return out(`main M3 TICKET${w} = ${s.mem[ticket(w)]}`);
           case 4: // M4 Atomics.notify(control, slot + TICKET)
             notify(s, ticket(w)); r[1]++; s.pc[0] = 2;
@@ -190,11 +198,12 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
           case 5: // M5 c = Atomics.add(control, NEXT, 1), inside try; the finally runs M6
             claim(s, 'main', j, fail);
             r[3] = s.mem[NEXT]++;
-            s.pc[0] = r[3] < config.chunks[j] ? 6 : 7;
-            return out(`main M5 claims ${r[3]}${r[3] < config.chunks[j] ? '' : ': none left'}`);
+            if (r[3] < config.chunks[j]) { s.pc[0] = 6; return out(`main M5 claims ${r[3]}`); }
+            r[1] = 0; s.pc[0] = 13;
+            return out(`main M5 claims ${r[3]}: none left`);
           case 6: { // M5 fn(...prefix, c · chunk, …): chunk c, then the next claim
             runChunk(s, j, c, fail);
-            s.pc[0] = 5;
+            r[3] = 0; s.pc[0] = 5;
             const steps = out(`main M5 runs chunk ${c} of job ${j}`);
             if (!config.chunkMayThrow) return steps;
             const thrown = clone(s0);
@@ -203,17 +212,27 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
               leaveJob(thrown, config, j, fail, true);
               thrown.reg[0][0]++; thrown.pc[0] = 0;
             } else {
-              thrown.pc[0] = 7;
+              thrown.pc[0] = 7; // M6 without withdrawing: the helpers claim what is left
             }
             return [...steps, { label: `main M5 chunk ${c} of job ${j} throws`, next: thrown }];
           }
+          case 13: // M6 withdrawOffers: Atomics.compareExchange(control, slot + OFFER, 1, 0) per helper of the job
+            if (w === n) { s.pc[0] = 7; return out('main: offers withdrawn'); }
+            if (s.mem[offer(w)] === 1) { s.mem[offer(w)] = 0; s.pc[0] = 14; return out(`main M6 withdraws OFFER${w}`); }
+            r[1]++;
+            return out(`main M6 OFFER${w} taken`);
+          case 14: // M6 Atomics.sub(control, PENDING, 1) for the helper it withdrew from
+            s.reported[w] |= 1 << j;
+            s.mem[PENDING]--; r[1]++; s.pc[0] = 13;
+            return out(`main M6 PENDING ${s.mem[PENDING] + 1} → ${s.mem[PENDING]} for helper ${w}`);
           case 7: // M6 pending = Atomics.load(control, PENDING); loop while pending !== 0
             r[2] = s.mem[PENDING];
-            if (r[2] === 0) { leaveJob(s, config, j, fail, true); r[0]++; s.pc[0] = 0; return out(`main M6 PENDING 0: job ${j} done`); }
+            if (r[2] === 0) { leaveJob(s, config, j, fail, true); r[0]++; r[1] = 0; r[3] = 0; s.pc[0] = 0; return out(`main M6 PENDING 0: job ${j} done`); }
             s.pc[0] = 8;
             return out(`main M6 reads PENDING ${r[2]}`);
           case 8: // M6 platform.wait(control, PENDING, pending, …)
             wait(s, 0, PENDING, p, 7);
+            r[2] = 0;
             return out(`main M6 wait(PENDING, ${p})${s.sleep[0] >= 0 ? ' sleeps' : ''}`);
         }
       } else {
@@ -226,10 +245,17 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
           case 1: // H1 Atomics.wait(control, slot + TICKET, taken)
             wait(s, t, ticket(w), taken, mutation === 'wait-once' ? 2 : 0);
             return out(`helper ${w} H1 wait(TICKET${w}, ${taken})${s.sleep[t] >= 0 ? ' sleeps' : ''}`);
-          case 2: // H2 taken++; read the slot and args (plain reads, one step)
-            r[0]++;
+          case 2: // H2 seen = Atomics.load(control, slot + TICKET)
+            r[3] = s.mem[ticket(w)]; s.pc[t] = mutation === 'ignore-offer' ? 10 : 9;
+            return out(`helper ${w} H2 reads TICKET${w} ${r[3]}`);
+          case 9: // H2 Atomics.compareExchange(control, slot + OFFER, 1, 2); on failure taken = seen, back to H1
+            if (s.mem[offer(w)] === 1) { s.mem[offer(w)] = 0; r[3] = 0; s.pc[t] = 10; return out(`helper ${w} H2 takes OFFER${w}`); }
+            r[0] = r[3]; r[3] = 0; s.pc[t] = 0;
+            return out(`helper ${w} H2 finds OFFER${w} not standing: taken = ${r[0]}`);
+          case 10: // H2 taken = control[slot + POSTED]; read the slot and args (plain reads, one step)
             r[1] = s.mem[slot(w)];
-            serveJob(s, config, w, jobOfTicket(w, r[0]), r[1], fail);
+            r[0] = postedAs(w, r[1]);
+            serveJob(s, config, w, s.reg[0][0], r[1], fail);
             s.pc[t] = mutation === 'decrement-early' ? 7 : 3;
             return out(`helper ${w} H2 takes ticket ${r[0]}: job ${r[1]}`);
           case 3: { // H3 c = Atomics.add(control, NEXT, 1); loop while c < chunks (the slot's CHUNKS)
@@ -244,8 +270,10 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
             s.pc[t] = 3;
             return out(`helper ${w} H3 runs chunk ${c} of job ${job}`);
           case 5: { // H4 Atomics.sub(control, PENDING, 1)
+            if (s.reported[w] & (1 << job)) fail(`job ${job} was reported twice for helper ${w}`);
             s.reported[w] |= 1 << job;
             const old = s.mem[PENDING]--;
+            r[1] = -1; r[2] = 0;
             s.pc[t] = old === 1 ? 6 : 0;
             return out(`helper ${w} H4 PENDING ${old} → ${old - 1}`);
           }
@@ -498,10 +526,26 @@ describe('thread pool protocol: the checker finds broken orders', () => {
     expect(result.deadlocks).toBeGreaterThan(0);
   });
 
-  it('a helper that does not re-read its ticket after waking: a late notify serves a job twice', () => {
-    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'wait-once'));
-    expect([...result.violations].some((v) => v.includes('twice'))).toBe(true);
+  it('a helper that does not re-read its ticket after waking, which served a job twice on a late notify before the offer, now finds the offer gone', () => {
+    for (const config of [{ helpers: 1, chunks: [2, 2] }, { helpers: 2, chunks: [4, 4, 4] }]) {
+      const result = explore(ticketPool(config, 'wait-once'));
+      expect([...result.violations]).toEqual([]);
+      expect(result.deadlocks).toBe(0);
+    }
+  });
+
+  it('a helper that serves its ticket without taking the offer: main withdraws it too, reports for it, and returns with its chunk unrun', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [2] }, 'ignore-offer'));
+    expect(result.violations).toContain('job 0 was reported twice for helper 0');
+    expect(result.violations).toContain('job 0 returned before its chunk 1 ran');
+    console.info(`a helper ignoring the offer, shortest failure:\n  ${result.trace.join('\n  ')}`);
+  });
+
+  it('the offer stored after the ticket: a quick helper finds none and sleeps, and a chunk throwing on the calling thread (no withdrawal then) leaves main waiting for it → deadlock', () => {
+    expect(explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'offer-late')).deadlocks).toBe(0);
+    const result = explore(ticketPool({ helpers: 1, chunks: [2, 2], chunkMayThrow: true }, 'offer-late'));
     expect(result.deadlocks).toBeGreaterThan(0);
+    console.info(`the offer stored after the ticket, shortest hang:\n  ${result.trace.join('\n  ')}`);
   });
 
   it('no try/finally: a chunk throwing on the calling thread returns while the helpers still run', () => {
@@ -556,38 +600,43 @@ describe('the model follows the code', () => {
     return source.slice(source.indexOf('{', at), source.indexOf('\n}\n', at));
   };
   const operations = (code: string): string[] =>
-    [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|awaitHelpers)\(/g)]
+    [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|withdrawOffers|awaitHelpers)\(/g)]
       .map((m) => (m[1] ? `${m[1]} ${m[2]}` : m[3] ? `${m[3]} ${m[4]}` : m[5] ? `write ${m[5]}` : m[6] ? 'write args' : m[7]));
 
-  it('parallelFor: M0 store NEXT; M1 store PENDING; per helper M2 slot writes, M3 add TICKET, M4 notify TICKET; M5 claims and chunks; M6 in a finally', () => {
+  it('parallelFor: M0 store NEXT; M1 store PENDING; per helper M2 slot writes, M3 store OFFER, add TICKET, M4 notify TICKET; M5 claims and chunks; M6 in a finally, withdrawing only after every claim', () => {
     const threads = read('threads.ts');
     expect(operations(body(threads, 'export function parallelFor('))).toEqual([
       'fn', // the single-thread path
       'store NEXT',
       'store PENDING',
-      'write EXPORT', 'write ARG_COUNT', 'write TOTAL', 'write CHUNK', 'write CHUNKS', 'write args',
-      'add slot + TICKET', 'notify slot + TICKET',
+      'write EXPORT', 'write ARG_COUNT', 'write TOTAL', 'write CHUNK', 'write CHUNKS', 'write POSTED', 'write args',
+      'store slot + OFFER', 'add slot + TICKET', 'notify slot + TICKET',
       'add NEXT', 'add NEXT', 'fn', // for (c = add; c < chunks; c = add) fn(…)
-      'awaitHelpers',
+      'withdrawOffers', 'awaitHelpers',
       'load slot + FAILED', 'load slot + TICKET', 'load slot + FAILED_CHUNK', // the failure report, after the job
     ]);
-    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) fn\([^}]*\} finally \{[^}]*awaitHelpers\(/);
+    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) fn\([^}]*\);\s*claimedAll = true;\s*\} finally \{[^}]*if \(claimedAll\) withdrawOffers\(helpers\);\s*awaitHelpers\(/);
+    // M6's first half: per helper, take the offer back if it still stands, and report for that helper.
+    expect(operations(body(threads, 'function withdrawOffers('))).toEqual(['compareExchange slot + OFFER', 'sub PENDING']);
+    expect(body(threads, 'function withdrawOffers(')).toMatch(/if \(Atomics\.compareExchange\(control, slot \+ OFFER, 1, 0\) === 1\) \{\s*Atomics\.sub\(control, PENDING, 1\);/);
     // The poll first (setThreadSpin: loads only, so a poll that sees 0 is a wait that returned at
     // once, and one that runs out leaves the loop below as it was), then for (p = load; p !== 0; p = load) wait.
     expect(operations(body(threads, 'function awaitHelpers('))).toEqual(['load PENDING', 'load PENDING', 'load PENDING', 'load PENDING', 'wait PENDING']);
   });
 
-  it('serve: H1 load/wait TICKET in a loop; H2 take the job; H3 claims and chunks; H4 sub PENDING, notify PENDING, after the claims', () => {
+  it('serve: H1 load/wait TICKET in a loop; H2 take the offer, else back to H1; H3 claims and chunks; H4 sub PENDING, notify PENDING, after the claims', () => {
     const loop = operations(body(read('worker-loop.mjs'), 'export function serve('));
     expect(loop).toEqual([
       'load slot + TICKET', 'load slot + TICKET', // H1's poll: loads only, as awaitHelpers'
       'load slot + TICKET', 'wait slot + TICKET',
+      'load slot + TICKET', 'compareExchange slot + OFFER', // H2: seen, then the offer
       'store slot + TAKEN',
       'add NEXT', 'add NEXT', 'fn', 'load slot + FAILED', 'store slot + FAILED_CHUNK', 'store slot + FAILED',
       'store slot + DONE',
       'sub PENDING', 'notify PENDING',
     ]);
     expect(read('worker-loop.mjs')).toMatch(/while \(Atomics\.load\(control, slot \+ TICKET\) === taken\) Atomics\.wait\(control, slot \+ TICKET, taken\);/);
+    expect(read('worker-loop.mjs')).toMatch(/if \(Atomics\.compareExchange\(control, slot \+ OFFER, 1, 2\) !== 1\) \{\s*taken = seen;\s*continue;\s*\}\s*taken = control\[slot \+ POSTED\];/);
     expect(read('worker-loop.mjs')).toMatch(/for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) \{/);
   });
 });
