@@ -88,6 +88,7 @@ describe('thread pool under stress', () => {
       setHelperJitter(JITTER);
       const jobs = poolStats.jobs;
       const slowSlices = poolStats.slowSlices;
+      const withdrawn = poolStats.withdrawn;
       const started = performance.now();
       let random = 0x2545f491;
       const failures: number[] = [];
@@ -97,10 +98,16 @@ describe('thread pool under stress', () => {
         if (!dispatch(sets[job & 1], JOB_BLOCKS[random & 3], job) && failures.push(job) > 10) break;
       }
       const seconds = (performance.now() - started) / 1000;
-      console.info(`pool stress: ${poolStats.jobs - jobs} dispatches in ${seconds.toFixed(1)} s, ${poolStats.slowSlices - slowSlices} watchdog slices ran out`);
+      const offersWithdrawn = poolStats.withdrawn - withdrawn;
+      console.info(`pool stress: ${poolStats.jobs - jobs} dispatches in ${seconds.toFixed(1)} s, ${offersWithdrawn} offers withdrawn, ${poolStats.slowSlices - slowSlices} watchdog slices ran out`);
       expect(failures).toEqual([]);
       expect(poolStats.jobs - jobs).toBe(JOBS);
       expect(poolStats.slowSlices - slowSlices).toBe(0);
+      // Both ways a job's offer ends were taken: withdrawn by the calling thread (a helper still
+      // descheduled or spinning in its jitter when every chunk was claimed) and taken by a helper
+      // (every job wakes at least one, so fewer withdrawals than jobs means helpers took offers).
+      expect(offersWithdrawn).toBeGreaterThan(0);
+      expect(offersWithdrawn).toBeLessThan(JOBS);
     });
   }, 600_000);
 });
