@@ -40,6 +40,7 @@ export interface ControlWords {
   TICKET: number;
   OFFER: number;
   POSTED: number;
+  FROM_THE_END: number;
   EXPORT: number;
   ARG_COUNT: number;
   TOTAL: number;

@@ -7,7 +7,7 @@
 export function serve(data) {
   const { module, memory, control, args, index, callable, maxArgs, slots, perWorker } = data;
   // Which word holds what: threads.ts's layout, sent with the data so that it is defined once.
-  const { PENDING, JITTER, SPIN, NEXT, TICKET, OFFER, POSTED, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
+  const { PENDING, JITTER, SPIN, NEXT, TICKET, OFFER, POSTED, FROM_THE_END, EXPORT, ARG_COUNT, TOTAL, CHUNK, CHUNKS, TAKEN, DONE, FAILED, FAILED_CHUNK } = data.words;
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('@parcnet/wasm: abort'); } } });
   const slot = slots + perWorker * index;
   // Jobs taken so far. A new control block starts every ticket at 0 too, so a job posted before this
@@ -48,16 +48,19 @@ export function serve(data) {
     const total = control[slot + TOTAL];
     const chunk = control[slot + CHUNK];
     const chunks = control[slot + CHUNKS];
-    // H3: claim chunks until none is left; main reset NEXT before posting the ticket.
-    for (let c = Atomics.add(control, NEXT, 1); c < chunks; c = Atomics.add(control, NEXT, 1)) {
+    const fromTheEnd = control[slot + FROM_THE_END] === 1;
+    // H3: claim chunks until none is left; main reset NEXT before posting the ticket. The only
+    // helper of a job runs its chunks from the back (threads.ts, parallelFor's fromTheEnd).
+    for (let c = Atomics.add(control, NEXT, 1), mine = 0; c < chunks; c = Atomics.add(control, NEXT, 1), mine++) {
+      const run = fromTheEnd ? chunks - 1 - mine : c;
       try {
-        fn(...prefix, c * chunk, Math.min(total, (c + 1) * chunk));
+        fn(...prefix, run * chunk, Math.min(total, (run + 1) * chunk));
       } catch (error) {
         // Go on claiming, and report the job done below: a helper that died here would leave the
         // pool waiting. parallelFor names the first chunk that threw.
-        console.error(`@parcnet/wasm: kernel helper ${index} threw running ${name} on chunk ${c}:`, error);
+        console.error(`@parcnet/wasm: kernel helper ${index} threw running ${name} on chunk ${run}:`, error);
         if (Atomics.load(control, slot + FAILED) !== taken) {
-          Atomics.store(control, slot + FAILED_CHUNK, c);
+          Atomics.store(control, slot + FAILED_CHUNK, run);
           Atomics.store(control, slot + FAILED, taken);
         }
       }

@@ -128,7 +128,7 @@ function leaveJob(s: State, config: Config, j: number, fail: (m: string) => void
   }
 }
 
-type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'decrement-early' | 'ignore-offer' | 'offer-late';
+type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'decrement-early' | 'ignore-offer' | 'offer-late' | 'same-end';
 
 /**
  * The pool as it is now. Mirrors src/threads.ts parallelFor + withdrawOffers + awaitHelpers (steps
@@ -141,7 +141,8 @@ type Mutation = 'pending-late' | 'wait-once' | 'no-finally' | 'reset-late' | 'de
  * - 'reset-late': M0 (NEXT = 0) after the tickets, just before main's own claims;
  * - 'decrement-early': H4 (the decrement of PENDING) before the claim loop instead of after it;
  * - 'ignore-offer': H2 serves the job without taking the offer (main still withdraws it);
- * - 'offer-late': M3 stores the offer after moving the ticket instead of before.
+ * - 'offer-late': M3 stores the offer after moving the ticket instead of before;
+ * - 'same-end': on a job with one helper, the helper runs its k-th chunk from the front too.
  */
 function ticketPool(config: Config, mutation?: Mutation): Model {
   const h = config.helpers;
@@ -153,11 +154,14 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
   const offer = (w: number): number => 2 + 2 * h + w;
   /** The slot's POSTED, which M2 writes with the slot: the ticket job j goes out as to helper w. */
   const postedAs = (w: number, j: number): number => config.chunks.filter((_, i) => i <= j && woken(config, i) > w).length;
+  /** Whether job j's two threads run chunks from opposite ends: the code's `helpers === 1`. */
+  const fromTheEnd = (j: number): boolean => woken(config, j) === 1;
   return {
     words: ['PENDING', 'NEXT', ...['TICKET', 'SLOT', 'OFFER'].flatMap((name) => Array.from({ length: h }, (_, w) => `${name}${w}`))],
-    // main: [job, w, p, chunk]; helper: [taken, job, chunk, seen]. A register no later step reads is
-    // reset to its start value, so states that differ only there are one.
-    init: () => initial(config, 2 + 3 * h, [0, 0, 0, 0], [0, -1, 0, 0]),
+    // main: [job, w, p, chunk, mine]; helper: [taken, job, chunk, seen, mine] (chunk: the one to run;
+    // mine: the thread's claims in this job). A register no later step reads is reset to its start
+    // value, so states that differ only there are one.
+    init: () => initial(config, 2 + 3 * h, [0, 0, 0, 0, 0], [0, -1, 0, 0, 0]),
     step(s0, t, fail) {
       const s = clone(s0);
       const r = s.reg[t];
@@ -195,12 +199,17 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
           case 11: // (reset-late) M0 after the tickets
             s.mem[NEXT] = 0; s.epoch = j; s.pc[0] = 5;
             return out(`main M0 (late) NEXT = 0 for job ${j}`);
-          case 5: // M5 c = Atomics.add(control, NEXT, 1), inside try; the finally runs M6
+          case 5: { // M5 c = Atomics.add(control, NEXT, 1), inside try; the finally runs M6
             claim(s, 'main', j, fail);
-            r[3] = s.mem[NEXT]++;
-            if (r[3] < config.chunks[j]) { s.pc[0] = 6; return out(`main M5 claims ${r[3]}`); }
-            r[1] = 0; s.pc[0] = 13;
-            return out(`main M5 claims ${r[3]}: none left`);
+            const claimed = s.mem[NEXT]++;
+            if (claimed < config.chunks[j]) {
+              // run = fromTheEnd ? mine : c (mine++ with the next claim)
+              r[3] = fromTheEnd(j) ? r[4] : claimed; r[4]++; s.pc[0] = 6;
+              return out(`main M5 claims ${claimed}: chunk ${r[3]}`);
+            }
+            r[1] = 0; r[4] = 0; s.pc[0] = 13;
+            return out(`main M5 claims ${claimed}: none left`);
+          }
           case 6: { // M5 fn(...prefix, c · chunk, …): chunk c, then the next claim
             runChunk(s, j, c, fail);
             r[3] = 0; s.pc[0] = 5;
@@ -212,7 +221,7 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
               leaveJob(thrown, config, j, fail, true);
               thrown.reg[0][0]++; thrown.pc[0] = 0;
             } else {
-              thrown.pc[0] = 7; // M6 without withdrawing: the helpers claim what is left
+              thrown.reg[0][4] = 0; thrown.pc[0] = 7; // M6 without withdrawing: the helpers claim what is left
             }
             return [...steps, { label: `main M5 chunk ${c} of job ${j} throws`, next: thrown }];
           }
@@ -260,10 +269,12 @@ function ticketPool(config: Config, mutation?: Mutation): Model {
             return out(`helper ${w} H2 takes ticket ${r[0]}: job ${r[1]}`);
           case 3: { // H3 c = Atomics.add(control, NEXT, 1); loop while c < chunks (the slot's CHUNKS)
             claim(s, `helper ${w}`, job, fail);
-            r[2] = s.mem[NEXT]++;
-            const more = r[2] < config.chunks[job];
+            const claimed = s.mem[NEXT]++;
+            const more = claimed < config.chunks[job];
+            // run = fromTheEnd ? chunks − 1 − mine : c (mine++ with the next claim)
+            if (more) { r[2] = fromTheEnd(job) ? (mutation === 'same-end' ? r[4] : config.chunks[job] - 1 - r[4]) : claimed; r[4]++; } else r[4] = 0;
             s.pc[t] = more ? 4 : mutation === 'decrement-early' ? 0 : 5;
-            return out(`helper ${w} H3 claims ${r[2]}${more ? '' : ': none left'}`);
+            return out(`helper ${w} H3 claims ${claimed}${more ? `: chunk ${r[2]}` : ': none left'}`);
           }
           case 4: // H3 fn(...prefix, c · chunk, …)
             runChunk(s, job, c, fail);
@@ -541,6 +552,12 @@ describe('thread pool protocol: the checker finds broken orders', () => {
     console.info(`a helper ignoring the offer, shortest failure:\n  ${result.trace.join('\n  ')}`);
   });
 
+  it('chunks from the two ends: with the helper also counting from the front, a chunk runs twice and another never', () => {
+    const result = explore(ticketPool({ helpers: 1, chunks: [3] }, 'same-end'));
+    expect(result.violations).toContain('chunk 0 of job 0 ran twice');
+    console.info(`both threads counting from the front, shortest failure:\n  ${result.trace.join('\n  ')}`);
+  });
+
   it('the offer stored after the ticket: a quick helper finds none and sleeps, and a chunk throwing on the calling thread (no withdrawal then) leaves main waiting for it → deadlock', () => {
     expect(explore(ticketPool({ helpers: 1, chunks: [2, 2] }, 'offer-late')).deadlocks).toBe(0);
     const result = explore(ticketPool({ helpers: 1, chunks: [2, 2], chunkMayThrow: true }, 'offer-late'));
@@ -600,7 +617,7 @@ describe('the model follows the code', () => {
     return source.slice(source.indexOf('{', at), source.indexOf('\n}\n', at));
   };
   const operations = (code: string): string[] =>
-    [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|withdrawOffers|awaitHelpers)\(/g)]
+    [...code.matchAll(/Atomics\.(\w+)\(control, ([\w +]+?)[,)]|platform\.(wait)\(control, (\w+)|control\[slot \+ (\w+)\] =(?!=)|(args)(?:\.set\(|\[[^\]]+\] =)|\b(fn|withdrawOffers|awaitHelpers)\(/g)]
       .map((m) => (m[1] ? `${m[1]} ${m[2]}` : m[3] ? `${m[3]} ${m[4]}` : m[5] ? `write ${m[5]}` : m[6] ? 'write args' : m[7]));
 
   it('parallelFor: M0 store NEXT; M1 store PENDING; per helper M2 slot writes, M3 store OFFER, add TICKET, M4 notify TICKET; M5 claims and chunks; M6 in a finally, withdrawing only after every claim', () => {
@@ -609,13 +626,14 @@ describe('the model follows the code', () => {
       'fn', // the single-thread path
       'store NEXT',
       'store PENDING',
-      'write EXPORT', 'write ARG_COUNT', 'write TOTAL', 'write CHUNK', 'write CHUNKS', 'write POSTED', 'write args',
+      'write EXPORT', 'write ARG_COUNT', 'write TOTAL', 'write CHUNK', 'write CHUNKS', 'write POSTED', 'write FROM_THE_END', 'write args',
       'store slot + OFFER', 'add slot + TICKET', 'notify slot + TICKET',
       'add NEXT', 'add NEXT', 'fn', // for (c = add; c < chunks; c = add) fn(…)
       'withdrawOffers', 'awaitHelpers',
       'load slot + FAILED', 'load slot + TICKET', 'load slot + FAILED_CHUNK', // the failure report, after the job
     ]);
-    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) fn\([^}]*\);\s*claimedAll = true;\s*\} finally \{[^}]*if \(claimedAll\) withdrawOffers\(helpers\);\s*awaitHelpers\(/);
+    expect(body(threads, 'export function parallelFor(')).toMatch(/try \{[^}]*for \(let c = Atomics\.add\(control, NEXT, 1\), mine = 0; c < chunks; c = Atomics\.add\(control, NEXT, 1\), mine\+\+\) \{\s*const run = fromTheEnd \? mine : c;\s*fn\(\.\.\.prefix, run \* chunk, [^}]*\}\s*claimedAll = true;\s*\} finally \{[^}]*if \(claimedAll\) withdrawOffers\(helpers\);\s*awaitHelpers\(/);
+    expect(body(threads, 'export function parallelFor(')).toMatch(/const fromTheEnd = helpers === 1;/);
     // M6's first half: per helper, take the offer back if it still stands, and report for that helper.
     expect(operations(body(threads, 'function withdrawOffers('))).toEqual(['compareExchange slot + OFFER', 'sub PENDING']);
     expect(body(threads, 'function withdrawOffers(')).toMatch(/if \(Atomics\.compareExchange\(control, slot \+ OFFER, 1, 0\) === 1\) \{\s*Atomics\.sub\(control, PENDING, 1\);/);
@@ -637,6 +655,6 @@ describe('the model follows the code', () => {
     ]);
     expect(read('worker-loop.mjs')).toMatch(/while \(Atomics\.load\(control, slot \+ TICKET\) === taken\) Atomics\.wait\(control, slot \+ TICKET, taken\);/);
     expect(read('worker-loop.mjs')).toMatch(/if \(Atomics\.compareExchange\(control, slot \+ OFFER, 1, 2\) !== 1\) \{\s*taken = seen;\s*continue;\s*\}\s*taken = control\[slot \+ POSTED\];/);
-    expect(read('worker-loop.mjs')).toMatch(/for \(let c = Atomics\.add\(control, NEXT, 1\); c < chunks; c = Atomics\.add\(control, NEXT, 1\)\) \{/);
+    expect(read('worker-loop.mjs')).toMatch(/for \(let c = Atomics\.add\(control, NEXT, 1\), mine = 0; c < chunks; c = Atomics\.add\(control, NEXT, 1\), mine\+\+\) \{\s*const run = fromTheEnd \? chunks - 1 - mine : c;\s*try \{\s*fn\(\.\.\.prefix, run \* chunk, /);
   });
 });
