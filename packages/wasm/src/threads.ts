@@ -20,15 +20,16 @@ import { runtime, type KernelExports } from './runtime.js';
  * of a model of it). Shared words in `control`: PENDING, the helpers of the current job that have not
  * finished claiming; NEXT, the next chunk to claim; per helper w a slot holding TICKET (jobs posted
  * to w), OFFER (1 while the current job's offer to w stands), POSTED (the ticket of the job in the
- * slot), the export, argument count and chunking (its arguments in `args` row w), and TAKEN / DONE / FAILED / FAILED_CHUNK (progress, for
- * reports only).
+ * slot), FROM_THE_END (whether the job's two threads run chunks from opposite ends), the export,
+ * argument count and chunking (its arguments in `args` row w), and TAKEN / DONE / FAILED /
+ * FAILED_CHUNK (progress, for reports only).
  *
  *   main, per job                         helper w (worker-loop.mjs), `taken` local, from 0
  *   M0 store NEXT = 0                     H1 while load TICKET == taken: wait(TICKET, taken)
  *   M1 store PENDING = helpers            H2 seen = load TICKET; if cas(OFFER, 1 → 2) failed:
  *   for each helper w of this job:           taken = seen, back to H1 (withdrawn); else read
  *     M2 write slot w (with POSTED, the      slot w (taken = its POSTED) and args row w
- *        ticket it goes out as), args row w H3 while (c = add(NEXT, 1)) < chunks: run chunk c
+ *        ticket it goes out as), args row w H3 while (c = add(NEXT, 1)) < chunks: run a chunk (M5)
  *     M3 store OFFER_w = 1, add(TICKET_w, 1) H4 if sub(PENDING, 1) returned 1: notify(PENDING)
  *     M4 notify(TICKET_w)
  *   M5 while (c = add(NEXT, 1)) < chunks: run a chunk (try … finally M6): chunk c, or with one
@@ -52,9 +53,10 @@ import { runtime, type KernelExports } from './runtime.js';
  * M6, which needs that helper's decrement, made after its last read. A helper that took a later
  * job's offer while it answered an earlier ticket (it read the ticket, was descheduled, main
  * withdrew and posted again) serves the job its slot holds, the current one, since the offer stands
- * only while its job does; it counts the slot's POSTED ticket as taken, so its reports name that job. Each wait names the value it last saw, so a notify that comes before the
- * wait finds the word changed and the wait returns at once; and each waiter re-reads its word when
- * it wakes, so a late notify only costs a loop. Only the helpers the job can use are woken (their
+ * only while its job does; it counts the slot's POSTED ticket as taken, so its reports name that
+ * job. Each wait names the value it last saw, so a notify that comes before the wait finds the word
+ * changed and the wait returns at once; and each waiter re-reads its word when it wakes, so a late
+ * notify only costs a loop. Only the helpers the job can use are woken (their
  * own ticket; at most chunks − 1), so the others sleep on. M6 runs even when a chunk of the calling
  * thread throws, without withdrawing (the helpers claim what it left), so a slot is never rewritten,
  * nor NEXT reset, under a helper still using it.
