@@ -56,10 +56,10 @@ import { runtime, type KernelExports } from './runtime.js';
  * only while its job does; it counts the slot's POSTED ticket as taken, so its reports name that
  * job. Each wait names the value it last saw, so a notify that comes before the wait finds the word
  * changed and the wait returns at once; and each waiter re-reads its word when it wakes, so a late
- * notify only costs a loop. Only the helpers the job can use are woken (their
- * own ticket; at most chunks − 1), so the others sleep on. M6 runs even when a chunk of the calling
- * thread throws, without withdrawing (the helpers claim what it left), so a slot is never rewritten,
- * nor NEXT reset, under a helper still using it.
+ * notify only costs a loop. Only the helpers the job can use are woken (their own ticket; at most
+ * chunks − 1), so the others sleep on. M6 runs even when a chunk of the calling thread throws,
+ * without withdrawing (the helpers claim what it left), so a slot is never rewritten, nor NEXT
+ * reset, under a helper still using it.
  */
 
 type ExportName = keyof KernelExports;

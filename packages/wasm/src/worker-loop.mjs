@@ -17,7 +17,8 @@ export function serve(data) {
   for (;;) {
     // H1: sleep while no job is posted past the ones taken. The loop re-reads the ticket when it
     // wakes: a notify can come late, for a ticket this helper already took without sleeping, and
-    // serving that job again (as the first pool did) decrements PENDING twice and hangs the pool.
+    // then costs one turn of the loop. (Serving that job again, as the first pool did, decremented
+    // PENDING twice and hung the pool; H2's compare-exchange on the offer now refuses it too.)
     // Polled first for up to SPIN µs (threads.ts setThreadSpin): the next job usually comes within
     // that, and a sleeping thread takes far longer to wake.
     const pollMicroseconds = control[SPIN];
