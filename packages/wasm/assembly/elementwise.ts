@@ -20,6 +20,55 @@ export function binaryArrays(a: usize, b: usize, y: usize, count: i32, op: i32, 
   }
 }
 
+/** op (as binaryArrays) on one float32 pair. */
+@inline function apply(x: f32, z: f32, op: i32): f32 {
+  return op == 0 ? x + z : op == 1 ? x - z : x * z;
+}
+
+@inline function applyv(x: v128, z: v128, op: i32): v128 {
+  return op == 0 ? f32x4.add(x, z) : op == 1 ? f32x4.sub(x, z) : f32x4.mul(x, z);
+}
+
+/**
+ * y = a op b over a [s0, s1, s2, s3] index space, a and b strided views (element strides, any sign;
+ * 0 where an operand is broadcast) and y row-major: the expanded operands of a broadcast, or a
+ * slice, read in place where a copy to row-major order would cost a pass of its own. Rows are the
+ * s0·s1·s2 index triples, taken in blocks of `rowsPerBlock` ([blockStart, blockEnd)); along a row,
+ * a unit or zero stride is read in vectors (a zero stride as one value in every lane).
+ */
+export function binaryStrided(
+  a: usize, b: usize, y: usize, op: i32, s0: i32, s1: i32, s2: i32, s3: i32,
+  a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, rowsPerBlock: i32, blockStart: i32, blockEnd: i32,
+): void {
+  const rowStart = blockStart * rowsPerBlock;
+  const rowEnd = min(blockEnd * rowsPerBlock, s0 * s1 * s2);
+  let i2 = rowStart % s2, i1 = (rowStart / s2) % s1, i0 = rowStart / s2 / s1;
+  for (let r = rowStart; r < rowEnd; r++) {
+    // Element offsets may be negative (a flipped view); the pointer arithmetic wraps as it should.
+    const ap = a + (<usize>(i0 * a0 + i1 * a1 + i2 * a2) << 2);
+    const bp = b + (<usize>(i0 * b0 + i1 * b1 + i2 * b2) << 2);
+    const yp = y + (<usize>(r * s3) << 2);
+    let t = 0;
+    if (a3 == 1 && b3 == 1) {
+      for (; t + 4 <= s3; t += 4) v128.store(yp + (<usize>t << 2), applyv(v128.load(ap + (<usize>t << 2)), v128.load(bp + (<usize>t << 2)), op));
+    } else if (a3 == 1 && b3 == 0) {
+      const z = v128.load32_splat(bp);
+      for (; t + 4 <= s3; t += 4) v128.store(yp + (<usize>t << 2), applyv(v128.load(ap + (<usize>t << 2)), z, op));
+    } else if (a3 == 0 && b3 == 1) {
+      const x = v128.load32_splat(ap);
+      for (; t + 4 <= s3; t += 4) v128.store(yp + (<usize>t << 2), applyv(x, v128.load(bp + (<usize>t << 2)), op));
+    }
+    for (; t < s3; t++) store<f32>(yp + (<usize>t << 2), apply(load<f32>(ap + (<usize>(t * a3) << 2)), load<f32>(bp + (<usize>(t * b3) << 2)), op));
+    if (++i2 == s2) {
+      i2 = 0;
+      if (++i1 == s1) {
+        i1 = 0;
+        i0++;
+      }
+    }
+  }
+}
+
 /**
  * Copies a strided float32 view into a row-major array: dst[i0…i5] = src[Σ ik·tk] (element strides,
  * possibly negative, shapes padded to 6 dimensions with size 1). A unit innermost stride is one

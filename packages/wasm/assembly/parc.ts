@@ -48,10 +48,12 @@ export function parcConvBackpropKernel(x: usize, dy: usize, dk: usize, n: i32, c
  * 16 outputs is summed in four SIMD registers over all n taps and stored once (the scatter form
  * re-reads and rewrites the output row for every tap). Along W each row is first copied twice into
  * this thread's scratch (`scratch` + (start / chunk) · scratchBytes, 2·W floats), so the wrapped
- * taps are plain unaligned loads. Planes [start, end).
+ * taps are plain unaligned loads. With `offset` ≠ 0 (the forward only), offset[c, i] (axis H) or
+ * offset[c, j] (axis W), a float32 [C, n] array, starts each output's sum: the conv of the meta PE
+ * and the bias, so neither needs a pass of its own (ops/parc-conv.ts in @parcnet/parc). Planes [start, end).
  */
 export function parcGather(
-  x: usize, kernel: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
+  x: usize, kernel: usize, offset: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
   const planeBytes = <usize>h * <usize>w << 2;
@@ -60,6 +62,7 @@ export function parcGather(
   const n = axisH ? h : w;
   for (let plane = start; plane < end; plane++) {
     const kp = kernel + (<usize>((plane % c) * n) << 2);
+    const ob = offset ? offset + (<usize>((plane % c) * n) << 2) : 0;
     const xp = x + <usize>plane * planeBytes;
     const yp = y + <usize>plane * planeBytes;
     for (let i = 0; i < h; i++) {
@@ -70,7 +73,7 @@ export function parcGather(
       }
       let j = 0;
       for (; j + 16 <= w; j += 16) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let a0 = initial(ob, i, j, axisH), a1 = initial(ob, i, j + 4, axisH), a2 = initial(ob, i, j + 8, axisH), a3 = initial(ob, i, j + 12, axisH);
         for (let k = 0; k < n; k++) {
           const wk = v128.load32_splat(kp + (<usize>k << 2));
           const src = tapSource(xp, twice, i, j, k, h, w, axisH, sign);
@@ -83,17 +86,23 @@ export function parcGather(
         v128.store(at, a0); v128.store(at, a1, 16); v128.store(at, a2, 32); v128.store(at, a3, 48);
       }
       for (; j + 4 <= w; j += 4) {
-        let a = f32x4.splat(0);
+        let a = initial(ob, i, j, axisH);
         for (let k = 0; k < n; k++) a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(tapSource(xp, twice, i, j, k, h, w, axisH, sign)), a);
         v128.store(out + (<usize>j << 2), a);
       }
       for (; j < w; j++) {
-        let s: f32 = 0;
+        let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? i : j) << 2)) : 0;
         for (let k = 0; k < n; k++) s += load<f32>(kp + (<usize>k << 2)) * load<f32>(tapSource(xp, twice, i, j, k, h, w, axisH, sign));
         store<f32>(out + (<usize>j << 2), s);
       }
     }
   }
+}
+
+/** The sum outputs j … j + 3 of row i start from: their offsets, or zero. */
+@inline function initial(ob: usize, i: i32, j: i32, axisH: i32): v128 {
+  if (!ob) return f32x4.splat(0);
+  return axisH ? v128.load32_splat(ob + (<usize>i << 2)) : v128.load(ob + (<usize>j << 2));
 }
 
 /** Where tap k of output (i, j) reads: row (i ± k) mod H of the plane, or column j ± k (mod W) of the doubled row. */

@@ -3,7 +3,7 @@ import {
 } from '@parcnet/tensor';
 import '@parcnet/parc';
 import { allFloat32, PRIORITY, register, WASM } from './registration.js';
-import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, wasm } from './runtime.js';
+import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, viewIn, wasm } from './runtime.js';
 import { chunking, parallelFor } from './threads.js';
 
 // The GEMM, convolution, ParC, activation, elementwise and batch-norm kernels (pooling, resize,
@@ -397,16 +397,17 @@ function winogradBackpropFilter(xp: number, dyp: number, dwp: number, g: Conv2DG
 }
 
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
-function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W') => Tensor {
-  return (source, kernel, axis) => scoped(() => {
+function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
+  return (source, kernel, axis, offset) => scoped(() => {
     const [n, c, h, w] = source.shape;
     const sp = copyIn(source);
     const kp = copyIn(kernel);
+    const op = offset ? copyIn(offset) : 0;
     const out = outputIn(source.size);
     // Along W, each thread's doubled row.
     const scratchBytes = Math.ceil((2 * w) / 4) * 16;
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
-    parallelFor(n * c, 'parcGather', [sp, kp, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
+    parallelFor(n * c, 'parcGather', [sp, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
   });
 }
@@ -461,21 +462,66 @@ register('HardsigmoidGrad', unaryGrad('hardsigmoidGrad'));
 
 // Add, Sub, Mul of two float32 tensors of the same shape (residual connections, gates): one SIMD
 // pass. The ops expand broadcast operands to the output shape first, so those arrive here as
-// strided views and are copied in; other dtypes go to the reference kernels.
+// strided views: binaryStrided reads them in place (a broadcast as a repeated value, a slice at its
+// strides) rather than copying each to row-major order first. Other dtypes go to the reference kernels.
 const sameShapeFloat32 = (a: Tensor, b: Tensor): boolean =>
   allFloat32(a, b) && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+
+/** Elements a thread takes at a time from a strided binary op, at least (whole rows). */
+const STRIDED_BLOCK = 4096;
 
 function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
   registerKernel({
     name, backend: WASM, priority: PRIORITY, guard: sameShapeFloat32,
     fn: (a, b) => scoped(() => {
+      const yp = outputIn(a.size);
+      if (a.size > 0 && !(a.isContiguous() && b.isContiguous())) {
+        const av = viewIn(a);
+        const bv = viewIn(b);
+        const dims = mergeDims(a.shape, av.strides, bv.strides);
+        if (dims.shape.length <= 4) {
+          const pad = 4 - dims.shape.length;
+          const shape = [...Array<number>(pad).fill(1), ...dims.shape];
+          const sa = [...Array<number>(pad).fill(0), ...dims.a];
+          const sb = [...Array<number>(pad).fill(0), ...dims.b];
+          const rows = shape[0] * shape[1] * shape[2];
+          const rowsPerBlock = Math.ceil(STRIDED_BLOCK / shape[3]);
+          parallelFor(Math.ceil(rows / rowsPerBlock), 'binaryStrided', [av.at, bv.at, yp, op, ...shape, ...sa, ...sb, rowsPerBlock], a.size * 2);
+          return outputTensor(yp, a.shape);
+        }
+      }
       const ap = copyIn(a);
       const bp = copyIn(b);
-      const yp = outputIn(a.size);
       parallelFor(blocks(a.size), 'binaryArrays', [ap, bp, yp, a.size, op], a.size * 2);
       return outputTensor(yp, a.shape);
     }),
   });
+}
+
+/**
+ * The index space of two same-shape views with as few dimensions as their strides allow: size-1
+ * dimensions dropped, and a dimension merged into the next one wherever both views step over it
+ * as one run (stride = next stride · next size). A slice of whole planes and a broadcast over the
+ * batch come out as two dimensions.
+ */
+function mergeDims(shape: readonly number[], a: readonly number[], b: readonly number[]): { shape: number[]; a: number[]; b: number[] } {
+  const out = { shape: [] as number[], a: [] as number[], b: [] as number[] };
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    const last = out.shape.length - 1;
+    if (last >= 0 && a[i] === out.a[last] * out.shape[last] && b[i] === out.b[last] * out.shape[last]) {
+      out.shape[last] *= shape[i];
+      continue;
+    }
+    out.shape.push(shape[i]);
+    out.a.push(a[i]);
+    out.b.push(b[i]);
+  }
+  if (out.shape.length === 0) return { shape: [1], a: [1], b: [1] };
+  out.shape.reverse();
+  out.a.reverse();
+  out.b.reverse();
+  return out;
 }
 
 binary('Add', 0);

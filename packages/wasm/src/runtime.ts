@@ -1,4 +1,4 @@
-import { Tensor } from '@parcnet/tensor';
+import { contiguousStrides, Tensor } from '@parcnet/tensor';
 import { WasmHeap, type HeapStats } from './heap.js';
 import { platform, wasmPath } from '#platform';
 
@@ -11,6 +11,10 @@ import { platform, wasmPath } from '#platform';
 
 export interface KernelExports extends ActivationExports, BatchNormExports, ConvImagesExports, WinogradExports, SpatialExports, ReductionExports {
   binaryArrays(a: number, b: number, y: number, count: number, op: number, blockStart: number, blockEnd: number): void;
+  binaryStrided(
+    a: number, b: number, y: number, op: number, s0: number, s1: number, s2: number, s3: number,
+    a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number, rowsPerBlock: number, blockStart: number, blockEnd: number,
+  ): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
@@ -23,7 +27,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
-  parcGather(x: number, kernel: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  parcGather(x: number, kernel: number, offset: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcConvBackpropKernel(x: number, dy: number, dk: number, n: number, c: number, h: number, w: number, axisH: number, chStart: number, chEnd: number): void;
   dropoutMask(y: number, count: number, keepBelow: number, scale: number, state: number): void;
   adamStep(p: number, g: number, m: number, v: number, count: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number): void;
@@ -85,6 +89,23 @@ export function copyIn(t: Tensor): number {
   }
   f32(at, t.size).set(t.contiguous().storage);
   return at;
+}
+
+/**
+ * A float32 view as a kernel can read it in place: the address of its element 0 and its element
+ * strides. Storage already in wasm memory is not copied; storage outside it is copied in, the span
+ * the view reads when that is small (a broadcast stays a broadcast), else row-major.
+ */
+export function viewIn(t: Tensor): { at: number; strides: readonly number[] } {
+  const resident = heap.pointerOf(t.storage);
+  if (resident >= 0) return { at: resident + t.offset * 4, strides: t.strides };
+  const [first, last] = storageSpan(t);
+  if (last - first < 4 * t.size) {
+    const span = alloc((last - first + 1) * 4);
+    f32(span, last - first + 1).set(t.storage.subarray(first, last + 1));
+    return { at: span + (t.offset - first) * 4, strides: t.strides };
+  }
+  return { at: copyIn(t), strides: contiguousStrides(t.shape) };
 }
 
 /** The first and last storage index a view reads (negative strides included). */

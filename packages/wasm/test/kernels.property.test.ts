@@ -164,18 +164,19 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
-    it('ParcConv and both backprops, both axes, non-square', () => {
+    it('ParcConv (with and without its offset table) and both backprops, both axes, non-square', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
       fc.assert(fc.property(
         // Up to 37 wide: blocks of 16 outputs, then of 4, then single ones.
         fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }),
-        fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.nat({ max: 1e6 }),
-        (b, c, h, w, axis, strided, seed) => {
+        fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
+        (b, c, h, w, axis, strided, withOffset, seed) => {
           const x = input([b, c, h, w], seed, strided);
           const kernel = randn([c, axis === 'H' ? h : w], { seed: seed + 1 });
+          const offset = withOffset ? randn([c, axis === 'H' ? h : w], { seed: seed + 3 }) : null;
           const g = input([b, c, h, w], seed + 2, !strided);
-          expectClose(kernels[0][0](x, kernel, axis) as Tensor, kernels[0][1](x, kernel, axis) as Tensor);
+          expectClose(kernels[0][0](x, kernel, axis, offset) as Tensor, kernels[0][1](x, kernel, axis, offset) as Tensor);
           expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
           expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
         }), { seed: SEED, numRuns: RUNS });
@@ -239,6 +240,32 @@ for (const threads of [1, 2]) {
           expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
         }), { seed: SEED, numRuns: RUNS / 2 });
       }
+    });
+
+    it('Add, Sub, Mul of views read in place (permuted, flipped, sliced with a step, broadcast; in wasm memory or not): bit for bit the reference', async () => {
+      setNumThreads(threads);
+      const { add, flip, permute, slice, expand, zeros } = await import('@parcnet/tensor');
+      fc.assert(fc.property(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }), fc.nat({ max: 1e6 }), fc.nat(), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom<'Add' | 'Sub' | 'Mul'>('Add', 'Sub', 'Mul'), fc.constantFrom('broadcast', 'contiguous', 'transposed'),
+        (shape, seed, pick, resident, flipped, step, name, other) => {
+          const base = resident ? add(randn(shape, { seed }), zeros(shape)) : randn(shape, { seed });
+          const order = shape.map((_, i) => i).sort((a, b) => ((a * 7 + pick) % 5) - ((b * 7 + pick) % 5));
+          let a = permute(base, order);
+          if (flipped) a = flip(a, [pick % shape.length]);
+          a = slice(a, 0, 0, undefined, step);
+          if (pick % 3 === 0) a = expand(a.unsqueeze(0), [2, ...a.shape]);
+          const b = other === 'broadcast'
+            ? expand(randn(a.shape.map((d, i) => ((pick >> i) & 1 ? 1 : d)), { seed: seed + 1 }), a.shape)
+            : input([...a.shape], seed + 1, other === 'transposed');
+          const [wasm, reference] = both(name);
+          for (const [x, y] of [[a, b], [b, a]]) {
+            const got = wasm(x, y) as Tensor;
+            const want = reference(x, y) as Tensor;
+            expect(got.shape).toEqual(want.shape);
+            expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+          }
+        }), { seed: SEED, numRuns: RUNS });
     });
 
     it('pooling, forward and backward: average (padding counted or not), max with its indices, adaptive (1 × 1 and uneven bins)', () => {
@@ -372,7 +399,7 @@ describe('WASM elementwise kernels over several blocks (threads take 4,096 eleme
 });
 
 describe('WASM dispatch', () => {
-  it('Add: float32 goes to wasm (broadcast operands arrive as expanded views, copied in), float64 to the reference', async () => {
+  it('Add: float32 goes to wasm (broadcast operands arrive as expanded views, read in place), float64 to the reference', async () => {
     const { add, observeKernels, setBackendEnabled } = await import('@parcnet/tensor');
     const seen: string[] = [];
     const stop = observeKernels((name, _args, backend) => { if (name === 'Add') seen.push(backend); });

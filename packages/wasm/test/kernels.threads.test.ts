@@ -111,6 +111,12 @@ function cases(): [string, () => unknown][] {
     list.push([name, () => run(name, e)], [`${name}Grad`, () => run(`${name}Grad`, e, eg)]);
   }
   list.push(['Add', () => run('Add', e, eg)], ['Mul', () => run('Mul', e, eg)]);
+  // Views read in place (binaryStrided): a transpose against a broadcast, and a slice of planes.
+  const planes = randn([4, 30, 16, 33], { seed: 23 });
+  list.push(
+    ['Add (transposed + broadcast)', () => run('Add', randn([4099, 15], { seed: 24 }).transpose(0, 1), randn([15, 1], { seed: 25 }).expand([15, 4099]))],
+    ['Mul (slice of planes)', () => run('Mul', planes.slice(1, 0, 15), planes.slice(1, 15, 30))],
+  );
   return list;
 }
 

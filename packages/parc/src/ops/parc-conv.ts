@@ -23,6 +23,9 @@ export interface ParcConvOptions {
  *   x' = x + q̃ (broadcast along the other axis)
  *   y[b, c, i, j] = bias[c] + Σₖ w[c, k] · x'[b, c, (i + k) mod n, j]     (axis H; not centred)
  *
+ * Computed as y = conv(x) + offset, offset[c, i] = bias[c] + Σₖ w[c, k] · q̃[c, (i + k) mod n] (the
+ * conv is linear): the kernel starts every sum from its offset, so neither add is a pass of its own.
+ *
  * Backward: dx = dx' = the transposed circular conv of g with w; dw[c, k] = Σ g · x'(shifted by k),
  * dmetaKernel = Aᵀ dw with the resampling weights A; dq̃ = Σ_{b, other axis} dx', dmetaPE = Aᵀ dq̃;
  * dbias = Σ_{b, i, j} g.
@@ -60,21 +63,24 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
   const kernel = Tensor.empty([c, n], dtype);
   resampleRows(metaKernel.contiguous().toTypedArray() as FloatArray, c, taps, kernel.storage as FloatArray);
 
-  let shifted = x;
   let peAtSize: Tensor | null = null;
   if (metaPE) {
     peAtSize = Tensor.empty([c, n], dtype);
     resampleRows(metaPE.contiguous().toTypedArray() as FloatArray, c, taps, peAtSize.storage as FloatArray);
-    shifted = addAlongAxis(x, peAtSize.storage as FloatArray, axis);
   }
-  let y = runKernel('ParcConv', shifted, kernel, axis);
-  if (bias) y = addAlongAxis(y, bias.contiguous().toTypedArray() as FloatArray, 'C');
+  // The conv is linear, so conv(x + q̃) + bias = conv(x) + offset with offset = conv(q̃) + bias, a
+  // [C, n] table the kernel starts each sum from: neither add needs a pass over the activation.
+  const offset = metaPE || bias ? offsetTable(kernel, peAtSize, bias, c, n, dtype) : null;
+  const y = runKernel('ParcConv', x, kernel, axis, offset);
 
   return recordOp('parcConv', y, [x, metaKernel, ...(metaPE ? [metaPE] : []), ...(bias ? [bias] : [])], (g) => {
     const gx = runKernel('ParcConvBackpropInput', g, kernel, axis);
     const grads: (Tensor | null)[] = [gx];
     if (metaKernel.requiresGrad) {
-      const gKernel = runKernel('ParcConvBackpropKernel', shifted, g, axis).toTypedArray() as FloatArray;
+      const gKernel = runKernel('ParcConvBackpropKernel', x, g, axis).toTypedArray() as FloatArray;
+      // dw against x + q̃ is dw against x plus Σ g · q̃ shifted by k, where g summed over the batch
+      // and the other axis ([C, n]) is all that q̃ meets.
+      if (peAtSize) addPECorrelation(gKernel, sum(g, [0, axis === 'H' ? 3 : 2]).toTypedArray() as FloatArray, peAtSize.storage as FloatArray, c, n);
       grads.push(adjoint(gKernel, c, taps, metaKernel.shape, dtype));
     } else {
       grads.push(null);
@@ -87,30 +93,36 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
   }, { axis, kernel, pe: peAtSize, bias }); // the kernel and PE at this input's size: what an exporter bakes in
 }
 
-function adjoint(grad: FloatArray, rows: number, taps: ReturnType<typeof resampleTaps>, shape: readonly number[], dtype: FloatDType): Tensor {
-  const out = Tensor.empty(shape, dtype);
-  resampleRowsAdjoint(grad, rows, taps, out.storage as FloatArray);
+/** offset[c, i] = bias[c] + Σₖ kernel[c, k] · pe[c, (i + k) mod n]: what the PE and the bias add to output i. */
+function offsetTable(kernel: Tensor, pe: Tensor | null, bias: Tensor | null, c: number, n: number, dtype: FloatDType): Tensor {
+  const w = kernel.storage as FloatArray;
+  const q = pe ? pe.storage as FloatArray : null;
+  const b = bias ? bias.contiguous().toTypedArray() as FloatArray : null;
+  const out = Tensor.empty([c, n], dtype);
+  const table = out.storage as FloatArray;
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < n; i++) {
+      let s = b ? b[ch] : 0;
+      if (q) for (let k = 0; k < n; k++) s += w[ch * n + k] * q[ch * n + (i + k < n ? i + k : i + k - n)];
+      table[ch * n + i] = s;
+    }
+  }
   return out;
 }
 
-/**
- * x + v where v holds one value per (channel, position along `axis`) — [C, n] — or, for 'C', one
- * value per channel. A plain loop: the op's own backward accounts for it.
- */
-function addAlongAxis(x: Tensor, v: FloatArray, axis: ParcAxis | 'C'): Tensor {
-  const [b, c, h, w] = x.shape;
-  const src = x.contiguous().toTypedArray() as FloatArray;
-  const out = Tensor.empty(x.shape, x.dtype);
-  const dst = out.storage as FloatArray;
-  for (let plane = 0; plane < b * c; plane++) {
-    const ch = plane % c;
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < w; j++) {
-        const at = (plane * h + i) * w + j;
-        const add = axis === 'C' ? v[ch] : axis === 'H' ? v[ch * h + i] : v[ch * w + j];
-        dst[at] = src[at] + add;
-      }
+/** grad[c, k] += Σᵢ gSum[c, i] · pe[c, (i + k) mod n]. */
+function addPECorrelation(grad: FloatArray, gSum: FloatArray, pe: FloatArray, c: number, n: number): void {
+  for (let ch = 0; ch < c; ch++) {
+    for (let k = 0; k < n; k++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += gSum[ch * n + i] * pe[ch * n + (i + k < n ? i + k : i + k - n)];
+      grad[ch * n + k] += s;
     }
   }
+}
+
+function adjoint(grad: FloatArray, rows: number, taps: ReturnType<typeof resampleTaps>, shape: readonly number[], dtype: FloatDType): Tensor {
+  const out = Tensor.empty(shape, dtype);
+  resampleRowsAdjoint(grad, rows, taps, out.storage as FloatArray);
   return out;
 }

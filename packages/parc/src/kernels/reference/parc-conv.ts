@@ -40,12 +40,21 @@ registerKernel({
   name: 'ParcConv',
   backend: 'reference',
   priority: 0,
-  fn: (x, kernel, axis) => {
+  fn: (x, kernel, axis, offset) => {
     const src = floatData(x);
     const weights = floatData(kernel);
     const out = Tensor.empty(x.shape, x.dtype);
     const dst = out.storage as FloatArray;
     const planeSize = x.shape[2] * x.shape[3];
+    if (offset) {
+      // Each output starts from its offset, as the sum of its taps does in the wasm kernel.
+      const [b, c, h, w] = x.shape;
+      const start = floatData(offset);
+      for (let plane = 0; plane < b * c; plane++) {
+        const row = (plane % c) * (axis === 'H' ? h : w);
+        for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[plane * planeSize + i * w + j] = start[row + (axis === 'H' ? i : j)];
+      }
+    }
     forEachTap(x.shape, axis, (plane, channel, i, k, source, n, length, lineStride, step) => {
       const wk = weights[channel * n + k];
       const o = plane * planeSize + i * lineStride;
