@@ -1,5 +1,5 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
-import { conv2dNormAct, isGradEnabled, isTracing, type NormActivation, type Pair, type Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, depthwiseSeparableNormAct, isGradEnabled, isTracing, type NormActivation, type NormActStageOptions, type Pair, type Tensor } from '@parcnet/tensor';
 
 /** cvnets' activation names: 'swish' (SiLU, x · sigmoid(x)), 'relu', 'relu6', 'hard_swish' (x · relu6(x + 3) / 6). */
 export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
@@ -77,22 +77,31 @@ export class ConvLayer extends Module {
   /** x: [B, in, H, W] → [B, out, ⌈H / sH⌉, ⌈W / sW⌉] for an odd kernel (the padding keeps the size at stride 1). */
   forward(x: Tensor): Tensor {
     // Evaluation without gradients: one pass, the norm and activation applied as the conv writes.
-    // (Not while an exporter traces: it wants the conv and the norm as their own ops.)
-    if (this.norm && this.fusedInference && !this.norm.training && this.conv.paddingMode === 'zeros' && !this.needsGrad(x) && !isTracing()) {
-      const affine = this.norm.inferenceAffine(this.conv.bias);
-      if (affine) {
-        const { stride, padding, dilation, groups } = this.conv;
-        return conv2dNormAct(x, this.conv.weight, affine.scale, affine.shift, this.fused, { stride, padding, dilation, groups });
-      }
-    }
+    const stage = needsGrad(x, this) ? null : this.inferenceStage();
+    if (stage) return conv2dNormAct(x, stage.weight, stage.scale, stage.shift, stage.activation, stage.options);
     // conv → BN → SiLU/Hardswish in two passes instead of three: the norm applies the activation.
     if (this.norm && this.fused) return this.norm.normalize(this.conv.forward(x), this.fused);
     return this.block.forward(x);
   }
 
-  private needsGrad(x: Tensor): boolean {
-    return isGradEnabled() && (x.requiresGrad || this.parameters().some((p) => p.requiresGrad));
+  /**
+   * This layer as one conv → norm → activation stage of an inference kernel (conv2dNormAct,
+   * depthwiseSeparableNormAct), or null where evaluation cannot take that path: in training, without
+   * a norm, with an activation the norm cannot apply, with non-zero padding modes, or while an
+   * exporter traces (it wants the conv and the norm as their own ops). The caller checks gradients.
+   */
+  inferenceStage(): NormActStageOptions | null {
+    if (!this.norm || !this.fusedInference || this.norm.training || this.conv.paddingMode !== 'zeros' || isTracing()) return null;
+    const affine = this.norm.inferenceAffine(this.conv.bias);
+    if (!affine) return null;
+    const { stride, padding, dilation, groups } = this.conv;
+    return { weight: this.conv.weight, scale: affine.scale, shift: affine.shift, activation: this.fused, options: { stride, padding, dilation, groups } };
   }
+}
+
+/** Whether a forward of `module` on x records gradients: grad mode on, and x or a parameter requires grad. */
+function needsGrad(x: Tensor, module: Module): boolean {
+  return isGradEnabled() && (x.requiresGrad || module.parameters().some((p) => p.requiresGrad));
 }
 
 /** cvnets' make_divisible: the nearest multiple of `divisor`, never below it nor below 90 % of v. */
@@ -109,6 +118,9 @@ export function makeDivisible(v: number, divisor = 8, minValue = divisor): numbe
 export class InvertedResidual extends Module {
   /** The child `block`: `exp_1x1` (absent when expandRatio is 1), `conv_3x3`, `red_1x1`, each a {@link ConvLayer}. */
   readonly block: Sequential;
+  private readonly expand: ConvLayer | null;
+  private readonly depthwise: ConvLayer;
+  private readonly reduce: ConvLayer;
   /** Whether the input is added to the output: stride 1 and inChannels = outChannels. */
   readonly useResidual: boolean;
 
@@ -121,18 +133,26 @@ export class InvertedResidual extends Module {
     super();
     const hidden = makeDivisible(Math.round(inChannels * expandRatio), 8);
     const act = options.activation ?? 'swish';
+    this.expand = expandRatio !== 1 ? new ConvLayer(inChannels, hidden, 1, { activation: act }) : null;
+    this.depthwise = new ConvLayer(hidden, hidden, 3, { stride, groups: hidden, dilation: options.dilation ?? 1, activation: act });
+    this.reduce = new ConvLayer(hidden, outChannels, 1, { activation: false });
     const layers: [string, Module][] = [];
-    if (expandRatio !== 1) layers.push(['exp_1x1', new ConvLayer(inChannels, hidden, 1, { activation: act })]);
-    layers.push(
-      ['conv_3x3', new ConvLayer(hidden, hidden, 3, { stride, groups: hidden, dilation: options.dilation ?? 1, activation: act })],
-      ['red_1x1', new ConvLayer(hidden, outChannels, 1, { activation: false })],
-    );
+    if (this.expand) layers.push(['exp_1x1', this.expand]);
+    layers.push(['conv_3x3', this.depthwise], ['red_1x1', this.reduce]);
     this.block = this.child('block', Sequential.named(layers));
     this.useResidual = stride === 1 && inChannels === outChannels;
   }
 
   /** x: [B, in, H, W] → [B, out, ⌈H / stride⌉, ⌈W / stride⌉]. */
   forward(x: Tensor): Tensor {
+    // Evaluation without gradients: the depthwise conv, the reduce and the residual as one kernel,
+    // so the block's widest activation (the depthwise output) is never written out.
+    const depthwise = needsGrad(x, this) ? null : this.depthwise.inferenceStage();
+    const reduce = depthwise && this.reduce.inferenceStage();
+    if (depthwise && reduce) {
+      const hidden = this.expand ? this.expand.forward(x) : x;
+      return depthwiseSeparableNormAct(hidden, depthwise, reduce, this.useResidual ? x : null);
+    }
     const y = this.block.forward(x);
     return this.useResidual ? x.add(y) : y;
   }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { conv2dNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, depthwiseSeparableNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
 
 const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
-import { ConvLayer } from '../src/conv-layer';
+import { ConvLayer, InvertedResidual } from '../src/conv-layer';
 
 /** Running statistics away from the initial ones, so the folded affine is not the identity. */
 function withStatistics(layer: ConvLayer, seed: number): ConvLayer {
@@ -61,5 +61,48 @@ describe('ConvLayer in evaluation without gradients: conv → norm → activatio
     const ones = new Float64Array(3).fill(1);
     expect(() => conv2dNormAct(x, w, ones, new Float64Array(3), null)).toThrow(/conv2dNormAct: inference only/);
     expect(() => noGrad(() => conv2dNormAct(x, w, new Float64Array(2), new Float64Array(3), null))).toThrow(/conv2dNormAct: scale and shift must have 3 entries for weight \[3, 2, 1, 1\], got 2 and 3/);
+  });
+});
+
+describe('InvertedResidual in evaluation without gradients: depthwise → reduce (+ residual) as one kernel', () => {
+  const cases: [string, InvertedResidual, number[]][] = [
+    ['stride 1 with the residual, 16 × 16', new InvertedResidual(8, 8, 1, 4), [4, 8, 16, 16]],
+    ['stride 2, odd map 9 × 7', new InvertedResidual(6, 10, 2, 4), [4, 6, 9, 7]],
+    ['expand ratio 1 (no exp_1x1), stride 1 without the residual', new InvertedResidual(8, 12, 1, 1), [3, 8, 8, 12]],
+    ['one image (the kernel runs the two convs apart)', new InvertedResidual(8, 8, 1, 2), [1, 8, 8, 8]],
+  ];
+  cases.forEach(([name, block, shape], i) => {
+    it(`${name}: bit for bit the layers one by one`, () => {
+      const layers = block.block.children() as ConvLayer[];
+      layers.forEach((layer, j) => withStatistics(layer, 100 * i + 10 * j));
+      block.eval();
+      const x = randn(shape, { seed: i });
+      const fused = noGrad(() => kernelsOf(() => block.forward(x)));
+      expect(fused.kernels).toContain('DepthwiseSeparableNormAct');
+      expect(fused.kernels).not.toContain('Add');
+      const y = noGrad(() => layers.reduce((h, layer) => layer.forward(h), x));
+      const want = block.useResidual ? noGrad(() => x.add(y)) : y;
+      expect(fused.out.shape).toEqual(want.shape);
+      expect(Array.from(fused.out.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+    });
+  });
+
+  it('training, or gradients wanted, keep the layers apart', () => {
+    const block = new InvertedResidual(4, 4, 1, 2);
+    const x = randn([2, 4, 6, 6], { seed: 1 });
+    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).not.toContain('DepthwiseSeparableNormAct');
+    block.eval();
+    expect(kernelsOf(() => block.forward(x)).kernels).not.toContain('DepthwiseSeparableNormAct');
+    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).toContain('DepthwiseSeparableNormAct');
+  });
+
+  it('depthwiseSeparableNormAct refuses a non-depthwise first stage, a pointwise stage that is not 1×1, and a residual of the wrong shape, naming them', () => {
+    const x = randn([2, 4, 6, 6]);
+    const stage = (weight: Tensor, options = {}) => ({ weight, scale: new Float64Array(weight.shape[0]).fill(1), shift: new Float64Array(weight.shape[0]), activation: null, options });
+    const dw = stage(randn([4, 1, 3, 3]), { padding: 1, groups: 4 });
+    const pw = stage(randn([5, 4, 1, 1]));
+    expect(() => noGrad(() => depthwiseSeparableNormAct(x, stage(randn([4, 4, 3, 3]), { padding: 1 }), pw))).toThrow(/depthwiseSeparableNormAct: the depthwise stage must have groups = C = 4/);
+    expect(() => noGrad(() => depthwiseSeparableNormAct(x, dw, stage(randn([5, 4, 3, 3]))))).toThrow(/depthwiseSeparableNormAct: the pointwise stage must be a 1×1 conv over 4 channels, weight \[O, 4, 1, 1\], got \[5, 4, 3, 3\]/);
+    expect(() => noGrad(() => depthwiseSeparableNormAct(x, dw, pw, randn([2, 4, 6, 6])))).toThrow(/depthwiseSeparableNormAct: the residual must be float32 \[2, 5, 6, 6\] \(the output\), got float32 \[2, 4, 6, 6\]/);
   });
 });

@@ -48,6 +48,18 @@ export interface Conv2DAttrs {
   groups: number;
 }
 
+/** One conv → norm → activation of an inference kernel: the conv's weight and attributes, the norm folded into a per-channel affine. */
+export interface NormActStage {
+  /** [O, C/groups, kH, kW]. */
+  weight: Tensor;
+  /** Per output channel, multiplies the conv's output. */
+  scale: Float64Array;
+  /** Per output channel, added after the scale. */
+  shift: Float64Array;
+  activation: NormActivation;
+  attrs: Conv2DAttrs;
+}
+
 /** A 2-D pooling window as the pool kernels take it, in floor mode as PyTorch; every pair is (H, W). */
 export interface Pool2DAttrs {
   /** Window size, in pixels. */
@@ -116,6 +128,12 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
    * output written once (see conv2dNormAct).
    */
   Conv2DNormAct: (x: Tensor, w: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation, attrs: Conv2DAttrs) => Tensor;
+  /**
+   * Inference's depthwise-separable pair (MobileNetV2's depthwise 3×3 and 1×1 reduce, each with its
+   * norm and activation), then `residual` added when given: what Conv2DNormAct twice and an Add
+   * compute, with the depthwise output never written out (see depthwiseSeparableNormAct).
+   */
+  DepthwiseSeparableNormAct: (x: Tensor, depthwise: NormActStage, pointwise: NormActStage, residual: Tensor | null) => Tensor;
   /** Gradient w.r.t. the input, of shape `inputShape`. */
   Conv2DBackpropInput: (gradOutput: Tensor, w: Tensor, inputShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the weight, of shape `weightShape`. */

@@ -5,6 +5,7 @@
 // columns (E, then O): the three taps of outputs ox … ox+3 are then E[ox…], O[ox…] and E[ox+1…],
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
 import { activateInPlace } from './batchnorm';
+import { gemm, packPanels, panelBytes, rowPanels } from './gemm';
 import { horizontalSum, storeLanes } from './simd';
 
 /** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
@@ -93,6 +94,39 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
 }
 
 /**
+ * One output plane [ho, wo] of the depthwise 3×3 conv from the padded scratch plane into `dst`, with
+ * conv2dNormAct's affine when `epilogue` (the activation is the caller's).
+ */
+@inline function convolvePlane(
+  plane: usize, rowBytes: usize, o0: usize, o1: usize, o2: usize, wgt: usize, ch: i32, flip: i32,
+  epilogue: bool, sv: v128, bv: v128, ho: i32, wo: i32, sh: i32, dst: usize,
+): void {
+  const t0 = tap(wgt, ch, 0, flip), t1 = tap(wgt, ch, 1, flip), t2 = tap(wgt, ch, 2, flip);
+  const t3 = tap(wgt, ch, 3, flip), t4 = tap(wgt, ch, 4, flip), t5 = tap(wgt, ch, 5, flip);
+  const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
+  for (let oy = 0; oy < ho; oy++) {
+    const r0 = plane + <usize>(oy * sh) * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const out = dst + (<usize>oy * <usize>wo << 2);
+    for (let ox = 0; ox < wo; ox += 4) {
+      const at = <usize>ox << 2;
+      let acc = f32x4.mul(t0, v128.load(r0 + at + o0));
+      acc = f32x4.add(acc, f32x4.mul(t1, v128.load(r0 + at + o1)));
+      acc = f32x4.add(acc, f32x4.mul(t2, v128.load(r0 + at + o2)));
+      acc = f32x4.add(acc, f32x4.mul(t3, v128.load(r1 + at + o0)));
+      acc = f32x4.add(acc, f32x4.mul(t4, v128.load(r1 + at + o1)));
+      acc = f32x4.add(acc, f32x4.mul(t5, v128.load(r1 + at + o2)));
+      acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at + o0)));
+      acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
+      acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
+      if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
+      storeLanes(out + at, acc, wo - ox);
+    }
+  }
+}
+
+/**
  * y = the depthwise 3×3 conv of x (planes [start, end)). With `flip` (stride 1 only) the kernel is
  * rotated by 180°: the backward w.r.t. the input of a stride-1 depthwise conv is this conv of dy
  * with padding 2 − p. With `scale` ≠ 0, conv2dNormAct's epilogue: y = act(y · scale[c] + shift[c]).
@@ -106,37 +140,62 @@ export function depthwise3x3(
   const plane = scratch + <usize>(start / chunk) * scratchBytes;
   memory.fill(plane, 0, rowBytes * <usize>planeRows(h, ph, ho, sh));
   const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
+  const epilogue = scale != 0;
   for (let p = start; p < end; p++) {
     const ch = p % c;
-    const t0 = tap(wgt, ch, 0, flip), t1 = tap(wgt, ch, 1, flip), t2 = tap(wgt, ch, 2, flip);
-    const t3 = tap(wgt, ch, 3, flip), t4 = tap(wgt, ch, 4, flip), t5 = tap(wgt, ch, 5, flip);
-    const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
     padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
     const out = y + (<usize>p * <usize>ho * <usize>wo << 2);
-    const epilogue = scale != 0;
     const sv = epilogue ? v128.load32_splat(scale + (<usize>ch << 2)) : f32x4.splat(1);
     const bv = epilogue ? v128.load32_splat(shift + (<usize>ch << 2)) : f32x4.splat(0);
-    for (let oy = 0; oy < ho; oy++) {
-      const r0 = plane + <usize>(oy * sh) * rowBytes;
-      const r1 = r0 + rowBytes;
-      const r2 = r1 + rowBytes;
-      const dst = out + (<usize>oy * <usize>wo << 2);
-      for (let ox = 0; ox < wo; ox += 4) {
-        const at = <usize>ox << 2;
-        let acc = f32x4.mul(t0, v128.load(r0 + at + o0));
-        acc = f32x4.add(acc, f32x4.mul(t1, v128.load(r0 + at + o1)));
-        acc = f32x4.add(acc, f32x4.mul(t2, v128.load(r0 + at + o2)));
-        acc = f32x4.add(acc, f32x4.mul(t3, v128.load(r1 + at + o0)));
-        acc = f32x4.add(acc, f32x4.mul(t4, v128.load(r1 + at + o1)));
-        acc = f32x4.add(acc, f32x4.mul(t5, v128.load(r1 + at + o2)));
-        acc = f32x4.add(acc, f32x4.mul(t6, v128.load(r2 + at + o0)));
-        acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
-        acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
-        if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
-        storeLanes(dst + at, acc, wo - ox);
-      }
-    }
+    convolvePlane(plane, rowBytes, o0, o1, o2, wgt, ch, flip, epilogue, sv, bv, ho, wo, sh, out);
     if (epilogue && act) activateInPlace(out, ho * wo, act);
+  }
+}
+
+/** Bytes of one thread's scratch for depthwisePointwise: the padded plane, one image's depthwise output, and its panels. */
+export function depthwisePointwiseScratchBytes(k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
+  return <i32>(<usize>(rowFloats(w, pw, wo, sw) * planeRows(h, ph, ho, sh) + k * ho * wo) * 4 + panelBytes(k, ho * wo));
+}
+
+/**
+ * Inference's depthwise-separable pair, image by image for images [imageStart, imageEnd): the
+ * depthwise 3×3 conv of x with its norm and activation (as depthwise3x3 with an epilogue) into this
+ * thread's scratch, packed for the GEMM, then the 1×1 conv of that with its norm and activation
+ * (gemm's epilogue). The depthwise output, the block's widest activation, never goes to memory: an
+ * image's (k·ho·wo floats, 256 KB in ParC-Net-XS's widest block) is written, packed and read in L2.
+ * With `residual` ≠ 0 (a tensor shaped as y; pointwise activation none) each image's y starts as its
+ * residual and the GEMM adds into it. k: the depthwise channels (the pointwise conv's input), o: the
+ * pointwise outputs. The results are those of the two convs and the add run apart, bit for bit.
+ */
+export function depthwisePointwise(
+  x: usize, dwWeight: usize, dwScale: usize, dwShift: usize, dwAct: i32,
+  pwPanels: usize, pwScale: usize, pwShift: usize, pwAct: i32, residual: usize, y: usize,
+  k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, o: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, imageStart: i32, imageEnd: i32,
+): void {
+  const row = rowFloats(w, pw, wo, sw);
+  const rowBytes = <usize>row << 2;
+  const planeBytes = rowBytes * <usize>planeRows(h, ph, ho, sh);
+  const pixels = ho * wo;
+  const plane = scratch + <usize>(imageStart / chunk) * scratchBytes;
+  const hidden = plane + planeBytes;
+  const panels = hidden + (<usize>k * <usize>pixels << 2);
+  memory.fill(plane, 0, planeBytes);
+  const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
+  const imageBytes = <usize>o * <usize>pixels << 2;
+  for (let image = imageStart; image < imageEnd; image++) {
+    for (let ch = 0; ch < k; ch++) {
+      padPlane(x + (<usize>(image * k + ch) * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
+      const out = hidden + (<usize>ch * <usize>pixels << 2);
+      const sv = v128.load32_splat(dwScale + (<usize>ch << 2));
+      const bv = v128.load32_splat(dwShift + (<usize>ch << 2));
+      convolvePlane(plane, rowBytes, o0, o1, o2, dwWeight, ch, 0, true, sv, bv, ho, wo, sh, out);
+      if (dwAct) activateInPlace(out, pixels, dwAct);
+    }
+    packPanels(hidden, k, pixels, panels);
+    const yi = y + <usize>image * imageBytes;
+    if (residual) memory.copy(yi, residual + <usize>image * imageBytes, imageBytes);
+    gemm(o, pixels, k, pwPanels, panels, yi, residual != 0, pwScale, pwShift, pwAct, 0, rowPanels(o));
   }
 }
 

@@ -4,7 +4,7 @@ import {
 import '@parcnet/parc';
 import { allFloat32, PRIORITY, register, WASM } from './registration.js';
 import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, viewIn, wasm } from './runtime.js';
-import { chunking, parallelFor } from './threads.js';
+import { chunking, getNumThreads, parallelFor } from './threads.js';
 
 // The GEMM, convolution, ParC, activation, elementwise and batch-norm kernels (pooling, resize,
 // softmax and sums are in spatial.ts and reductions.ts).
@@ -139,6 +139,39 @@ register('Conv2D', (x, w, attrs) => scoped(() => conv2dForward(x, w, attrs, null
 
 register('Conv2DNormAct', (x, w, scale, shift, activation, attrs) => scoped(() =>
   conv2dForward(x, w, attrs, { scale: vectorIn(scale), shift: vectorIn(shift), act: activationCode(activation) })));
+
+// Inference's depthwise 3×3 → 1×1 pair (MobileNetV2's inverted residual) as one job over the
+// batch (assembly/depthwise3x3.ts, depthwisePointwise): each image's depthwise output stays in the
+// thread's scratch (L2) from the depthwise conv to the GEMM, never in memory; the residual, when
+// given, is where the GEMM's sums start. Where that kernel does not apply (another depthwise shape,
+// maps too small for a GEMM per image, fewer than two images a thread, an activation after a
+// residual), the two convs and the add run as their own kernels: the same results.
+register('DepthwiseSeparableNormAct', (x, dw, pw, residual) => scoped(() => {
+  const gd = conv2dGeometry(x.shape, dw.weight.shape, dw.attrs);
+  const gp = conv2dGeometry([gd.n, gd.o, gd.ho, gd.wo], pw.weight.shape, pw.attrs);
+  const epilogue = (s: typeof dw): Epilogue => ({ scale: vectorIn(s.scale), shift: vectorIn(s.shift), act: activationCode(s.activation) });
+  const fused = isDepthwise3x3(gd, dw.attrs) && gp.pointwise && pw.attrs.groups === 1 && !batchedPointwise(gp, pw.attrs) &&
+    gd.n >= 2 * getNumThreads() && !(residual && pw.activation);
+  if (!fused) {
+    const y = conv2dForward(conv2dForward(x, dw.weight, dw.attrs, epilogue(dw)), pw.weight, pw.attrs, epilogue(pw));
+    if (!residual) return y;
+    const yp = outputIn(y.size);
+    parallelFor(blocks(y.size), 'binaryArrays', [copyIn(y), copyIn(residual), yp, y.size, 0], y.size * 2);
+    return outputTensor(yp, y.shape);
+  }
+  const de = epilogue(dw);
+  const pe = epilogue(pw);
+  const a = dw.attrs;
+  const scratchBytes = wasm.depthwisePointwiseScratchBytes(gd.c, gd.h, gd.w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
+  const { scratch, chunk } = chunkScratch(gd.n, scratchBytes);
+  const pwPanels = packGroups(copyIn(pw.weight), 1, 0, gp.o, gp.c, gp.c, 1);
+  const yp = outputIn(gp.n * gp.o * gp.ho * gp.wo);
+  parallelFor(gd.n, 'depthwisePointwise', [
+    copyIn(x), copyIn(dw.weight), de.scale, de.shift, de.act, pwPanels, pe.scale, pe.shift, pe.act, residual ? copyIn(residual) : 0, yp,
+    gd.c, gd.h, gd.w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], gp.o, scratch, scratchBytes, chunk,
+  ], gd.n * gd.c * gd.ho * gd.wo * (9 + gp.o));
+  return outputTensor(yp, [gp.n, gp.o, gp.ho, gp.wo]);
+}));
 
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
 register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {

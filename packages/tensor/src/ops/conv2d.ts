@@ -35,13 +35,13 @@ export function pair(op: string, name: string, value: Pair, min: number): [numbe
 }
 
 /** Checks a conv's input and weight and returns its attributes; errors name `op`. */
-function conv2dAttrs(op: string, x: Tensor, w: Tensor, options: Conv2dOptions): Conv2DAttrs {
+function conv2dAttrs(op: string, x: Pick<Tensor, 'dtype' | 'shape'>, w: Tensor, options: Conv2dOptions): Conv2DAttrs {
   assertFloat(op, x.dtype, 'input');
   assertFloat(op, w.dtype, 'weight');
   if (x.dtype !== w.dtype) {
     throw new DTypeError(`${op}: input ${x.dtype} and weight ${w.dtype} must share a dtype`);
   }
-  if (x.ndim !== 4 || w.ndim !== 4) {
+  if (x.shape.length !== 4 || w.ndim !== 4) {
     throw new ShapeError(
       `${op}: expected input [N, C, H, W] and weight [O, C/groups, kH, kW], got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
     );
@@ -125,4 +125,61 @@ export function conv2dNormAct(
     throw new ParcnetError('conv2dNormAct: inference only, but the input or weight requires grad; call it under noGrad() or use conv2d and batchNorm');
   }
   return runKernel('Conv2DNormAct', x, w, scale, shift, activation, attrs);
+}
+
+/** One stage of {@link depthwiseSeparableNormAct}: a conv's weight and options, its norm as a per-channel affine, the activation. */
+export interface NormActStageOptions {
+  weight: Tensor;
+  scale: Float64Array;
+  shift: Float64Array;
+  activation: NormActivation;
+  options?: Omit<Conv2dOptions, 'bias'>;
+}
+
+/**
+ * Inference's depthwise-separable pair of MobileNetV2's inverted residual, as one kernel
+ * (DepthwiseSeparableNormAct): y = pointwise(depthwise(x)) [+ residual], where each stage is
+ * conv2dNormAct's act(conv · scale + shift). The depthwise stage is a depthwise conv (groups = C,
+ * one weight per channel), the pointwise stage a 1×1 conv with groups 1 over its output. The
+ * result is that of conv2dNormAct twice and add, bit for bit; the wasm kernel never writes the
+ * depthwise output (the block's widest activation) to memory. Not differentiable, as conv2dNormAct.
+ */
+export function depthwiseSeparableNormAct(x: Tensor, depthwise: NormActStageOptions, pointwise: NormActStageOptions, residual: Tensor | null = null): Tensor {
+  const op = 'depthwiseSeparableNormAct';
+  const dwAttrs = conv2dAttrs(op, x, depthwise.weight, depthwise.options ?? {});
+  const c = x.shape[1];
+  if (dwAttrs.groups !== c || depthwise.weight.shape[0] !== c) {
+    throw new ShapeError(`${op}: the depthwise stage must have groups = C = ${c} and weight [${c}, 1, kH, kW], got groups=${dwAttrs.groups} and weight ${formatShape(depthwise.weight.shape)}`);
+  }
+  const [n, , h, w] = x.shape;
+  const [, , kh, kw] = depthwise.weight.shape;
+  const ho = Math.floor((h + 2 * dwAttrs.padding[0] - dwAttrs.dilation[0] * (kh - 1) - 1) / dwAttrs.stride[0]) + 1;
+  const wo = Math.floor((w + 2 * dwAttrs.padding[1] - dwAttrs.dilation[1] * (kw - 1) - 1) / dwAttrs.stride[1]) + 1;
+  const pw = pointwise.weight;
+  if (pw.ndim !== 4 || pw.shape[1] !== c || pw.shape[2] !== 1 || pw.shape[3] !== 1) {
+    throw new ShapeError(`${op}: the pointwise stage must be a 1×1 conv over ${c} channels, weight [O, ${c}, 1, 1], got ${formatShape(pw.shape)}`);
+  }
+  const pwAttrs = conv2dAttrs(op, { dtype: x.dtype, shape: [n, c, ho, wo] }, pw, pointwise.options ?? {});
+  if (pwAttrs.groups !== 1 || pwAttrs.stride.some((v) => v !== 1) || pwAttrs.padding.some((v) => v !== 0)) {
+    throw new ShapeError(`${op}: the pointwise stage must have stride 1, padding 0 and groups 1, got ${JSON.stringify(pointwise.options ?? {})}`);
+  }
+  const o = pw.shape[0];
+  for (const [name, stage, channels] of [['depthwise', depthwise, c], ['pointwise', pointwise, o]] as const) {
+    if (stage.scale.length !== channels || stage.shift.length !== channels) {
+      throw new ShapeError(`${op}: the ${name} scale and shift must have ${channels} entries, got ${stage.scale.length} and ${stage.shift.length}`);
+    }
+  }
+  const outShape = [n, o, ho, wo];
+  if (residual && (residual.dtype !== x.dtype || formatShape(residual.shape) !== formatShape(outShape))) {
+    throw new ShapeError(`${op}: the residual must be ${x.dtype} ${formatShape(outShape)} (the output), got ${residual.dtype} ${formatShape(residual.shape)}`);
+  }
+  if (isGradEnabled() && [x, depthwise.weight, pw, residual].some((t) => t?.requiresGrad)) {
+    throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
+  }
+  return runKernel(
+    'DepthwiseSeparableNormAct', x,
+    { weight: depthwise.weight, scale: depthwise.scale, shift: depthwise.shift, activation: depthwise.activation, attrs: dwAttrs },
+    { weight: pw, scale: pointwise.scale, shift: pointwise.shift, activation: pointwise.activation, attrs: pwAttrs },
+    residual,
+  );
 }

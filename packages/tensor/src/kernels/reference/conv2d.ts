@@ -213,3 +213,16 @@ registerKernel({
     return apply(conv(x, w, attrs), scale, shift, activation);
   },
 });
+
+// The pair as its definition: the two fused convs, then the add.
+registerKernel({
+  name: 'DepthwiseSeparableNormAct',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, depthwise, pointwise, residual) => {
+    const convNormAct = getKernel('Conv2DNormAct', REFERENCE)!;
+    const stage = (input: Tensor, s: typeof depthwise): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs);
+    const y = stage(stage(x, depthwise), pointwise);
+    return residual ? getKernel('Add', REFERENCE)!(y, residual) : y;
+  },
+});
