@@ -1,5 +1,5 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, ReLU6, Sequential, SiLU, Hardswish } from '@parcnet/nn';
-import { conv2dNormAct, depthwiseSeparableNormAct, isGradEnabled, isTracing, type NormActivation, type NormActStageOptions, type Pair, type Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, invertedResidualNormAct, isGradEnabled, isTracing, type NormActivation, type NormActStageOptions, type Pair, type Tensor } from '@parcnet/tensor';
 
 /** cvnets' activation names: 'swish' (SiLU, x · sigmoid(x)), 'relu', 'relu6', 'hard_swish' (x · relu6(x + 3) / 6). */
 export type ActivationName = 'swish' | 'relu' | 'relu6' | 'hard_swish';
@@ -86,7 +86,7 @@ export class ConvLayer extends Module {
 
   /**
    * This layer as one conv → norm → activation stage of an inference kernel (conv2dNormAct,
-   * depthwiseSeparableNormAct), or null where evaluation cannot take that path: in training, without
+   * invertedResidualNormAct), or null where evaluation cannot take that path: in training, without
    * a norm, with an activation the norm cannot apply, with non-zero padding modes, or while an
    * exporter traces (it wants the conv and the norm as their own ops). The caller checks gradients.
    */
@@ -145,13 +145,14 @@ export class InvertedResidual extends Module {
 
   /** x: [B, in, H, W] → [B, out, ⌈H / stride⌉, ⌈W / stride⌉]. */
   forward(x: Tensor): Tensor {
-    // Evaluation without gradients: the depthwise conv, the reduce and the residual as one kernel,
-    // so the block's widest activation (the depthwise output) is never written out.
-    const depthwise = needsGrad(x, this) ? null : this.depthwise.inferenceStage();
+    // Evaluation without gradients: the whole block as one kernel, so its wide activations (the
+    // expansion's and the depthwise conv's outputs) are never written out.
+    const grad = needsGrad(x, this);
+    const depthwise = grad ? null : this.depthwise.inferenceStage();
     const reduce = depthwise && this.reduce.inferenceStage();
-    if (depthwise && reduce) {
-      const hidden = this.expand ? this.expand.forward(x) : x;
-      return depthwiseSeparableNormAct(hidden, depthwise, reduce, this.useResidual ? x : null);
+    const expand = this.expand && reduce ? this.expand.inferenceStage() : null;
+    if (depthwise && reduce && (expand || !this.expand)) {
+      return invertedResidualNormAct(x, { expand, depthwise, pointwise: reduce }, this.useResidual ? x : null);
     }
     const y = this.block.forward(x);
     return this.useResidual ? x.add(y) : y;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conv2dNormAct, depthwiseSeparableNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, invertedResidualNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
 
 const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
 import { ConvLayer, InvertedResidual } from '../src/conv-layer';
@@ -64,7 +64,7 @@ describe('ConvLayer in evaluation without gradients: conv → norm → activatio
   });
 });
 
-describe('InvertedResidual in evaluation without gradients: depthwise → reduce (+ residual) as one kernel', () => {
+describe('InvertedResidual in evaluation without gradients: expand → depthwise → reduce (+ residual) as one kernel', () => {
   const cases: [string, InvertedResidual, number[]][] = [
     ['stride 1 with the residual, 16 × 16', new InvertedResidual(8, 8, 1, 4), [4, 8, 16, 16]],
     ['stride 2, odd map 9 × 7', new InvertedResidual(6, 10, 2, 4), [4, 6, 9, 7]],
@@ -78,7 +78,8 @@ describe('InvertedResidual in evaluation without gradients: depthwise → reduce
       block.eval();
       const x = randn(shape, { seed: i });
       const fused = noGrad(() => kernelsOf(() => block.forward(x)));
-      expect(fused.kernels).toContain('DepthwiseSeparableNormAct');
+      expect(fused.kernels).toContain('InvertedResidualNormAct');
+      expect(fused.kernels).not.toContain('Conv2DNormAct');
       expect(fused.kernels).not.toContain('Add');
       const y = noGrad(() => layers.reduce((h, layer) => layer.forward(h), x));
       const want = block.useResidual ? noGrad(() => x.add(y)) : y;
@@ -90,19 +91,20 @@ describe('InvertedResidual in evaluation without gradients: depthwise → reduce
   it('training, or gradients wanted, keep the layers apart', () => {
     const block = new InvertedResidual(4, 4, 1, 2);
     const x = randn([2, 4, 6, 6], { seed: 1 });
-    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).not.toContain('DepthwiseSeparableNormAct');
+    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).not.toContain('InvertedResidualNormAct');
     block.eval();
-    expect(kernelsOf(() => block.forward(x)).kernels).not.toContain('DepthwiseSeparableNormAct');
-    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).toContain('DepthwiseSeparableNormAct');
+    expect(kernelsOf(() => block.forward(x)).kernels).not.toContain('InvertedResidualNormAct');
+    expect(noGrad(() => kernelsOf(() => block.forward(x))).kernels).toContain('InvertedResidualNormAct');
   });
 
-  it('depthwiseSeparableNormAct refuses a non-depthwise first stage, a pointwise stage that is not 1×1, and a residual of the wrong shape, naming them', () => {
+  it('invertedResidualNormAct refuses a non-depthwise middle stage, a pointwise stage that is not 1×1, and a residual of the wrong shape, naming them', () => {
     const x = randn([2, 4, 6, 6]);
     const stage = (weight: Tensor, options = {}) => ({ weight, scale: new Float64Array(weight.shape[0]).fill(1), shift: new Float64Array(weight.shape[0]), activation: null, options });
     const dw = stage(randn([4, 1, 3, 3]), { padding: 1, groups: 4 });
     const pw = stage(randn([5, 4, 1, 1]));
-    expect(() => noGrad(() => depthwiseSeparableNormAct(x, stage(randn([4, 4, 3, 3]), { padding: 1 }), pw))).toThrow(/depthwiseSeparableNormAct: the depthwise stage must have groups = C = 4/);
-    expect(() => noGrad(() => depthwiseSeparableNormAct(x, dw, stage(randn([5, 4, 3, 3]))))).toThrow(/depthwiseSeparableNormAct: the pointwise stage must be a 1×1 conv over 4 channels, weight \[O, 4, 1, 1\], got \[5, 4, 3, 3\]/);
-    expect(() => noGrad(() => depthwiseSeparableNormAct(x, dw, pw, randn([2, 4, 6, 6])))).toThrow(/depthwiseSeparableNormAct: the residual must be float32 \[2, 5, 6, 6\] \(the output\), got float32 \[2, 4, 6, 6\]/);
+    expect(() => noGrad(() => invertedResidualNormAct(x, { depthwise: stage(randn([4, 4, 3, 3]), { padding: 1 }), pointwise: pw }))).toThrow(/invertedResidualNormAct: the depthwise stage must have groups = 4 channels/);
+    expect(() => noGrad(() => invertedResidualNormAct(x, { depthwise: dw, pointwise: stage(randn([5, 4, 3, 3])) }))).toThrow(/invertedResidualNormAct: the pointwise stage must be a 1×1 conv over 4 channels, weight \[O, 4, 1, 1\], got \[5, 4, 3, 3\]/);
+    expect(() => noGrad(() => invertedResidualNormAct(x, { expand: stage(randn([8, 3, 1, 1])), depthwise: dw, pointwise: pw }))).toThrow(/invertedResidualNormAct: the expand stage must be a 1×1 conv over 4 channels/);
+    expect(() => noGrad(() => invertedResidualNormAct(x, { depthwise: dw, pointwise: pw }, randn([2, 4, 6, 6])))).toThrow(/invertedResidualNormAct: the residual must be float32 \[2, 5, 6, 6\] \(the output\), got float32 \[2, 4, 6, 6\]/);
   });
 });

@@ -129,11 +129,12 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
    */
   Conv2DNormAct: (x: Tensor, w: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation, attrs: Conv2DAttrs) => Tensor;
   /**
-   * Inference's depthwise-separable pair (MobileNetV2's depthwise 3×3 and 1×1 reduce, each with its
-   * norm and activation), then `residual` added when given: what Conv2DNormAct twice and an Add
-   * compute, with the depthwise output never written out (see depthwiseSeparableNormAct).
+   * Inference's inverted residual (MobileNetV2): the optional 1×1 expansion, the depthwise conv and
+   * the 1×1 reduce, each with its norm and activation, then `residual` added when given: what
+   * Conv2DNormAct three (or two) times and an Add compute, with the block's intermediate activations
+   * never written out (see invertedResidualNormAct).
    */
-  DepthwiseSeparableNormAct: (x: Tensor, depthwise: NormActStage, pointwise: NormActStage, residual: Tensor | null) => Tensor;
+  InvertedResidualNormAct: (x: Tensor, expand: NormActStage | null, depthwise: NormActStage, pointwise: NormActStage, residual: Tensor | null) => Tensor;
   /** Gradient w.r.t. the input, of shape `inputShape`. */
   Conv2DBackpropInput: (gradOutput: Tensor, w: Tensor, inputShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the weight, of shape `weightShape`. */

@@ -152,50 +152,65 @@ export function depthwise3x3(
   }
 }
 
-/** Bytes of one thread's scratch for depthwisePointwise: the padded plane, one image's depthwise output, and its panels. */
-export function depthwisePointwiseScratchBytes(k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
-  return <i32>(<usize>(rowFloats(w, pw, wo, sw) * planeRows(h, ph, ho, sh) + k * ho * wo) * 4 + panelBytes(k, ho * wo));
+/**
+ * Bytes of one thread's scratch for invertedResidual: the padded plane; the expanded image (c·h·w
+ * floats), later the depthwise output's panels; the input's panels, later the depthwise output
+ * (k·ho·wo floats). Without an expansion (c = 0) the first of the two regions holds only the panels.
+ */
+export function invertedResidualScratchBytes(c: i32, k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
+  const plane = <usize>(rowFloats(w, pw, wo, sw) * planeRows(h, ph, ho, sh)) << 2;
+  const first = max<usize>(c ? <usize>k * <usize>(h * w) << 2 : 0, panelBytes(k, ho * wo));
+  const second = max<usize>(c ? panelBytes(c, h * w) : 0, <usize>k * <usize>(ho * wo) << 2);
+  return <i32>(plane + first + second);
 }
 
 /**
- * Inference's depthwise-separable pair, image by image for images [imageStart, imageEnd): the
- * depthwise 3×3 conv of x with its norm and activation (as depthwise3x3 with an epilogue) into this
- * thread's scratch, packed for the GEMM, then the 1×1 conv of that with its norm and activation
- * (gemm's epilogue). The depthwise output, the block's widest activation, never goes to memory: an
- * image's (k·ho·wo floats, 256 KB in ParC-Net-XS's widest block) is written, packed and read in L2.
- * With `residual` ≠ 0 (a tensor shaped as y; pointwise activation none) each image's y starts as its
- * residual and the GEMM adds into it. k: the depthwise channels (the pointwise conv's input), o: the
- * pointwise outputs. The results are those of the two convs and the add run apart, bit for bit.
+ * Inference's inverted residual (MobileNetV2), image by image for images [imageStart, imageEnd):
+ * with `expPanels` ≠ 0 the 1×1 expansion of x (c → k channels, gemm with its norm and activation),
+ * else x itself (k channels); the depthwise 3×3 conv of that with its norm and activation (as
+ * depthwise3x3 with an epilogue); then the 1×1 reduce (k → o, gemm's epilogue). Every intermediate
+ * image (the expanded input, the depthwise output, their packed panels) is written and read in this
+ * thread's scratch (L2), never in memory. With `residual` ≠ 0 (a tensor shaped as y; reduce
+ * activation none) each image's y starts as its residual and the GEMM adds into it. The results are
+ * those of the convs and the add run apart, bit for bit.
  */
-export function depthwisePointwise(
-  x: usize, dwWeight: usize, dwScale: usize, dwShift: usize, dwAct: i32,
+export function invertedResidual(
+  x: usize, expPanels: usize, expScale: usize, expShift: usize, expAct: i32,
+  dwWeight: usize, dwScale: usize, dwShift: usize, dwAct: i32,
   pwPanels: usize, pwScale: usize, pwShift: usize, pwAct: i32, residual: usize, y: usize,
-  k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, o: i32,
+  c: i32, k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, o: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, imageStart: i32, imageEnd: i32,
 ): void {
   const row = rowFloats(w, pw, wo, sw);
   const rowBytes = <usize>row << 2;
   const planeBytes = rowBytes * <usize>planeRows(h, ph, ho, sh);
+  const pixelsIn = h * w;
   const pixels = ho * wo;
   const plane = scratch + <usize>(imageStart / chunk) * scratchBytes;
-  const hidden = plane + planeBytes;
-  const panels = hidden + (<usize>k * <usize>pixels << 2);
+  const first = plane + planeBytes;
+  const second = first + max<usize>(expPanels ? <usize>k * <usize>pixelsIn << 2 : 0, panelBytes(k, pixels));
   memory.fill(plane, 0, planeBytes);
   const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
   const imageBytes = <usize>o * <usize>pixels << 2;
   for (let image = imageStart; image < imageEnd; image++) {
+    let src = x + (<usize>image * <usize>k * <usize>pixelsIn << 2);
+    if (expPanels) {
+      packPanels(x + (<usize>image * <usize>c * <usize>pixelsIn << 2), c, pixelsIn, second);
+      gemm(k, pixelsIn, c, expPanels, second, first, false, expScale, expShift, expAct, 0, rowPanels(k));
+      src = first;
+    }
     for (let ch = 0; ch < k; ch++) {
-      padPlane(x + (<usize>(image * k + ch) * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
-      const out = hidden + (<usize>ch * <usize>pixels << 2);
+      padPlane(src + (<usize>ch * <usize>pixelsIn << 2), h, w, ph, pw, plane, row, sw);
+      const out = second + (<usize>ch * <usize>pixels << 2);
       const sv = v128.load32_splat(dwScale + (<usize>ch << 2));
       const bv = v128.load32_splat(dwShift + (<usize>ch << 2));
       convolvePlane(plane, rowBytes, o0, o1, o2, dwWeight, ch, 0, true, sv, bv, ho, wo, sh, out);
       if (dwAct) activateInPlace(out, pixels, dwAct);
     }
-    packPanels(hidden, k, pixels, panels);
+    packPanels(second, k, pixels, first);
     const yi = y + <usize>image * imageBytes;
     if (residual) memory.copy(yi, residual + <usize>image * imageBytes, imageBytes);
-    gemm(o, pixels, k, pwPanels, panels, yi, residual != 0, pwScale, pwShift, pwAct, 0, rowPanels(o));
+    gemm(o, pixels, k, pwPanels, first, yi, residual != 0, pwScale, pwShift, pwAct, 0, rowPanels(o));
   }
 }
 

@@ -140,37 +140,43 @@ register('Conv2D', (x, w, attrs) => scoped(() => conv2dForward(x, w, attrs, null
 register('Conv2DNormAct', (x, w, scale, shift, activation, attrs) => scoped(() =>
   conv2dForward(x, w, attrs, { scale: vectorIn(scale), shift: vectorIn(shift), act: activationCode(activation) })));
 
-// Inference's depthwise 3×3 → 1×1 pair (MobileNetV2's inverted residual) as one job over the
-// batch (assembly/depthwise3x3.ts, depthwisePointwise): each image's depthwise output stays in the
-// thread's scratch (L2) from the depthwise conv to the GEMM, never in memory; the residual, when
-// given, is where the GEMM's sums start. Where that kernel does not apply (another depthwise shape,
-// maps too small for a GEMM per image, fewer than two images a thread, an activation after a
-// residual), the two convs and the add run as their own kernels: the same results.
-register('DepthwiseSeparableNormAct', (x, dw, pw, residual) => scoped(() => {
-  const gd = conv2dGeometry(x.shape, dw.weight.shape, dw.attrs);
-  const gp = conv2dGeometry([gd.n, gd.o, gd.ho, gd.wo], pw.weight.shape, pw.attrs);
+// Inference's inverted residual (MobileNetV2: 1×1 expansion, depthwise 3×3, 1×1 reduce, residual)
+// as one job over the batch (assembly/depthwise3x3.ts, invertedResidual): each image's expanded
+// input and depthwise output stay in the thread's scratch (L2), never in memory; the residual, when
+// given, is where the last GEMM's sums start. Where that kernel does not apply (another depthwise
+// shape, maps too small for a GEMM per image, fewer than two images a thread, an activation after
+// a residual), the convs and the add run as their own kernels: the same results.
+register('InvertedResidualNormAct', (x, expand, dw, pw, residual) => scoped(() => {
+  const [n, , h, w] = x.shape;
+  const ge = expand ? conv2dGeometry(x.shape, expand.weight.shape, expand.attrs) : null;
+  const gd = conv2dGeometry(ge ? [n, ge.o, h, w] : x.shape, dw.weight.shape, dw.attrs);
+  const gp = conv2dGeometry([n, gd.o, gd.ho, gd.wo], pw.weight.shape, pw.attrs);
   const epilogue = (s: typeof dw): Epilogue => ({ scale: vectorIn(s.scale), shift: vectorIn(s.shift), act: activationCode(s.activation) });
-  const fused = isDepthwise3x3(gd, dw.attrs) && gp.pointwise && pw.attrs.groups === 1 && !batchedPointwise(gp, pw.attrs) &&
-    gd.n >= 2 * getNumThreads() && !(residual && pw.activation);
+  const perImage = (g: Conv2DGeometry, attrs: Conv2DAttrs): boolean => g.pointwise && attrs.groups === 1 && !batchedPointwise(g, attrs);
+  const fused = isDepthwise3x3(gd, dw.attrs) && perImage(gp, pw.attrs) && (!ge || perImage(ge, expand!.attrs)) && n >= 2 * getNumThreads() && !(residual && pw.activation);
   if (!fused) {
-    const y = conv2dForward(conv2dForward(x, dw.weight, dw.attrs, epilogue(dw)), pw.weight, pw.attrs, epilogue(pw));
+    const hidden = expand ? conv2dForward(x, expand.weight, expand.attrs, epilogue(expand)) : x;
+    const y = conv2dForward(conv2dForward(hidden, dw.weight, dw.attrs, epilogue(dw)), pw.weight, pw.attrs, epilogue(pw));
     if (!residual) return y;
     const yp = outputIn(y.size);
     parallelFor(blocks(y.size), 'binaryArrays', [copyIn(y), copyIn(residual), yp, y.size, 0], y.size * 2);
     return outputTensor(yp, y.shape);
   }
+  const ee = expand ? epilogue(expand) : { scale: 0, shift: 0, act: 0 };
   const de = epilogue(dw);
   const pe = epilogue(pw);
   const a = dw.attrs;
-  const scratchBytes = wasm.depthwisePointwiseScratchBytes(gd.c, gd.h, gd.w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
-  const { scratch, chunk } = chunkScratch(gd.n, scratchBytes);
+  const c = ge ? ge.c : 0;
+  const scratchBytes = wasm.invertedResidualScratchBytes(c, gd.c, h, w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
+  const { scratch, chunk } = chunkScratch(n, scratchBytes);
+  const expPanels = ge ? packGroups(copyIn(expand!.weight), 1, 0, ge.o, ge.c, ge.c, 1) : 0;
   const pwPanels = packGroups(copyIn(pw.weight), 1, 0, gp.o, gp.c, gp.c, 1);
-  const yp = outputIn(gp.n * gp.o * gp.ho * gp.wo);
-  parallelFor(gd.n, 'depthwisePointwise', [
-    copyIn(x), copyIn(dw.weight), de.scale, de.shift, de.act, pwPanels, pe.scale, pe.shift, pe.act, residual ? copyIn(residual) : 0, yp,
-    gd.c, gd.h, gd.w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], gp.o, scratch, scratchBytes, chunk,
-  ], gd.n * gd.c * gd.ho * gd.wo * (9 + gp.o));
-  return outputTensor(yp, [gp.n, gp.o, gp.ho, gp.wo]);
+  const yp = outputIn(n * gp.o * gp.ho * gp.wo);
+  parallelFor(n, 'invertedResidual', [
+    copyIn(x), expPanels, ee.scale, ee.shift, ee.act, copyIn(dw.weight), de.scale, de.shift, de.act, pwPanels, pe.scale, pe.shift, pe.act,
+    residual ? copyIn(residual) : 0, yp, c, gd.c, h, w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], gp.o, scratch, scratchBytes, chunk,
+  ], n * gd.c * (h * w * c + gd.ho * gd.wo * (9 + gp.o)));
+  return outputTensor(yp, [n, gp.o, gp.ho, gp.wo]);
 }));
 
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.

@@ -24,12 +24,13 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   depthwise3x3(x: number, w: number, y: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, flip: number, scale: number, shift: number, act: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwise3x3BackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwise3x3ScratchBytes(kind: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
-  depthwisePointwise(
-    x: number, dwWeight: number, dwScale: number, dwShift: number, dwAct: number, pwPanels: number, pwScale: number, pwShift: number, pwAct: number, residual: number, y: number,
-    k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, o: number,
+  invertedResidual(
+    x: number, expPanels: number, expScale: number, expShift: number, expAct: number, dwWeight: number, dwScale: number, dwShift: number, dwAct: number,
+    pwPanels: number, pwScale: number, pwShift: number, pwAct: number, residual: number, y: number,
+    c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, o: number,
     scratch: number, scratchBytes: number, chunk: number, imageStart: number, imageEnd: number,
   ): void;
-  depthwisePointwiseScratchBytes(k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
+  invertedResidualScratchBytes(c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;

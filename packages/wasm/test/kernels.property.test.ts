@@ -164,31 +164,34 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
-    it('DepthwiseSeparableNormAct: bit for bit Conv2DNormAct twice and Add, fused or not (odd sizes, strides 1 and 2, small batches), and close to the reference', () => {
+    it('InvertedResidualNormAct: bit for bit Conv2DNormAct per stage and Add, fused or not (with and without the expansion, odd sizes, strides 1 and 2, small batches), and close to the reference', () => {
       setNumThreads(threads);
-      const [fused, reference] = both('DepthwiseSeparableNormAct');
+      const [fused, reference] = both('InvertedResidualNormAct');
       const [convNormAct] = both('Conv2DNormAct');
       const [addW] = both('Add');
       fc.assert(fc.property(
-        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 2, max: 12 }), fc.integer({ min: 2, max: 17 }),
+        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 2, max: 12 }), fc.integer({ min: 2, max: 17 }),
         fc.constantFrom(1, 2), fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), fc.constantFrom<'silu' | null>(null, 'silu'), fc.boolean(), fc.nat({ max: 1e6 }),
-        (n, c, o, h, w, stride, dwAct, pwAct, withResidual, seed) => {
-          const x = randn([n, c, h, w], { seed });
-          const affine = (k: number, s: number): [Float64Array, Float64Array] => [
-            Float64Array.from(randn([k], { seed: s }).toTypedArray(), (v) => 0.5 + Math.abs(v)), Float64Array.from(randn([k], { seed: s + 1 }).toTypedArray()),
-          ];
-          const [ds, dt] = affine(c, seed + 1);
-          const [ps, pt] = affine(o, seed + 3);
-          const depthwise = { weight: randn([c, 1, 3, 3], { seed: seed + 5 }), scale: ds, shift: dt, activation: dwAct, attrs: { stride: [stride, stride], padding: [1, 1], dilation: [1, 1], groups: c } as Conv2DAttrs };
-          const pointwise = { weight: randn([o, c, 1, 1], { seed: seed + 6 }), scale: ps, shift: pt, activation: pwAct, attrs: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as Conv2DAttrs };
-          const hidden = convNormAct(x, depthwise.weight, ds, dt, dwAct, depthwise.attrs) as Tensor;
-          let want = convNormAct(hidden, pointwise.weight, ps, pt, pwAct, pointwise.attrs) as Tensor;
-          const residual = withResidual ? randn([...want.shape], { seed: seed + 7 }) : null;
+        (n, c, k, o, h, w, stride, act, pwAct, withResidual, seed) => {
+          // c = 0: no expansion, the input has k channels.
+          const x = randn([n, c || k, h, w], { seed });
+          const stage = (weight: Tensor, activation: 'silu' | 'hardswish' | null, attrs: Conv2DAttrs, s: number) => ({
+            weight, activation, attrs,
+            scale: Float64Array.from(randn([weight.shape[0]], { seed: s }).toTypedArray(), (v) => 0.5 + Math.abs(v)),
+            shift: Float64Array.from(randn([weight.shape[0]], { seed: s + 1 }).toTypedArray()),
+          });
+          const unit: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+          const expand = c ? stage(randn([k, c, 1, 1], { seed: seed + 1 }), act, unit, seed + 2) : null;
+          const depthwise = stage(randn([k, 1, 3, 3], { seed: seed + 4 }), act, { stride: [stride, stride], padding: [1, 1], dilation: [1, 1], groups: k }, seed + 5);
+          const pointwise = stage(randn([o, k, 1, 1], { seed: seed + 7 }), pwAct, unit, seed + 8);
+          const run = (input: Tensor, s: NonNullable<typeof expand>): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs) as Tensor;
+          let want = run(run(expand ? run(x, expand) : x, depthwise), pointwise);
+          const residual = withResidual ? randn([...want.shape], { seed: seed + 10 }) : null;
           if (residual) want = addW(want, residual) as Tensor;
-          const got = fused(x, depthwise, pointwise, residual) as Tensor;
+          const got = fused(x, expand, depthwise, pointwise, residual) as Tensor;
           expect(got.shape).toEqual(want.shape);
           expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
-          expectClose(got, reference(x, depthwise, pointwise, residual) as Tensor);
+          expectClose(got, reference(x, expand, depthwise, pointwise, residual) as Tensor);
         }), { seed: SEED, numRuns: RUNS });
     });
 

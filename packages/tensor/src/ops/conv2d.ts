@@ -1,6 +1,6 @@
 import { assertFloat } from '../dtype.js';
 import { DTypeError, ParcnetError, ShapeError } from '../errors.js';
-import type { Conv2DAttrs, NormActivation } from '../kernel-names.js';
+import type { Conv2DAttrs, NormActivation, NormActStage } from '../kernel-names.js';
 import { runKernel } from '../registry.js';
 import { formatShape } from '../shape.js';
 import { isGradEnabled, isTracing, recordOp } from '../tape.js';
@@ -127,7 +127,7 @@ export function conv2dNormAct(
   return runKernel('Conv2DNormAct', x, w, scale, shift, activation, attrs);
 }
 
-/** One stage of {@link depthwiseSeparableNormAct}: a conv's weight and options, its norm as a per-channel affine, the activation. */
+/** One stage of {@link invertedResidualNormAct}: a conv's weight and options, its norm as a per-channel affine, the activation. */
 export interface NormActStageOptions {
   weight: Tensor;
   scale: Float64Array;
@@ -136,50 +136,67 @@ export interface NormActStageOptions {
   options?: Omit<Conv2dOptions, 'bias'>;
 }
 
-/**
- * Inference's depthwise-separable pair of MobileNetV2's inverted residual, as one kernel
- * (DepthwiseSeparableNormAct): y = pointwise(depthwise(x)) [+ residual], where each stage is
- * conv2dNormAct's act(conv · scale + shift). The depthwise stage is a depthwise conv (groups = C,
- * one weight per channel), the pointwise stage a 1×1 conv with groups 1 over its output. The
- * result is that of conv2dNormAct twice and add, bit for bit; the wasm kernel never writes the
- * depthwise output (the block's widest activation) to memory. Not differentiable, as conv2dNormAct.
- */
-export function depthwiseSeparableNormAct(x: Tensor, depthwise: NormActStageOptions, pointwise: NormActStageOptions, residual: Tensor | null = null): Tensor {
-  const op = 'depthwiseSeparableNormAct';
-  const dwAttrs = conv2dAttrs(op, x, depthwise.weight, depthwise.options ?? {});
-  const c = x.shape[1];
-  if (dwAttrs.groups !== c || depthwise.weight.shape[0] !== c) {
-    throw new ShapeError(`${op}: the depthwise stage must have groups = C = ${c} and weight [${c}, 1, kH, kW], got groups=${dwAttrs.groups} and weight ${formatShape(depthwise.weight.shape)}`);
+/** The stages of {@link invertedResidualNormAct}. */
+export interface InvertedResidualStages {
+  /** The 1×1 expansion, C → K channels; none when the block has no expansion (x has K channels). */
+  expand?: NormActStageOptions | null;
+  /** The depthwise conv over K channels (groups = K, weight [K, 1, kH, kW]). */
+  depthwise: NormActStageOptions;
+  /** The 1×1 reduce, K → O channels, groups 1. */
+  pointwise: NormActStageOptions;
+}
+
+/** The stage's kernel form, after checking that it is a 1×1 conv with groups 1 from `channels` channels. */
+function pointwiseStage(op: string, name: string, stage: NormActStageOptions, input: Pick<Tensor, 'dtype' | 'shape'>): NormActStage {
+  const weight = stage.weight;
+  const channels = input.shape[1];
+  if (weight.ndim !== 4 || weight.shape[1] !== channels || weight.shape[2] !== 1 || weight.shape[3] !== 1) {
+    throw new ShapeError(`${op}: the ${name} stage must be a 1×1 conv over ${channels} channels, weight [O, ${channels}, 1, 1], got ${formatShape(weight.shape)}`);
   }
+  const attrs = conv2dAttrs(op, input, weight, stage.options ?? {});
+  if (attrs.groups !== 1 || attrs.stride.some((v) => v !== 1) || attrs.padding.some((v) => v !== 0)) {
+    throw new ShapeError(`${op}: the ${name} stage must have stride 1, padding 0 and groups 1, got ${JSON.stringify(stage.options ?? {})}`);
+  }
+  return affineStage(op, name, stage, attrs);
+}
+
+function affineStage(op: string, name: string, stage: NormActStageOptions, attrs: Conv2DAttrs): NormActStage {
+  const channels = stage.weight.shape[0];
+  if (stage.scale.length !== channels || stage.shift.length !== channels) {
+    throw new ShapeError(`${op}: the ${name} scale and shift must have ${channels} entries, got ${stage.scale.length} and ${stage.shift.length}`);
+  }
+  return { weight: stage.weight, scale: stage.scale, shift: stage.shift, activation: stage.activation, attrs };
+}
+
+/**
+ * Inference's inverted residual of MobileNetV2 as one kernel (InvertedResidualNormAct):
+ * y = reduce(depthwise(expand(x))) [+ residual], each stage conv2dNormAct's act(conv · scale + shift);
+ * without `expand`, x goes to the depthwise conv directly. The result is that of conv2dNormAct for
+ * each stage and add, bit for bit; the wasm kernel runs the block image by image with every
+ * intermediate activation in a core's cache, never in memory. Not differentiable, as conv2dNormAct.
+ */
+export function invertedResidualNormAct(x: Tensor, stages: InvertedResidualStages, residual: Tensor | null = null): Tensor {
+  const op = 'invertedResidualNormAct';
   const [n, , h, w] = x.shape;
-  const [, , kh, kw] = depthwise.weight.shape;
+  const expand = stages.expand ? pointwiseStage(op, 'expand', stages.expand, x) : null;
+  const k = expand ? expand.weight.shape[0] : x.shape[1];
+  const hidden = { dtype: x.dtype, shape: [n, k, h, w] };
+  const dw = stages.depthwise;
+  const dwAttrs = conv2dAttrs(op, hidden, dw.weight, dw.options ?? {});
+  if (dwAttrs.groups !== k || dw.weight.shape[0] !== k) {
+    throw new ShapeError(`${op}: the depthwise stage must have groups = ${k} channels and weight [${k}, 1, kH, kW], got groups=${dwAttrs.groups} and weight ${formatShape(dw.weight.shape)}`);
+  }
+  const depthwise = affineStage(op, 'depthwise', dw, dwAttrs);
+  const [, , kh, kw] = dw.weight.shape;
   const ho = Math.floor((h + 2 * dwAttrs.padding[0] - dwAttrs.dilation[0] * (kh - 1) - 1) / dwAttrs.stride[0]) + 1;
   const wo = Math.floor((w + 2 * dwAttrs.padding[1] - dwAttrs.dilation[1] * (kw - 1) - 1) / dwAttrs.stride[1]) + 1;
-  const pw = pointwise.weight;
-  if (pw.ndim !== 4 || pw.shape[1] !== c || pw.shape[2] !== 1 || pw.shape[3] !== 1) {
-    throw new ShapeError(`${op}: the pointwise stage must be a 1×1 conv over ${c} channels, weight [O, ${c}, 1, 1], got ${formatShape(pw.shape)}`);
-  }
-  const pwAttrs = conv2dAttrs(op, { dtype: x.dtype, shape: [n, c, ho, wo] }, pw, pointwise.options ?? {});
-  if (pwAttrs.groups !== 1 || pwAttrs.stride.some((v) => v !== 1) || pwAttrs.padding.some((v) => v !== 0)) {
-    throw new ShapeError(`${op}: the pointwise stage must have stride 1, padding 0 and groups 1, got ${JSON.stringify(pointwise.options ?? {})}`);
-  }
-  const o = pw.shape[0];
-  for (const [name, stage, channels] of [['depthwise', depthwise, c], ['pointwise', pointwise, o]] as const) {
-    if (stage.scale.length !== channels || stage.shift.length !== channels) {
-      throw new ShapeError(`${op}: the ${name} scale and shift must have ${channels} entries, got ${stage.scale.length} and ${stage.shift.length}`);
-    }
-  }
-  const outShape = [n, o, ho, wo];
+  const pointwise = pointwiseStage(op, 'pointwise', stages.pointwise, { dtype: x.dtype, shape: [n, k, ho, wo] });
+  const outShape = [n, pointwise.weight.shape[0], ho, wo];
   if (residual && (residual.dtype !== x.dtype || formatShape(residual.shape) !== formatShape(outShape))) {
     throw new ShapeError(`${op}: the residual must be ${x.dtype} ${formatShape(outShape)} (the output), got ${residual.dtype} ${formatShape(residual.shape)}`);
   }
-  if (isGradEnabled() && [x, depthwise.weight, pw, residual].some((t) => t?.requiresGrad)) {
+  if (isGradEnabled() && [x, expand?.weight, dw.weight, pointwise.weight, residual].some((t) => t?.requiresGrad)) {
     throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
   }
-  return runKernel(
-    'DepthwiseSeparableNormAct', x,
-    { weight: depthwise.weight, scale: depthwise.scale, shift: depthwise.shift, activation: depthwise.activation, attrs: dwAttrs },
-    { weight: pw, scale: pointwise.scale, shift: pointwise.shift, activation: pointwise.activation, attrs: pwAttrs },
-    residual,
-  );
+  return runKernel('InvertedResidualNormAct', x, expand, depthwise, pointwise, residual);
 }

@@ -214,15 +214,15 @@ registerKernel({
   },
 });
 
-// The pair as its definition: the two fused convs, then the add.
+// The block as its definition: the fused convs one after the other, then the add.
 registerKernel({
-  name: 'DepthwiseSeparableNormAct',
+  name: 'InvertedResidualNormAct',
   backend: REFERENCE,
   priority: 0,
-  fn: (x, depthwise, pointwise, residual) => {
+  fn: (x, expand, depthwise, pointwise, residual) => {
     const convNormAct = getKernel('Conv2DNormAct', REFERENCE)!;
     const stage = (input: Tensor, s: typeof depthwise): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs);
-    const y = stage(stage(x, depthwise), pointwise);
+    const y = stage(stage(expand ? stage(x, expand) : x, depthwise), pointwise);
     return residual ? getKernel('Add', REFERENCE)!(y, residual) : y;
   },
 });
