@@ -101,8 +101,11 @@ type ReduceKernels = { [K in ReduceKernelName]: (x: Tensor, axes: readonly numbe
 export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, BinaryKernels, ComparisonKernels, ReduceKernels, BatchNormKernels {
   /** A contiguous copy of any strided view, converted to `dtype`. */
   Cast: (x: Tensor, dtype: DType) => Tensor;
-  /** Writes `source` (already broadcast to dst's shape and of dst's dtype) into the view `destination`. */
-  Assign: (destination: Tensor, source: Tensor) => void;
+  /**
+   * The gradient of a slice: zeros of `inputShape` (gradOutput's dtype) with gradOutput written at
+   * indices start, start + step, … along `axis`.
+   */
+  SliceGrad: (gradOutput: Tensor, inputShape: readonly number[], axis: number, start: number, step: number) => Tensor;
   /** Each element limited to [min, max], as torch.clamp (NaN stays NaN). */
   Clamp: (x: Tensor, min: number, max: number) => Tensor;
   /** Gradient of clamp: passes where min <= x <= max, as PyTorch does. */

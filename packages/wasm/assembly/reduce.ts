@@ -1,7 +1,7 @@
-// Sums of a float32 tensor seen as [A, K, B] over A and B, keeping K (any reduction whose axes form
-// at most one leading and one trailing block: a bias gradient [N, C, H, W] → [C], a broadcast's
-// gradient [N, C, H, W] → [N, C, 1, 1], a total). Sums run in float64, as the reference kernel's.
-// Threads split K; each output is summed whole by one call in a fixed order.
+// Sums of a float32 tensor seen as [A, K, M, J, B] over A, M and B, keeping K and J (a bias gradient
+// [N, C, H, W] → [C], a broadcast's gradient [N, C, H, W] → [N, C, 1, 1] or [1, C, 1, W], a total).
+// Sums run in float64, as the reference kernel's. Threads split K; each output is summed whole by
+// one call in a fixed order.
 import { addWidened, sumF64Lanes } from './simd';
 
 /** A contiguous run's sum in float64, four float32 lanes at a time. */
@@ -39,5 +39,37 @@ export function sumReduce(x: usize, y: usize, acc: usize, a: i32, k: i32, b: i32
     let total: f64 = 0;
     for (let i = 0; i < a; i++) total += runSum(x + ((<usize>i * <usize>k + <usize>j) * <usize>b << 2), b);
     store<f32>(y + (<usize>j << 2), <f32>total);
+  }
+}
+
+/**
+ * y[k, j] = Σ_a Σ_m Σ_b x[a, k, m, j, b] for k in [kStart, kEnd): two kept blocks with a reduced one
+ * between them (sumReduce is the case M = J = 1). With B = 1 each (a, k, m) row of J floats is added
+ * into the float64 scratch `acc` (K·J entries), so memory is read straight through.
+ */
+export function sumReduceSplit(x: usize, y: usize, acc: usize, a: i32, k: i32, m: i32, j: i32, b: i32, kStart: i32, kEnd: i32): void {
+  for (let kk = kStart; kk < kEnd; kk++) {
+    const out = acc + (<usize>kk * <usize>j << 3);
+    if (b == 1) {
+      for (let jj = 0; jj < j; jj++) store<f64>(out + (<usize>jj << 3), 0);
+      for (let i = 0; i < a; i++) {
+        for (let mm = 0; mm < m; mm++) {
+          const row = x + ((<usize>(i * k + kk) * <usize>m + <usize>mm) * <usize>j << 2);
+          for (let jj = 0; jj < j; jj++) {
+            const at = out + (<usize>jj << 3);
+            store<f64>(at, load<f64>(at) + <f64>load<f32>(row + (<usize>jj << 2)));
+          }
+        }
+      }
+    } else {
+      for (let jj = 0; jj < j; jj++) {
+        let total: f64 = 0;
+        for (let i = 0; i < a; i++) {
+          for (let mm = 0; mm < m; mm++) total += runSum(x + ((((<usize>(i * k + kk) * <usize>m + <usize>mm) * <usize>j + <usize>jj) * <usize>b) << 2), b);
+        }
+        store<f64>(out + (<usize>jj << 3), total);
+      }
+    }
+    for (let jj = 0; jj < j; jj++) store<f32>(y + ((<usize>kk * <usize>j + <usize>jj) << 2), <f32>load<f64>(out + (<usize>jj << 3)));
   }
 }

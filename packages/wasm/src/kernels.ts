@@ -1,5 +1,5 @@
 import {
-  channelGeometry, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type NormActivation,
+  channelGeometry, contiguousStrides, conv2dGeometry, registerKernel, Tensor, type Conv2DAttrs, type Conv2DGeometry, type NormActivation,
 } from '@parcnet/tensor';
 import '@parcnet/parc';
 import { allFloat32, PRIORITY, register, WASM } from './registration.js';
@@ -566,6 +566,24 @@ function mergeDims(shape: readonly number[], a: readonly number[], b: readonly n
 binary('Add', 0);
 binary('Sub', 1);
 binary('Mul', 2);
+
+// The gradient of a slice (chunk and split in ParC blocks): a zeroed output in wasm memory with the
+// gradient written into the slice's positions, so the add of the slices' gradients that follows
+// reads both in place (the reference writes an ordinary array with a JavaScript loop).
+registerKernel({
+  name: 'SliceGrad', backend: WASM, priority: PRIORITY, guard: (gradOutput, inputShape) => allFloat32(gradOutput) && inputShape.length <= 6,
+  fn: (gradOutput, inputShape, axis, start, step) => scoped(() => {
+    const strides = contiguousStrides(inputShape);
+    const out = outputIn(inputShape.reduce((a, b) => a * b, 1), true);
+    if (gradOutput.size > 0) {
+      const pad = 6 - inputShape.length;
+      const sizes = [...Array<number>(pad).fill(1), ...gradOutput.shape] as [number, number, number, number, number, number];
+      const viewStrides = [...Array<number>(pad).fill(0), ...strides.map((s, i) => (i === axis ? s * step : s))] as [number, number, number, number, number, number];
+      wasm.scatter(copyIn(gradOutput), out + start * strides[axis] * 4, ...sizes, ...viewStrides);
+    }
+    return outputTensor(out, inputShape);
+  }),
+});
 
 // A strided float32 view made contiguous (contiguous(), and a cast to the same dtype), when its
 // storage already lies in wasm memory; anything else is the reference's.

@@ -7,42 +7,39 @@ import { parallelFor } from './threads.js';
 // assembly/softmax.ts).
 
 /**
- * A reduction as [A, K, B] summed over A and B: the reduced axes must form at most one block before
- * the kept ones and one after (size-1 axes go either way). Null for any other pattern, which stays
- * with the reference kernel.
+ * A reduction as [A, K, M, J, B] summed over A, M and B: the kept axes form at most two blocks,
+ * with reduced blocks before, between and after them (size-1 axes go either way). M = J = 1 is the
+ * common [A, K, B] (a bias gradient, a total); a broadcast along a middle axis (a ParC PE's
+ * gradient, [N, C, H, W] → [C, W]) has two kept blocks. Null for any other pattern, which stays with
+ * the reference kernel.
  */
-export function sumBlocks(shape: readonly number[], axes: readonly number[]): { a: number; k: number; b: number } | null {
-  let a = 1;
-  let k = 1;
-  let b = 1;
-  let stage = 0; // 0: leading reduced block, 1: kept block, 2: trailing reduced block
+export function sumBlocks(shape: readonly number[], axes: readonly number[]): { a: number; k: number; m: number; j: number; b: number } | null {
+  const blocks = [1, 1, 1, 1, 1]; // a, k, m, j, b
+  let stage = 0; // the block the axis goes to: even stages reduce, odd ones keep
   for (let i = 0; i < shape.length; i++) {
     const size = shape[i];
     if (size === 1) continue;
     const reduced = axes.includes(i);
-    if (!reduced) {
-      if (stage === 2) return null;
-      stage = 1;
-      k *= size;
-    } else if (stage === 0) {
-      a *= size;
-    } else {
-      stage = 2;
-      b *= size;
-    }
+    if (reduced !== (stage % 2 === 0)) stage++;
+    if (stage > 4) return null;
+    blocks[stage] *= size;
   }
-  return { a, k, b };
+  const [a, k, m, j, b] = blocks;
+  return { a, k, m, j, b };
 }
 
 registerKernel({
   name: 'Sum', backend: WASM, priority: PRIORITY,
   guard: (x, axes) => allFloat32(x) && x.size > 0 && sumBlocks(x.shape, axes) !== null,
   fn: (x, axes) => scoped(() => {
-    const { a, k, b } = sumBlocks(x.shape, axes)!;
+    const { a, k, m, j, b } = sumBlocks(x.shape, axes)!;
     const xp = copyIn(x);
-    const yp = outputIn(k);
-    const acc = alloc(k * 8);
-    parallelFor(k, 'sumReduce', [xp, yp, acc, a, k, b], x.size);
+    const yp = outputIn(k * j);
+    if (m === 1 && j === 1) {
+      parallelFor(k, 'sumReduce', [xp, yp, alloc(k * 8), a, k, b], x.size);
+    } else {
+      parallelFor(k, 'sumReduceSplit', [xp, yp, alloc(k * j * 8), a, k, m, j, b], x.size);
+    }
     return outputTensor(yp, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
   }),
 });

@@ -16,6 +16,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
     a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number, rowsPerBlock: number, blockStart: number, blockEnd: number,
   ): void;
   gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
+  scatter(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
   packPanels(b: number, k: number, n: number, dst: number): void;
@@ -233,6 +234,7 @@ export interface SpatialExports {
 
 export interface ReductionExports {
   sumReduce(x: number, y: number, acc: number, a: number, k: number, b: number, kStart: number, kEnd: number): void;
+  sumReduceSplit(x: number, y: number, acc: number, a: number, k: number, m: number, j: number, b: number, kStart: number, kEnd: number): void;
   softmax(x: number, y: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
   softmaxGrad(y: number, g: number, dx: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
 }

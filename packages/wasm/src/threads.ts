@@ -70,7 +70,7 @@ const callable: ExportName[] = [
   'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
   'winogradInput', 'winogradGradOutput', 'winogradGemms', 'winogradOutput', 'winogradInputAdjoint', 'winogradFilter', 'winogradFilterAdjoint',
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',
-  'sumReduce', 'softmax', 'softmaxGrad', 'binaryArrays', 'binaryStrided',
+  'sumReduce', 'sumReduceSplit', 'softmax', 'softmaxGrad', 'binaryArrays', 'binaryStrided',
   'silu', 'siluGrad', 'sigmoid', 'sigmoidGrad', 'hardswish', 'hardswishGrad', 'hardsigmoid', 'hardsigmoidGrad',
 ];
 

@@ -368,24 +368,41 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
     });
 
-    it('Sum over a leading block, a trailing block or both (bias and broadcast gradients, totals)', async () => {
+    it('Sum over any axes that leave at most two kept blocks (bias and broadcast gradients, totals, a PE gradient [N, C, H, W] → [C, W])', async () => {
       setNumThreads(threads);
       const { getKernel: kernelOf } = await import('@parcnet/tensor');
       const { sumBlocks } = await import('../src/reductions');
       const [sum, sumR] = both('Sum');
       expect(kernelOf('Sum', 'wasm')).toBeDefined();
-      fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), fc.nat(), fc.nat(), fc.nat({ max: 1e6 }), fc.boolean(), (shape, first, last, seed, strided) => {
-        // Reduce the axes outside a kept run [from, to).
-        const from = first % (shape.length + 1);
-        const to = from + (last % (shape.length + 1 - from));
-        const axes = shape.map((_, i) => i).filter((i) => i < from || i >= to);
-        expect(sumBlocks(shape, axes)).not.toBeNull();
+      fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }), fc.nat(), fc.nat({ max: 1e6 }), fc.boolean(), (shape, pick, seed, strided) => {
+        // Each axis reduced or kept by a bit of `pick`.
+        const axes = shape.map((_, i) => i).filter((i) => (pick >> i) & 1);
+        const blocks = sumBlocks(shape, axes);
         const x = input(shape, seed, strided);
+        if (blocks === null) return;
         expectClose(sum(x, axes) as Tensor, sumR(x, axes) as Tensor, 1e-6);
       }), { seed: SEED, numRuns: RUNS });
-      // Kept axes on both sides of a reduced one: not [A, K, B], so the reference's.
-      expect(sumBlocks([2, 3, 4], [1])).toBeNull();
-      expect(sumBlocks([2, 1, 4], [1])).toEqual({ a: 1, k: 8, b: 1 });
+      expect(sumBlocks([2, 3, 4], [1])).toEqual({ a: 1, k: 2, m: 3, j: 4, b: 1 });
+      expect(sumBlocks([2, 1, 4], [1])).toEqual({ a: 1, k: 8, m: 1, j: 1, b: 1 });
+      expect(sumBlocks([2, 3, 4, 5, 6], [1, 3])).toBeNull();
+      expect(sumBlocks([6, 2, 3, 4, 5], [0, 2, 4])).toEqual({ a: 6, k: 2, m: 3, j: 4, b: 5 });
+    });
+
+    it('SliceGrad (a slice\'s gradient: zeros with the gradient at the slice), any axis, start and step, strided gradients: bit for bit the reference', () => {
+      setNumThreads(threads);
+      const [wasm, reference] = both('SliceGrad');
+      fc.assert(fc.property(
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }), fc.nat(), fc.nat(), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.nat({ max: 1e6 }),
+        (inputShape, pickAxis, pickStart, step, strided, seed) => {
+          const axis = pickAxis % inputShape.length;
+          const start = pickStart % inputShape[axis];
+          const length = Math.ceil((inputShape[axis] - start) / step);
+          const g = input(inputShape.map((d, i) => (i === axis ? length : d)), seed, strided);
+          const got = wasm(g, inputShape, axis, start, step) as Tensor;
+          const want = reference(g, inputShape, axis, start, step) as Tensor;
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+        }), { seed: SEED, numRuns: RUNS });
     });
 
     it('Cast (contiguous copy) of views on wasm-resident storage: permuted, flipped, sliced with a step, expanded; bit for bit', async () => {

@@ -206,11 +206,7 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
   const range = sliceRange(x, axis, start, end, step);
   const out = sliceView(x, axis, range);
   const inputShape = x.shape;
-  return recordOp('slice', out, [x], (g) => {
-    const full = Tensor.empty(inputShape, g.dtype);
-    runKernel('Assign', sliceView(full, axis, range), g);
-    return [full];
-  }, { axis, start: range.start, length: range.length, step: range.step });
+  return recordOp('slice', out, [x], (g) => [runKernel('SliceGrad', g, inputShape, axis, range.start, range.step)], { axis, start: range.start, length: range.length, step: range.step });
 }
 
 /** x[..., index, ...] along `dim`, dropping that dim. */

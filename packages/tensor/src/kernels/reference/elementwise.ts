@@ -59,11 +59,15 @@ for (const name of unaryKernelNames) {
 registerKernel({ name: 'Cast', backend: REFERENCE, priority: 0, fn: castContiguous });
 
 registerKernel({
-  name: 'Assign',
+  name: 'SliceGrad',
   backend: REFERENCE,
   priority: 0,
-  fn: (destination, source) => {
-    if (destination.size > 0) ops.assign(toNdarray(destination), toNdarray(source));
+  fn: (gradOutput, inputShape, axis, start, step) => {
+    const full = Tensor.empty(inputShape, gradOutput.dtype);
+    const strides = full.strides.map((s, i) => (i === axis ? s * step : s));
+    const view = new Tensor(full.storage, gradOutput.shape, strides, start * full.strides[axis]);
+    if (view.size > 0) ops.assign(toNdarray(view), toNdarray(gradOutput));
+    return full;
   },
 });
 
