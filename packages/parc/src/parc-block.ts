@@ -1,5 +1,5 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Hardsigmoid, Hardswish, kaimingUniform_, Module, normal_, Sequential } from '@parcnet/nn';
-import { add, chunk, concat, mul, zeros, type Tensor } from '@parcnet/tensor';
+import { add, chunk, concat, feedForwardNormAct, isGradEnabled, isTracing, mul, zeros, type NormActStageOptions, type Tensor } from '@parcnet/tensor';
 import { parcConv } from './ops/parc-conv.js';
 import { resampleKernel } from './ops/resample.js';
 
@@ -85,6 +85,9 @@ export class ParcBlock extends Module {
   readonly ffn: Sequential;
   /** `ca`: the channel attention gating the FFN output, reduction width (2·dim) // 16. */
   readonly ca: ChannelAttention;
+  private readonly ffnNorm: BatchNorm2d;
+  private readonly ffnHidden: Conv2d;
+  private readonly ffnOutput: Conv2d;
 
   /** @param dim Channels per branch: the block takes and returns 2·dim channels (dim = s / 2 of the stage). */
   constructor(readonly dim: number, options: ParcBlockOptions) {
@@ -113,12 +116,15 @@ export class ParcBlock extends Module {
     this.preNorm1 = this.child('pre_Norm_1', new BatchNorm2d(dim));
     this.preNorm2 = this.child('pre_Norm_2', new BatchNorm2d(dim));
     const channels = 2 * dim;
+    this.ffnNorm = new BatchNorm2d(channels);
+    this.ffnHidden = new Conv2d(channels, options.ffnDim, 1);
+    this.ffnOutput = new Conv2d(options.ffnDim, channels, 1);
     this.ffn = this.child('ffn', new Sequential(
-      new BatchNorm2d(channels),
-      new Conv2d(channels, options.ffnDim, 1),
+      this.ffnNorm,
+      this.ffnHidden,
       new Hardswish(),
       new Dropout(0),
-      new Conv2d(options.ffnDim, channels, 1),
+      this.ffnOutput,
       new Dropout(options.dropout ?? 0.1),
     ));
     this.ca = this.child('ca', new ChannelAttention(channels, Math.floor(channels / 16)));
@@ -142,6 +148,26 @@ export class ParcBlock extends Module {
     const v1 = parcConv(u1, this.metaKernel2W, { axis: 'W', metaPE: this.metaPE2W, bias: this.bias2W });
     const v2 = parcConv(u2, this.metaKernel2H, { axis: 'H', metaPE: this.metaPE2H, bias: this.bias2H });
     const z = concat([add(r1, v1), add(r2, v2)], 1);
-    return add(z, this.ca.forward(this.ffn.forward(z)));
+    const stages = this.ffnInference(z);
+    return add(z, this.ca.forward(stages ? feedForwardNormAct(z, stages) : this.ffn.forward(z)));
+  }
+
+  /**
+   * The FFN as one inference kernel's stages (feedForwardNormAct: its norm, the 1×1 conv with its
+   * bias and Hardswish, the 1×1 conv with its bias; its dropouts are the identity in evaluation),
+   * or null where the modules must run: in training, when gradients are wanted, while an exporter
+   * traces.
+   */
+  private ffnInference(z: Tensor): { norm: { scale: Float64Array; shift: Float64Array }; hidden: NormActStageOptions; output: NormActStageOptions } | null {
+    if (this.training || isTracing() || (isGradEnabled() && (z.requiresGrad || this.ffn.parameters().some((p) => p.requiresGrad)))) return null;
+    const norm = this.ffnNorm.inferenceAffine();
+    if (!norm) return null;
+    const stage = (conv: Conv2d, activation: 'hardswish' | null): NormActStageOptions => ({
+      weight: conv.weight,
+      scale: new Float64Array(conv.outChannels).fill(1),
+      shift: conv.bias ? Float64Array.from(conv.bias.toTypedArray()) : new Float64Array(conv.outChannels),
+      activation,
+    });
+    return { norm, hidden: stage(this.ffnHidden, 'hardswish'), output: stage(this.ffnOutput, null) };
   }
 }

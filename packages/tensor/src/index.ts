@@ -36,7 +36,7 @@ export {
 export { sum, mean, variance, max, min, argmax, logsumexp, sumToShape, type VarOptions } from './ops/reduce.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { matmul } from './ops/matmul.js';
-export { conv2d, conv2dNormAct, invertedResidualNormAct, type Conv2dOptions, type InvertedResidualStages, type NormActStageOptions, type Pair } from './ops/conv2d.js';
+export { conv2d, conv2dNormAct, feedForwardNormAct, invertedResidualNormAct, type Conv2dOptions, type InvertedResidualStages, type NormActStageOptions, type Pair } from './ops/conv2d.js';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './ops/pool.js';
 export { pad, roll, type PadMode, type PadOptions } from './ops/pad.js';
 export { indexSelect, gather } from './ops/indexing.js';

@@ -138,6 +138,12 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
    * never written out (see invertedResidualNormAct).
    */
   InvertedResidualNormAct: (x: Tensor, expand: NormActStage | null, depthwise: NormActStage, pointwise: NormActStage, residual: Tensor | null) => Tensor;
+  /**
+   * Inference's feed-forward pair of 1×1 convs: `norm`'s per-channel affine of x when given (a
+   * batch norm before the first conv, as BatchNormApply computes it), then the two stages: what
+   * BatchNormApply and Conv2DNormAct twice compute (see feedForwardNormAct).
+   */
+  FeedForwardNormAct: (x: Tensor, norm: { scale: Float64Array; shift: Float64Array } | null, hidden: NormActStage, output: NormActStage) => Tensor;
   /** Gradient w.r.t. the input, of shape `inputShape`. */
   Conv2DBackpropInput: (gradOutput: Tensor, w: Tensor, inputShape: readonly number[], attrs: Conv2DAttrs) => Tensor;
   /** Gradient w.r.t. the weight, of shape `weightShape`. */

@@ -355,3 +355,47 @@ export function unbatchColumns(c: usize, rows: i32, pixels: i32, images: i32, ds
     }
   }
 }
+
+/** Bytes of one thread's scratch for feedForward: the normalised input, its panels, the hidden image, its panels. */
+export function feedForwardScratchBytes(c: i32, f: i32, pixels: i32): i32 {
+  return <i32>((<usize>c * <usize>pixels << 2) + panelBytes(c, pixels) + (<usize>f * <usize>pixels << 2) + panelBytes(f, pixels));
+}
+
+/**
+ * Inference's feed-forward pair of 1×1 convs, image by image for images [imageStart, imageEnd):
+ * with `inScale` ≠ 0 the input's per-channel affine first (a batch norm before the first conv, as
+ * bnApply computes it), then the c → f conv with its epilogue (scale, shift, activation: gemm's), then
+ * the f → o conv with its own. The normalised input, the hidden activation and their panels stay in
+ * this thread's scratch (L2). The results are those of bnApply and the two convs run apart, bit for bit.
+ */
+export function feedForward(
+  x: usize, inScale: usize, inShift: usize, w1Panels: usize, scale1: usize, shift1: usize, act1: i32,
+  w2Panels: usize, scale2: usize, shift2: usize, act2: i32, y: usize, c: i32, f: i32, o: i32, pixels: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, imageStart: i32, imageEnd: i32,
+): void {
+  const normalised = scratch + <usize>(imageStart / chunk) * scratchBytes;
+  const inputPanels = normalised + (<usize>c * <usize>pixels << 2);
+  const hidden = inputPanels + panelBytes(c, pixels);
+  const hiddenPanels = hidden + (<usize>f * <usize>pixels << 2);
+  for (let image = imageStart; image < imageEnd; image++) {
+    let src = x + (<usize>image * <usize>c * <usize>pixels << 2);
+    if (inScale) {
+      for (let ch = 0; ch < c; ch++) {
+        const a = load<f32>(inScale + (<usize>ch << 2));
+        const b = load<f32>(inShift + (<usize>ch << 2));
+        const av = f32x4.splat(a);
+        const bv = f32x4.splat(b);
+        const from = src + (<usize>ch * <usize>pixels << 2);
+        const to = normalised + (<usize>ch * <usize>pixels << 2);
+        let i = 0;
+        for (; i + 4 <= pixels; i += 4) v128.store(to + (<usize>i << 2), f32x4.add(f32x4.mul(v128.load(from + (<usize>i << 2)), av), bv));
+        for (; i < pixels; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>i << 2)) * a + b);
+      }
+      src = normalised;
+    }
+    packPanels(src, c, pixels, inputPanels);
+    gemm(f, pixels, c, w1Panels, inputPanels, hidden, false, scale1, shift1, act1, 0, rowPanels(f));
+    packPanels(hidden, f, pixels, hiddenPanels);
+    gemm(o, pixels, f, w2Panels, hiddenPanels, y + (<usize>image * <usize>o * <usize>pixels << 2), false, scale2, shift2, act2, 0, rowPanels(o));
+  }
+}

@@ -179,6 +179,39 @@ register('InvertedResidualNormAct', (x, expand, dw, pw, residual) => scoped(() =
   return outputTensor(yp, [n, gp.o, gp.ho, gp.wo]);
 }));
 
+// Inference's feed-forward pair (a ParC block's FFN) as one job over the batch (assembly/conv.ts,
+// feedForward): each image's normalised input and hidden activation stay in the thread's scratch.
+// Where it does not apply (maps too small for a GEMM per image, fewer than two images a thread), the
+// norm and the two convs run as their own kernels: the same results.
+register('FeedForwardNormAct', (x, norm, hidden, output) => scoped(() => {
+  const [n, c, h, w] = x.shape;
+  const gh = conv2dGeometry(x.shape, hidden.weight.shape, hidden.attrs);
+  const go = conv2dGeometry([n, gh.o, h, w], output.weight.shape, output.attrs);
+  const epilogue = (s: typeof hidden): Epilogue => ({ scale: vectorIn(s.scale), shift: vectorIn(s.shift), act: activationCode(s.activation) });
+  const eh = epilogue(hidden);
+  const eo = epilogue(output);
+  if (batchedPointwise(gh, hidden.attrs) || n < 2 * getNumThreads()) {
+    let input = x;
+    if (norm) {
+      const normalised = outputIn(x.size);
+      parallelFor(c, 'bnApply', [copyIn(x), normalised, n, c, h * w, vectorIn(norm.scale), vectorIn(norm.shift), 0], x.size);
+      input = outputTensor(normalised, x.shape);
+    }
+    return conv2dForward(conv2dForward(input, hidden.weight, hidden.attrs, eh), output.weight, output.attrs, eo);
+  }
+  const pixels = h * w;
+  const scratchBytes = wasm.feedForwardScratchBytes(c, gh.o, pixels);
+  const { scratch, chunk } = chunkScratch(n, scratchBytes);
+  const yp = outputIn(n * go.o * pixels);
+  parallelFor(n, 'feedForward', [
+    copyIn(x), norm ? vectorIn(norm.scale) : 0, norm ? vectorIn(norm.shift) : 0,
+    packGroups(copyIn(hidden.weight), 1, 0, gh.o, c, c, 1), eh.scale, eh.shift, eh.act,
+    packGroups(copyIn(output.weight), 1, 0, go.o, gh.o, gh.o, 1), eo.scale, eo.shift, eo.act,
+    yp, c, gh.o, go.o, pixels, scratch, scratchBytes, chunk,
+  ], n * pixels * gh.o * (c + go.o));
+  return outputTensor(yp, [n, go.o, h, w]);
+}));
+
 // dx = col2im(Wᵀ · dy), per image and group, threads splitting the batch; 1×1 convs write Wᵀ · dy straight into dx.
 register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() => {
   const g = conv2dGeometry(inputShape, w.shape, attrs);

@@ -31,6 +31,12 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
     c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, o: number,
     scratch: number, scratchBytes: number, chunk: number, imageStart: number, imageEnd: number,
   ): void;
+  feedForward(
+    x: number, inScale: number, inShift: number, w1Panels: number, scale1: number, shift1: number, act1: number,
+    w2Panels: number, scale2: number, shift2: number, act2: number, y: number, c: number, f: number, o: number, pixels: number,
+    scratch: number, scratchBytes: number, chunk: number, imageStart: number, imageEnd: number,
+  ): void;
+  feedForwardScratchBytes(c: number, f: number, pixels: number): number;
   invertedResidualScratchBytes(c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
   depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;

@@ -195,6 +195,34 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('FeedForwardNormAct: bit for bit BatchNormApply and Conv2DNormAct twice, fused or not (maps of 1 to 30 pixels, small batches), and close to the reference', () => {
+      setNumThreads(threads);
+      const [fused, reference] = both('FeedForwardNormAct');
+      const [convNormAct] = both('Conv2DNormAct');
+      const [apply] = both('BatchNormApply');
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), fc.boolean(), fc.nat({ max: 1e6 }),
+        (n, c, f, o, h, w, act, withNorm, seed) => {
+          const x = randn([n, c, h, w], { seed });
+          const unit: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+          const affine = (k: number, s: number) => ({
+            scale: Float64Array.from(randn([k], { seed: s }).toTypedArray(), (v) => 0.5 + Math.abs(v)),
+            shift: Float64Array.from(randn([k], { seed: s + 1 }).toTypedArray()),
+          });
+          const norm = withNorm ? affine(c, seed + 1) : null;
+          const hidden = { weight: randn([f, c, 1, 1], { seed: seed + 3 }), ...affine(f, seed + 4), activation: act, attrs: unit };
+          const output = { weight: randn([o, f, 1, 1], { seed: seed + 6 }), ...affine(o, seed + 7), activation: null, attrs: unit };
+          const normalised = norm ? apply(x, norm.scale, norm.shift, null) as Tensor : x;
+          const h1 = convNormAct(normalised, hidden.weight, hidden.scale, hidden.shift, act, unit) as Tensor;
+          const want = convNormAct(h1, output.weight, output.scale, output.shift, null, unit) as Tensor;
+          const got = fused(x, norm, hidden, output) as Tensor;
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+          expectClose(got, reference(x, norm, hidden, output) as Tensor);
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('ParcConv (with and without its offset table) and both backprops, both axes, non-square', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);

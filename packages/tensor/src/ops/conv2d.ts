@@ -200,3 +200,29 @@ export function invertedResidualNormAct(x: Tensor, stages: InvertedResidualStage
   }
   return runKernel('InvertedResidualNormAct', x, expand, depthwise, pointwise, residual);
 }
+
+/**
+ * Inference's feed-forward pair (a ParC block's FFN: batch norm, 1×1 conv, activation, 1×1 conv) as
+ * one kernel (FeedForwardNormAct): y = output(hidden(norm(x))), where `norm` is a per-channel affine
+ * x · scale[c] + shift[c] (a batch norm's inference form; none to skip it) and each stage a 1×1 conv
+ * with groups 1 and conv2dNormAct's epilogue (a conv bias is a shift with scale 1). The result is that
+ * of the batch norm and conv2dNormAct twice, bit for bit; the wasm kernel keeps an image's hidden
+ * activation in a core's cache. Not differentiable, as conv2dNormAct.
+ */
+export function feedForwardNormAct(
+  x: Tensor, stages: { norm?: { scale: Float64Array; shift: Float64Array } | null; hidden: NormActStageOptions; output: NormActStageOptions },
+): Tensor {
+  const op = 'feedForwardNormAct';
+  assertFloat(op, x.dtype, 'input');
+  const norm = stages.norm ?? null;
+  const c = x.shape[1];
+  if (norm && (norm.scale.length !== c || norm.shift.length !== c)) {
+    throw new ShapeError(`${op}: the norm's scale and shift must have ${c} entries for input ${formatShape(x.shape)}, got ${norm.scale.length} and ${norm.shift.length}`);
+  }
+  const hidden = pointwiseStage(op, 'hidden', stages.hidden, x);
+  const output = pointwiseStage(op, 'output', stages.output, { dtype: x.dtype, shape: [x.shape[0], hidden.weight.shape[0], x.shape[2], x.shape[3]] });
+  if (isGradEnabled() && [x, hidden.weight, output.weight].some((t) => t.requiresGrad)) {
+    throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
+  }
+  return runKernel('FeedForwardNormAct', x, norm, hidden, output);
+}

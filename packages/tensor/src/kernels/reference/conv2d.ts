@@ -226,3 +226,16 @@ registerKernel({
     return residual ? getKernel('Add', REFERENCE)!(y, residual) : y;
   },
 });
+
+// The feed-forward pair as its definition: the norm's affine, then the two fused convs.
+registerKernel({
+  name: 'FeedForwardNormAct',
+  backend: REFERENCE,
+  priority: 0,
+  fn: (x, norm, hidden, output) => {
+    const convNormAct = getKernel('Conv2DNormAct', REFERENCE)!;
+    const stage = (input: Tensor, s: typeof hidden): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs);
+    const normalised = norm ? getKernel('BatchNormApply', REFERENCE)!(x, norm.scale, norm.shift, null) : x;
+    return stage(stage(normalised, hidden), output);
+  },
+});
