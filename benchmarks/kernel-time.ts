@@ -3,8 +3,8 @@ import '@parcnet/wasm';
 // `eval` as the second argument for one evaluation forward; per step, averaged over [steps] after
 // one warm-up step, on [threads] WASM threads.
 // Run: npx tsx benchmarks/kernel-time.ts [batch=16] [train|eval] [steps=1] [threads=all]
-import { crossEntropy, AdamW } from '@parcnet/nn';
-import { listKernels, models, noGrad, randint, randn, registerKernel, runKernel, setBackendEnabled, setNumThreads, tidy, type Conv2DAttrs, type KernelName, type Tensor } from 'parcnet';
+import { listKernels, registerKernel, runKernel, setBackendEnabled, setNumThreads, type Conv2DAttrs, type KernelName, type Tensor } from 'parcnet';
+import { xsWorkload } from './xs-workload.js';
 
 // The timer sits above every backend and dispatches again with itself switched off, so each call
 // runs exactly the kernel (and guard) it would run untimed; kernels nested inside one count once.
@@ -41,22 +41,9 @@ const batch = Number(process.argv[2] ?? 16);
 const evaluate = process.argv[3] === 'eval';
 const steps = Number(process.argv[4] ?? 1);
 if (process.argv[5] !== undefined) setNumThreads(Number(process.argv[5]));
-const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-const opt = new AdamW(model.parameters());
-const x = randn([batch, 3, 32, 32], { seed: 1 });
-const y = randint(0, 10, [batch], { seed: 2 });
+const { model, trainStep, evalForward } = xsWorkload(batch);
 if (evaluate) model.eval();
-function step(): void {
-  tidy(() => {
-    if (evaluate) {
-      noGrad(() => model.forward(x));
-    } else {
-      opt.zeroGrad();
-      crossEntropy(model.forward(x), y).backward();
-      opt.step();
-    }
-  });
-}
+const step = evaluate ? evalForward : trainStep;
 step(); // warm-up: compilation, worker start-up, heap blocks
 time.clear();
 const t0 = performance.now();

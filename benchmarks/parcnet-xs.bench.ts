@@ -5,9 +5,9 @@
 // times PyTorch's; every step runs in a tidy scope, as the trainer's do.
 // Run: PARCNET_OFFICIAL=/tmp/parcnet-official npx tsx benchmarks/parcnet-xs.bench.ts [steps=5] [sittings=2] [--reference]
 import ort from 'onnxruntime-node';
-import { AdamW, crossEntropy } from '@parcnet/nn';
-import { io, models, noGrad, randint, randn, setBackendEnabled, setNumThreads, tidy } from 'parcnet';
+import { io, setBackendEnabled, setNumThreads } from 'parcnet';
 import { runTorchAnchor, type AnchorResult } from './anchor.js';
+import { xsWorkload } from './xs-workload.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const steps = Number(positional[0] ?? 5);
@@ -16,29 +16,12 @@ const withReference = process.argv.includes('--reference');
 const batch = 64;
 const WARM_UP = 2;
 
-const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 });
-const x = randn([batch, 3, 32, 32], { seed: 1 });
-const y = randint(0, 10, [batch], { seed: 2 });
+const { model, x, trainStep, evalForward } = xsWorkload(batch);
 
 interface Speed { train: number; eval: number }
 
 function median(times: number[]): number {
   return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-}
-
-/** One training step (in train mode), in a tidy scope as the trainer's. */
-function trainStep(): void {
-  tidy(() => {
-    optimizer.zeroGrad();
-    crossEntropy(model.forward(x), y).backward();
-    optimizer.step();
-  });
-}
-
-/** One evaluation forward (in eval mode), without gradients. */
-function evalForward(): void {
-  noGrad(() => tidy(() => void model.forward(x)));
 }
 
 /** Steps and forwards yield to the event loop in between, as the trainer does. */

@@ -6,12 +6,13 @@
 // Run: npx tsx --conditions parcnet-source benchmarks/step-breakdown.ts [steps=5] [batch=64] [--json] [--no-baseline]
 import { loadavg } from 'node:os';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
-import { AdamW, crossEntropy } from '@parcnet/nn';
+import { crossEntropy } from '@parcnet/nn';
 import { poolStats } from '@parcnet/wasm';
 import {
-  listKernels, models, observeKernels, randint, randn, registerKernel, runKernel, setBackendEnabled, setNumThreads, tidy, WASM,
+  listKernels, observeKernels, randn, registerKernel, runKernel, setBackendEnabled, setNumThreads, tidy, WASM,
   type KernelName,
 } from 'parcnet';
+import { xsWorkload } from './xs-workload.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const steps = Number(positional[0] ?? 5);
@@ -176,10 +177,8 @@ gcObserver.observe({ entryTypes: ['gc'] });
 // ---------------------------------------------------------------------------------------------
 // The step, as parcnet-xs.bench.ts and the trainer run it.
 // ---------------------------------------------------------------------------------------------
-const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 });
-const x = randn([batch, 3, 32, 32], { seed: 1 });
-const y = randint(0, 10, [batch], { seed: 2 });
+// The model, optimiser and batch of xs-workload.ts; the step is spelled out here to mark its phases.
+const { model, optimizer, x, y } = xsWorkload(batch);
 model.train();
 
 /** One training step; `marks` receives the phase boundaries (see StepTally.marks). */

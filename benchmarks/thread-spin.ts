@@ -7,18 +7,15 @@ import '@parcnet/wasm';
 // summary gives each setting's images/s over the first setting's, round by round, and their median.
 // Also the 1-thread step with the first setting, for the gain of the second thread.
 // Run: npx tsx benchmarks/thread-spin.ts [rounds=4] [spins in µs=0,1000] [steps=3]
-import { AdamW, crossEntropy } from '@parcnet/nn';
-import { models, noGrad, randint, randn, setNumThreads, setThreadSpin, tidy } from 'parcnet';
+import { setNumThreads, setThreadSpin } from 'parcnet';
+import { xsWorkload } from './xs-workload.js';
 
 const rounds = Number(process.argv[2] ?? 4);
 const spins = (process.argv[3] ?? '0,1000').split(',').map(Number);
 const steps = Number(process.argv[4] ?? 3);
 const batch = 64;
 
-const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 });
-const x = randn([batch, 3, 32, 32], { seed: 1 });
-const y = randint(0, 10, [batch], { seed: 2 });
+const { model, trainStep, evalForward } = xsWorkload(batch);
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 // Lets the pool's helpers and the collector run between timed calls, as a training loop's awaits do.
@@ -33,18 +30,14 @@ async function measure(threads: number, spin: number): Promise<{ train: number; 
   model.train();
   for (let i = 0; i <= steps; i++) {
     const t = performance.now();
-    tidy(() => {
-      optimizer.zeroGrad();
-      crossEntropy(model.forward(x), y).backward();
-      optimizer.step();
-    });
+    trainStep();
     if (i > 0) train.push(performance.now() - t);
     await tick();
   }
   model.eval();
   for (let i = 0; i <= 2 * steps; i++) {
     const t = performance.now();
-    noGrad(() => tidy(() => void model.forward(x)));
+    evalForward();
     if (i > 0) evaluate.push(performance.now() - t);
     await tick();
   }

@@ -8,8 +8,8 @@
 // Run: npx tsx --conditions parcnet-source benchmarks/two-cores.ts [rounds=3] [steps=6]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AdamW, crossEntropy } from '@parcnet/nn';
-import { models, randint, randn, setNumThreads, tidy } from 'parcnet';
+import { setNumThreads } from 'parcnet';
+import { xsWorkload } from './xs-workload.js';
 
 const CHILD = '--child';
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -23,19 +23,11 @@ if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(steps) || steps
 function child(): void {
   setNumThreads(1);
   const batch = 64;
-  const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.025 });
-  const x = randn([batch, 3, 32, 32], { seed: 1 });
-  const y = randint(0, 10, [batch], { seed: 2 });
+  const { model, trainStep } = xsWorkload(batch);
   model.train();
-  const step = (): void => tidy(() => {
-    optimizer.zeroGrad();
-    crossEntropy(model.forward(x), y).backward();
-    optimizer.step();
-  });
-  step();
+  trainStep();
   const start = performance.now();
-  for (let i = 0; i < steps; i++) step();
+  for (let i = 0; i < steps; i++) trainStep();
   console.log(JSON.stringify({ imagesPerSecond: (batch * steps * 1000) / (performance.now() - start) }));
 }
 

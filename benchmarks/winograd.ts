@@ -5,8 +5,8 @@
 // Then whole ParC-Net-XS steps with Winograd on and off, alternating (below).
 // Run: npx tsx --conditions parcnet-source benchmarks/winograd.ts [threads=1] [pairs=8]
 import { setWinograd } from '@parcnet/wasm';
-import { AdamW, crossEntropy } from '@parcnet/nn';
-import { getKernel, models, noGrad, randint, randn, setNumThreads, tidy, type Tensor } from 'parcnet';
+import { getKernel, randn, setNumThreads, tidy, type Tensor } from 'parcnet';
+import { xsWorkload } from './xs-workload.js';
 setNumThreads(Number(process.argv[2] ?? 1));
 const run = (name: string) => getKernel(name as never, 'wasm') as unknown as (...a: unknown[]) => Tensor;
 const attrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
@@ -34,10 +34,7 @@ for (const [c, hw] of [[96, 8], [128, 4], [160, 2]]) {
 // Whole training and evaluation steps of ParC-Net-XS (batch 64), Winograd on and off alternating step
 // by step in this one process, so the machine's drift hits both alike: the median of the paired
 // ratios (im2col time / Winograd time) is what the algorithm moved.
-const model = models.parcnetXS({ numClasses: 10, cifarStem: true });
-const optimizer = new AdamW(model.parameters());
-const images = randn([64, 3, 32, 32], { seed: 1 });
-const labels = randint(0, 10, [64], { seed: 2 });
+const { model, trainStep, evalForward } = xsWorkload(64);
 const pairs = Number(process.argv[3] ?? 8);
 for (const mode of ['train', 'eval'] as const) {
   const ratios: number[] = [];
@@ -48,15 +45,8 @@ for (const mode of ['train', 'eval'] as const) {
     for (const on of [false, true]) {
       setWinograd(on);
       const start = performance.now();
-      tidy(() => {
-        if (mode === 'eval') {
-          noGrad(() => model.forward(images));
-          return;
-        }
-        optimizer.zeroGrad();
-        crossEntropy(model.forward(images), labels).backward();
-        optimizer.step();
-      });
+      if (mode === 'eval') evalForward();
+      else trainStep();
       t.push(performance.now() - start);
     }
     // Pair −1 warms both paths up.
