@@ -100,7 +100,7 @@ export class ConvLayer extends Module {
 }
 
 /** Whether a forward of `module` on x records gradients: grad mode on, and x or a parameter requires grad. */
-function needsGrad(x: Tensor, module: Module): boolean {
+export function needsGrad(x: Tensor, module: Module): boolean {
   return isGradEnabled() && (x.requiresGrad || module.parameters().some((p) => p.requiresGrad));
 }
 

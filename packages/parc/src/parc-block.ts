@@ -1,5 +1,6 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Hardsigmoid, Hardswish, kaimingUniform_, Module, normal_, Sequential } from '@parcnet/nn';
-import { add, chunk, concat, feedForwardNormAct, isGradEnabled, isTracing, mul, zeros, type NormActStageOptions, type Tensor } from '@parcnet/tensor';
+import { add, chunk, concat, feedForwardNormAct, isTracing, mul, zeros, type NormActStageOptions, type Tensor } from '@parcnet/tensor';
+import { needsGrad } from './conv-layer.js';
 import { parcConv } from './ops/parc-conv.js';
 import { resampleKernel } from './ops/resample.js';
 
@@ -159,7 +160,7 @@ export class ParcBlock extends Module {
    * traces.
    */
   private ffnInference(z: Tensor): { norm: { scale: Float64Array; shift: Float64Array }; hidden: NormActStageOptions; output: NormActStageOptions } | null {
-    if (this.training || isTracing() || (isGradEnabled() && (z.requiresGrad || this.ffn.parameters().some((p) => p.requiresGrad)))) return null;
+    if (this.training || isTracing() || needsGrad(z, this.ffn)) return null;
     const norm = this.ffnNorm.inferenceAffine();
     if (!norm) return null;
     const stage = (conv: Conv2d, activation: 'hardswish' | null): NormActStageOptions => ({

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { conv2dNormAct, invertedResidualNormAct, observeKernels, randn, withGradMode, type Tensor } from '@parcnet/tensor';
+import { conv2dNormAct, invertedResidualNormAct, randn, withGradMode, type Tensor } from '@parcnet/tensor';
+import { kernelsOf } from '@parcnet/testing';
+import { ConvLayer, InvertedResidual } from '../src/conv-layer';
 
 const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
-import { ConvLayer, InvertedResidual } from '../src/conv-layer';
 
 /** Running statistics away from the initial ones, so the folded affine is not the identity. */
 function withStatistics(layer: ConvLayer, seed: number): ConvLayer {
@@ -13,14 +14,6 @@ function withStatistics(layer: ConvLayer, seed: number): ConvLayer {
   norm.weight!.storage.set(randn([c], { seed: seed + 2 }).toTypedArray());
   norm.bias!.storage.set(randn([c], { seed: seed + 3 }).toTypedArray());
   return layer;
-}
-
-function kernelsOf(fn: () => Tensor): { out: Tensor; kernels: string[] } {
-  const kernels: string[] = [];
-  const stop = observeKernels((name) => kernels.push(name));
-  const out = fn();
-  stop();
-  return { out, kernels };
 }
 
 describe('ConvLayer in evaluation without gradients: conv → norm → activation as one kernel', () => {

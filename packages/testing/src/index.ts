@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Tensor } from '@parcnet/tensor';
+import { observeKernels, type Tensor } from '@parcnet/tensor';
 
 const beside = fileURLToPath(new URL('../../../../shared/', import.meta.url));
 
@@ -25,4 +25,15 @@ export function relativeError(actual: Tensor, expected: Tensor): number {
     scale = Math.max(scale, Math.abs(b[i]));
   }
   return scale === 0 ? diff : diff / scale;
+}
+
+/** What `fn` returns, and the names of the kernels it ran, in order: which path an op or module took. */
+export function kernelsOf<T>(fn: () => T): { out: T; kernels: string[] } {
+  const kernels: string[] = [];
+  const stop = observeKernels((name) => kernels.push(name));
+  try {
+    return { out: fn(), kernels };
+  } finally {
+    stop();
+  }
 }

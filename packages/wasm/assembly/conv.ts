@@ -1,4 +1,5 @@
 // Convolution helpers on float32 NCHW planes in linear memory (byte pointers, element counts).
+import { bnApply } from './batchnorm';
 import { gemm, packPanels, packPanelsTransposed, packRows, panelBytes, rowPanelBytes, rowPanels } from './gemm';
 import { horizontalSum } from './simd';
 
@@ -380,17 +381,7 @@ export function feedForward(
   for (let image = imageStart; image < imageEnd; image++) {
     let src = x + (<usize>image * <usize>c * <usize>pixels << 2);
     if (inScale) {
-      for (let ch = 0; ch < c; ch++) {
-        const a = load<f32>(inScale + (<usize>ch << 2));
-        const b = load<f32>(inShift + (<usize>ch << 2));
-        const av = f32x4.splat(a);
-        const bv = f32x4.splat(b);
-        const from = src + (<usize>ch * <usize>pixels << 2);
-        const to = normalised + (<usize>ch * <usize>pixels << 2);
-        let i = 0;
-        for (; i + 4 <= pixels; i += 4) v128.store(to + (<usize>i << 2), f32x4.add(f32x4.mul(v128.load(from + (<usize>i << 2)), av), bv));
-        for (; i < pixels; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>i << 2)) * a + b);
-      }
+      bnApply(src, normalised, 1, c, pixels, inScale, inShift, 0, 0, c);
       src = normalised;
     }
     packPanels(src, c, pixels, inputPanels);

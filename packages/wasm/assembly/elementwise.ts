@@ -70,57 +70,30 @@ export function binaryStrided(
 }
 
 /**
- * Copies a strided float32 view into a row-major array: dst[i0…i5] = src[Σ ik·tk] (element strides,
- * possibly negative, shapes padded to 6 dimensions with size 1). A unit innermost stride is one
- * memory.copy per row.
+ * Copies between a strided float32 view and a row-major array: array[i0…i5] = view[Σ ik·tk]
+ * (gather), or with `intoView` the other way (element strides, possibly negative, shapes padded to
+ * 6 dimensions with size 1). A unit innermost stride is one memory.copy per row.
  */
-export function gather(src: usize, dst: usize, s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32, t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32): void {
-  let out = dst;
+export function copyView(view: usize, array: usize, s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32, t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32, intoView: bool): void {
+  let packed = array;
   const rowBytes = <usize>s5 << 2;
   for (let i0 = 0; i0 < s0; i0++) {
     for (let i1 = 0; i1 < s1; i1++) {
       for (let i2 = 0; i2 < s2; i2++) {
         for (let i3 = 0; i3 < s3; i3++) {
           for (let i4 = 0; i4 < s4; i4++) {
-            const row = i0 * t0 + i1 * t1 + i2 * t2 + i3 * t3 + i4 * t4;
+            const row = view + (<usize>(i0 * t0 + i1 * t1 + i2 * t2 + i3 * t3 + i4 * t4) << 2);
             if (t5 == 1) {
-              memory.copy(out, src + (<usize>row << 2), rowBytes);
-              out += rowBytes;
-            } else {
-              for (let i5 = 0; i5 < s5; i5++) {
-                store<f32>(out, load<f32>(src + (<usize>(row + i5 * t5) << 2)));
-                out += 4;
-              }
+              if (intoView) memory.copy(row, packed, rowBytes);
+              else memory.copy(packed, row, rowBytes);
+              packed += rowBytes;
+              continue;
             }
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * The inverse of gather: writes a row-major array into a strided float32 view, dst[Σ ik·tk] =
- * src[i0…i5] (strides positive, shapes padded to 6 dimensions with size 1). A unit innermost stride
- * is one memory.copy per row.
- */
-export function scatter(src: usize, dst: usize, s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32, t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32): void {
-  let from = src;
-  const rowBytes = <usize>s5 << 2;
-  for (let i0 = 0; i0 < s0; i0++) {
-    for (let i1 = 0; i1 < s1; i1++) {
-      for (let i2 = 0; i2 < s2; i2++) {
-        for (let i3 = 0; i3 < s3; i3++) {
-          for (let i4 = 0; i4 < s4; i4++) {
-            const row = i0 * t0 + i1 * t1 + i2 * t2 + i3 * t3 + i4 * t4;
-            if (t5 == 1) {
-              memory.copy(dst + (<usize>row << 2), from, rowBytes);
-              from += rowBytes;
-            } else {
-              for (let i5 = 0; i5 < s5; i5++) {
-                store<f32>(dst + (<usize>(row + i5 * t5) << 2), load<f32>(from));
-                from += 4;
-              }
+            for (let i5 = 0; i5 < s5; i5++) {
+              const at = row + (<usize>(i5 * t5) << 2);
+              if (intoView) store<f32>(at, load<f32>(packed));
+              else store<f32>(packed, load<f32>(at));
+              packed += 4;
             }
           }
         }

@@ -6,7 +6,7 @@ export { winogradInput, winogradGradOutput, winogradGemms, winogradOutput, winog
 export { parcGather, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnApply, bnBackward } from './batchnorm';
-export { binaryArrays, binaryStrided, gather, scatter } from './elementwise';
+export { binaryArrays, binaryStrided, copyView } from './elementwise';
 export { avgPool, avgPoolGrad, maxPool, maxPoolGrad, adaptiveAvgPool, adaptiveAvgPoolGrad } from './pool';
 export { resizeBilinear, resizeBilinearGrad } from './resize';
 export { softmax, softmaxGrad } from './softmax';

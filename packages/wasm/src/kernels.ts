@@ -3,7 +3,7 @@ import {
 } from '@parcnet/tensor';
 import '@parcnet/parc';
 import { allFloat32, PRIORITY, register, WASM } from './registration.js';
-import { alloc, copyIn, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, viewIn, wasm } from './runtime.js';
+import { alloc, copyIn, copyView, f32, f64, gatherInto, heap, outputIn, outputTensor, scoped, viewIn, wasm } from './runtime.js';
 import { chunking, getNumThreads, parallelFor } from './threads.js';
 
 // The GEMM, convolution, ParC, activation, elementwise and batch-norm kernels (pooling, resize,
@@ -98,6 +98,11 @@ const isDepthwise3x3 = (g: Conv2DGeometry, a: Conv2DAttrs): boolean =>
 /** conv2dNormAct's epilogue in wasm memory: float32 scale and shift, and the activation's code. */
 interface Epilogue { scale: number; shift: number; act: number }
 
+/** A norm–activation stage's epilogue copied into wasm memory. */
+function epilogueIn(stage: { scale: Float64Array; shift: Float64Array; activation: NormActivation }): Epilogue {
+  return { scale: vectorIn(stage.scale), shift: vectorIn(stage.shift), act: activationCode(stage.activation) };
+}
+
 /** The forward conv, with the epilogue applied as outputs are written when one is given. */
 function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilogue | null): Tensor {
   const g = conv2dGeometry(x.shape, w.shape, attrs);
@@ -137,8 +142,7 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
 
 register('Conv2D', (x, w, attrs) => scoped(() => conv2dForward(x, w, attrs, null)));
 
-register('Conv2DNormAct', (x, w, scale, shift, activation, attrs) => scoped(() =>
-  conv2dForward(x, w, attrs, { scale: vectorIn(scale), shift: vectorIn(shift), act: activationCode(activation) })));
+register('Conv2DNormAct', (x, w, scale, shift, activation, attrs) => scoped(() => conv2dForward(x, w, attrs, epilogueIn({ scale, shift, activation }))));
 
 // Inference's inverted residual (MobileNetV2: 1×1 expansion, depthwise 3×3, 1×1 reduce, residual)
 // as one job over the batch (assembly/depthwise3x3.ts, invertedResidual): each image's expanded
@@ -151,20 +155,16 @@ register('InvertedResidualNormAct', (x, expand, dw, pw, residual) => scoped(() =
   const ge = expand ? conv2dGeometry(x.shape, expand.weight.shape, expand.attrs) : null;
   const gd = conv2dGeometry(ge ? [n, ge.o, h, w] : x.shape, dw.weight.shape, dw.attrs);
   const gp = conv2dGeometry([n, gd.o, gd.ho, gd.wo], pw.weight.shape, pw.attrs);
-  const epilogue = (s: typeof dw): Epilogue => ({ scale: vectorIn(s.scale), shift: vectorIn(s.shift), act: activationCode(s.activation) });
   const perImage = (g: Conv2DGeometry, attrs: Conv2DAttrs): boolean => g.pointwise && attrs.groups === 1 && !batchedPointwise(g, attrs);
   const fused = isDepthwise3x3(gd, dw.attrs) && perImage(gp, pw.attrs) && (!ge || perImage(ge, expand!.attrs)) && n >= 2 * getNumThreads() && !(residual && pw.activation);
   if (!fused) {
-    const hidden = expand ? conv2dForward(x, expand.weight, expand.attrs, epilogue(expand)) : x;
-    const y = conv2dForward(conv2dForward(hidden, dw.weight, dw.attrs, epilogue(dw)), pw.weight, pw.attrs, epilogue(pw));
-    if (!residual) return y;
-    const yp = outputIn(y.size);
-    parallelFor(blocks(y.size), 'binaryArrays', [copyIn(y), copyIn(residual), yp, y.size, 0], y.size * 2);
-    return outputTensor(yp, y.shape);
+    const hidden = expand ? conv2dForward(x, expand.weight, expand.attrs, epilogueIn(expand)) : x;
+    const y = conv2dForward(conv2dForward(hidden, dw.weight, dw.attrs, epilogueIn(dw)), pw.weight, pw.attrs, epilogueIn(pw));
+    return residual ? binaryOp(y, residual, 0) : y;
   }
-  const ee = expand ? epilogue(expand) : { scale: 0, shift: 0, act: 0 };
-  const de = epilogue(dw);
-  const pe = epilogue(pw);
+  const ee = expand ? epilogueIn(expand) : { scale: 0, shift: 0, act: 0 };
+  const de = epilogueIn(dw);
+  const pe = epilogueIn(pw);
   const a = dw.attrs;
   const c = ge ? ge.c : 0;
   const scratchBytes = wasm.invertedResidualScratchBytes(c, gd.c, h, w, gd.ho, gd.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
@@ -187,16 +187,10 @@ register('FeedForwardNormAct', (x, norm, hidden, output) => scoped(() => {
   const [n, c, h, w] = x.shape;
   const gh = conv2dGeometry(x.shape, hidden.weight.shape, hidden.attrs);
   const go = conv2dGeometry([n, gh.o, h, w], output.weight.shape, output.attrs);
-  const epilogue = (s: typeof hidden): Epilogue => ({ scale: vectorIn(s.scale), shift: vectorIn(s.shift), act: activationCode(s.activation) });
-  const eh = epilogue(hidden);
-  const eo = epilogue(output);
+  const eh = epilogueIn(hidden);
+  const eo = epilogueIn(output);
   if (batchedPointwise(gh, hidden.attrs) || n < 2 * getNumThreads()) {
-    let input = x;
-    if (norm) {
-      const normalised = outputIn(x.size);
-      parallelFor(c, 'bnApply', [copyIn(x), normalised, n, c, h * w, vectorIn(norm.scale), vectorIn(norm.shift), 0], x.size);
-      input = outputTensor(normalised, x.shape);
-    }
+    const input = norm ? normApply(x, norm.scale, norm.shift, null) : x;
     return conv2dForward(conv2dForward(input, hidden.weight, hidden.attrs, eh), output.weight, output.attrs, eo);
   }
   const pixels = h * w;
@@ -543,31 +537,29 @@ const sameShapeFloat32 = (a: Tensor, b: Tensor): boolean =>
 const STRIDED_BLOCK = 4096;
 
 function binary(name: 'Add' | 'Sub' | 'Mul', op: number): void {
-  registerKernel({
-    name, backend: WASM, priority: PRIORITY, guard: sameShapeFloat32,
-    fn: (a, b) => scoped(() => {
-      const yp = outputIn(a.size);
-      if (a.size > 0 && !(a.isContiguous() && b.isContiguous())) {
-        const av = viewIn(a);
-        const bv = viewIn(b);
-        const dims = mergeDims(a.shape, av.strides, bv.strides);
-        if (dims.shape.length <= 4) {
-          const pad = 4 - dims.shape.length;
-          const shape = [...Array<number>(pad).fill(1), ...dims.shape];
-          const sa = [...Array<number>(pad).fill(0), ...dims.a];
-          const sb = [...Array<number>(pad).fill(0), ...dims.b];
-          const rows = shape[0] * shape[1] * shape[2];
-          const rowsPerBlock = Math.ceil(STRIDED_BLOCK / shape[3]);
-          parallelFor(Math.ceil(rows / rowsPerBlock), 'binaryStrided', [av.at, bv.at, yp, op, ...shape, ...sa, ...sb, rowsPerBlock], a.size * 2);
-          return outputTensor(yp, a.shape);
-        }
-      }
-      const ap = copyIn(a);
-      const bp = copyIn(b);
-      parallelFor(blocks(a.size), 'binaryArrays', [ap, bp, yp, a.size, op], a.size * 2);
+  registerKernel({ name, backend: WASM, priority: PRIORITY, guard: sameShapeFloat32, fn: (a, b) => scoped(() => binaryOp(a, b, op)) });
+}
+
+/** a op b (0 add, 1 subtract, 2 multiply) of same-shape float32 tensors, inside a kernel's scope. */
+function binaryOp(a: Tensor, b: Tensor, op: number): Tensor {
+  const yp = outputIn(a.size);
+  if (a.size > 0 && !(a.isContiguous() && b.isContiguous())) {
+    const av = viewIn(a);
+    const bv = viewIn(b);
+    const dims = mergeDims(a.shape, av.strides, bv.strides);
+    if (dims.shape.length <= 4) {
+      const pad = 4 - dims.shape.length;
+      const shape = [...Array<number>(pad).fill(1), ...dims.shape];
+      const sa = [...Array<number>(pad).fill(0), ...dims.a];
+      const sb = [...Array<number>(pad).fill(0), ...dims.b];
+      const rows = shape[0] * shape[1] * shape[2];
+      const rowsPerBlock = Math.ceil(STRIDED_BLOCK / shape[3]);
+      parallelFor(Math.ceil(rows / rowsPerBlock), 'binaryStrided', [av.at, bv.at, yp, op, ...shape, ...sa, ...sb, rowsPerBlock], a.size * 2);
       return outputTensor(yp, a.shape);
-    }),
-  });
+    }
+  }
+  parallelFor(blocks(a.size), 'binaryArrays', [copyIn(a), copyIn(b), yp, a.size, op], a.size * 2);
+  return outputTensor(yp, a.shape);
 }
 
 /**
@@ -608,12 +600,8 @@ registerKernel({
   fn: (gradOutput, inputShape, axis, start, step) => scoped(() => {
     const strides = contiguousStrides(inputShape);
     const out = outputIn(inputShape.reduce((a, b) => a * b, 1), true);
-    if (gradOutput.size > 0) {
-      const pad = 6 - inputShape.length;
-      const sizes = [...Array<number>(pad).fill(1), ...gradOutput.shape] as [number, number, number, number, number, number];
-      const viewStrides = [...Array<number>(pad).fill(0), ...strides.map((s, i) => (i === axis ? s * step : s))] as [number, number, number, number, number, number];
-      wasm.scatter(copyIn(gradOutput), out + start * strides[axis] * 4, ...sizes, ...viewStrides);
-    }
+    const sliceStrides = strides.map((s, i) => (i === axis ? s * step : s));
+    if (gradOutput.size > 0) copyView(gradOutput.shape, sliceStrides, out + start * strides[axis] * 4, copyIn(gradOutput), true);
     return outputTensor(out, inputShape);
   }),
 });
@@ -648,13 +636,15 @@ register('BatchNormStats', (x) => scoped(() => {
   return { mean: f64(mean, c).slice(), variance: f64(variance, c).slice() };
 }));
 
-register('BatchNormApply', (x, scale, shift, activation) => scoped(() => {
+register('BatchNormApply', (x, scale, shift, activation) => scoped(() => normApply(x, scale, shift, activation)));
+
+/** act(x · scale[c] + shift[c]) over [N, C, S…], inside a kernel's scope. */
+function normApply(x: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation): Tensor {
   const { n, c, s } = channelGeometry(x.shape);
-  const xp = copyIn(x);
   const yp = outputIn(x.size);
-  parallelFor(c, 'bnApply', [xp, yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
+  parallelFor(c, 'bnApply', [copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
   return outputTensor(yp, x.shape);
-}));
+}
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);

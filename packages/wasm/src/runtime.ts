@@ -15,8 +15,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
     a: number, b: number, y: number, op: number, s0: number, s1: number, s2: number, s3: number,
     a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number, rowsPerBlock: number, blockStart: number, blockEnd: number,
   ): void;
-  gather(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
-  scatter(src: number, dst: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number): void;
+  copyView(view: number, array: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number, intoView: number): void;
   gemm(m: number, n: number, k: number, aPanels: number, bPanels: number, c: number, accumulate: number, scale: number, shift: number, act: number, panelStart: number, panelEnd: number): void;
   packRows(a: number, aRow: number, aCol: number, m: number, k: number, dst: number): void;
   packPanels(b: number, k: number, n: number, dst: number): void;
@@ -94,11 +93,9 @@ export function copyIn(t: Tensor): number {
     f32(at, t.size).set(t.storage.subarray(t.offset, t.offset + t.size));
     return at;
   }
-  const [first, last] = storageSpan(t);
-  if (t.shape.length <= 6 && last - first < 4 * t.size) {
-    const span = alloc((last - first + 1) * 4);
-    f32(span, last - first + 1).set(t.storage.subarray(first, last + 1));
-    gatherInto(t, span - first * 4, at);
+  const storageAt = t.shape.length <= 6 ? spanIn(t) : null;
+  if (storageAt !== null) {
+    gatherInto(t, storageAt, at);
     return at;
   }
   f32(at, t.size).set(t.contiguous().storage);
@@ -113,13 +110,22 @@ export function copyIn(t: Tensor): number {
 export function viewIn(t: Tensor): { at: number; strides: readonly number[] } {
   const resident = heap.pointerOf(t.storage);
   if (resident >= 0) return { at: resident + t.offset * 4, strides: t.strides };
-  const [first, last] = storageSpan(t);
-  if (last - first < 4 * t.size) {
-    const span = alloc((last - first + 1) * 4);
-    f32(span, last - first + 1).set(t.storage.subarray(first, last + 1));
-    return { at: span + (t.offset - first) * 4, strides: t.strides };
-  }
+  const storageAt = spanIn(t);
+  if (storageAt !== null) return { at: storageAt + t.offset * 4, strides: t.strides };
   return { at: copyIn(t), strides: contiguousStrides(t.shape) };
+}
+
+/**
+ * Copies into scratch the part of an ordinary array's storage a view reads, when that span is
+ * under 4 × the view's size (a broadcast's is small), and returns where its storage index 0 would
+ * lie; null for a larger span.
+ */
+function spanIn(t: Tensor): number | null {
+  const [first, last] = storageSpan(t);
+  if (last - first >= 4 * t.size) return null;
+  const span = alloc((last - first + 1) * 4);
+  f32(span, last - first + 1).set(t.storage.subarray(first, last + 1));
+  return span - first * 4;
 }
 
 /** The first and last storage index a view reads (negative strides included). */
@@ -139,12 +145,20 @@ function storageSpan(t: Tensor): [number, number] {
  * row-major order at `at`, in wasm (up to 6 dimensions; false for more).
  */
 export function gatherInto(t: Tensor, storageAt: number, at: number): boolean {
-  const rank = t.shape.length;
-  if (rank > 6) return false;
-  const pad = 6 - rank;
-  const sizes = [...Array<number>(pad).fill(1), ...t.shape] as [number, number, number, number, number, number];
-  const strides = [...Array<number>(pad).fill(0), ...t.strides] as [number, number, number, number, number, number];
-  wasm.gather(storageAt + t.offset * 4, at, ...sizes, ...strides);
+  return copyView(t.shape, t.strides, storageAt + t.offset * 4, at, false);
+}
+
+/**
+ * Copies between a float32 view of `shape` at `viewAt` with element `strides` and a row-major array
+ * at `arrayAt`, in wasm: into the array, or with `intoView` into the view (up to 6 dimensions;
+ * false for more).
+ */
+export function copyView(shape: readonly number[], strides: readonly number[], viewAt: number, arrayAt: number, intoView: boolean): boolean {
+  if (shape.length > 6) return false;
+  const pad = 6 - shape.length;
+  const sizes = [...Array<number>(pad).fill(1), ...shape] as [number, number, number, number, number, number];
+  const steps = [...Array<number>(pad).fill(0), ...strides] as [number, number, number, number, number, number];
+  wasm.copyView(viewAt, arrayAt, ...sizes, ...steps, intoView ? 1 : 0);
   return true;
 }
 

@@ -42,6 +42,22 @@ function input(shape: number[], seed: number, strided: boolean): Tensor {
   return randn(s, { seed }).transpose(-1, -2);
 }
 
+/** A random per-channel affine of `k` channels: scales in [0.5, ∞), shifts N(0, 1). */
+function randomAffine(k: number, seed: number): { scale: Float64Array; shift: Float64Array } {
+  return {
+    scale: Float64Array.from(randn([k], { seed }).toTypedArray(), (v) => 0.5 + Math.abs(v)),
+    shift: Float64Array.from(randn([k], { seed: seed + 1 }).toTypedArray()),
+  };
+}
+
+/** A conv → norm → activation stage of an inference kernel, with a random affine per output channel. */
+function randomStage(weight: Tensor, activation: 'silu' | 'hardswish' | null, attrs: Conv2DAttrs, seed: number) {
+  return { weight, activation, attrs, ...randomAffine(weight.shape[0], seed) };
+}
+
+/** A 1×1 conv's attributes. */
+const POINTWISE: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+
 interface DenseConvCase { n: number; c: number; o: number; h: number; w: number; k: number; activation: 'silu' | 'hardswish' | null; strided: boolean; seed: number }
 
 /**
@@ -175,16 +191,10 @@ for (const threads of [1, 2]) {
         (n, c, k, o, h, w, stride, act, pwAct, withResidual, seed) => {
           // c = 0: no expansion, the input has k channels.
           const x = randn([n, c || k, h, w], { seed });
-          const stage = (weight: Tensor, activation: 'silu' | 'hardswish' | null, attrs: Conv2DAttrs, s: number) => ({
-            weight, activation, attrs,
-            scale: Float64Array.from(randn([weight.shape[0]], { seed: s }).toTypedArray(), (v) => 0.5 + Math.abs(v)),
-            shift: Float64Array.from(randn([weight.shape[0]], { seed: s + 1 }).toTypedArray()),
-          });
-          const unit: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-          const expand = c ? stage(randn([k, c, 1, 1], { seed: seed + 1 }), act, unit, seed + 2) : null;
-          const depthwise = stage(randn([k, 1, 3, 3], { seed: seed + 4 }), act, { stride: [stride, stride], padding: [1, 1], dilation: [1, 1], groups: k }, seed + 5);
-          const pointwise = stage(randn([o, k, 1, 1], { seed: seed + 7 }), pwAct, unit, seed + 8);
-          const run = (input: Tensor, s: NonNullable<typeof expand>): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs) as Tensor;
+          const expand = c ? randomStage(randn([k, c, 1, 1], { seed: seed + 1 }), act, POINTWISE, seed + 2) : null;
+          const depthwise = randomStage(randn([k, 1, 3, 3], { seed: seed + 4 }), act, { stride: [stride, stride], padding: [1, 1], dilation: [1, 1], groups: k }, seed + 5);
+          const pointwise = randomStage(randn([o, k, 1, 1], { seed: seed + 7 }), pwAct, POINTWISE, seed + 8);
+          const run = (input: Tensor, s: ReturnType<typeof randomStage>): Tensor => convNormAct(input, s.weight, s.scale, s.shift, s.activation, s.attrs) as Tensor;
           let want = run(run(expand ? run(x, expand) : x, depthwise), pointwise);
           const residual = withResidual ? randn([...want.shape], { seed: seed + 10 }) : null;
           if (residual) want = addW(want, residual) as Tensor;
@@ -205,17 +215,12 @@ for (const threads of [1, 2]) {
         fc.constantFrom<'silu' | 'hardswish' | null>(null, 'silu', 'hardswish'), fc.boolean(), fc.nat({ max: 1e6 }),
         (n, c, f, o, h, w, act, withNorm, seed) => {
           const x = randn([n, c, h, w], { seed });
-          const unit: Conv2DAttrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-          const affine = (k: number, s: number) => ({
-            scale: Float64Array.from(randn([k], { seed: s }).toTypedArray(), (v) => 0.5 + Math.abs(v)),
-            shift: Float64Array.from(randn([k], { seed: s + 1 }).toTypedArray()),
-          });
-          const norm = withNorm ? affine(c, seed + 1) : null;
-          const hidden = { weight: randn([f, c, 1, 1], { seed: seed + 3 }), ...affine(f, seed + 4), activation: act, attrs: unit };
-          const output = { weight: randn([o, f, 1, 1], { seed: seed + 6 }), ...affine(o, seed + 7), activation: null, attrs: unit };
+          const norm = withNorm ? randomAffine(c, seed + 1) : null;
+          const hidden = randomStage(randn([f, c, 1, 1], { seed: seed + 3 }), act, POINTWISE, seed + 4);
+          const output = randomStage(randn([o, f, 1, 1], { seed: seed + 6 }), null, POINTWISE, seed + 7);
           const normalised = norm ? apply(x, norm.scale, norm.shift, null) as Tensor : x;
-          const h1 = convNormAct(normalised, hidden.weight, hidden.scale, hidden.shift, act, unit) as Tensor;
-          const want = convNormAct(h1, output.weight, output.scale, output.shift, null, unit) as Tensor;
+          const h1 = convNormAct(normalised, hidden.weight, hidden.scale, hidden.shift, act, POINTWISE) as Tensor;
+          const want = convNormAct(h1, output.weight, output.scale, output.shift, null, POINTWISE) as Tensor;
           const got = fused(x, norm, hidden, output) as Tensor;
           expect(got.shape).toEqual(want.shape);
           expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));

@@ -1,5 +1,6 @@
 import { assertFloat } from '../dtype.js';
 import { DTypeError, ParcnetError, ShapeError } from '../errors.js';
+import { conv2dGeometry } from '../kernel-geometry.js';
 import type { Conv2DAttrs, NormActivation, NormActStage } from '../kernel-names.js';
 import { runKernel } from '../registry.js';
 import { formatShape } from '../shape.js';
@@ -121,9 +122,7 @@ export function conv2dNormAct(
   if (scale.length !== o || shift.length !== o) {
     throw new ShapeError(`conv2dNormAct: scale and shift must have ${o} entries for weight ${formatShape(w.shape)}, got ${scale.length} and ${shift.length}`);
   }
-  if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) {
-    throw new ParcnetError('conv2dNormAct: inference only, but the input or weight requires grad; call it under noGrad() or use conv2d and batchNorm');
-  }
+  assertInferenceOnly('conv2dNormAct', [x, w]);
   return runKernel('Conv2DNormAct', x, w, scale, shift, activation, attrs);
 }
 
@@ -144,6 +143,13 @@ export interface InvertedResidualStages {
   depthwise: NormActStageOptions;
   /** The 1×1 reduce, K → O channels, groups 1. */
   pointwise: NormActStageOptions;
+}
+
+/** The fused inference ops are not differentiable: with grad mode on, none of `tensors` may require grad. */
+function assertInferenceOnly(op: string, tensors: (Tensor | null | undefined)[]): void {
+  if (isGradEnabled() && tensors.some((t) => t?.requiresGrad)) {
+    throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
+  }
 }
 
 /** The stage's kernel form, after checking that it is a 1×1 conv with groups 1 from `channels` channels. */
@@ -187,17 +193,13 @@ export function invertedResidualNormAct(x: Tensor, stages: InvertedResidualStage
     throw new ShapeError(`${op}: the depthwise stage must have groups = ${k} channels and weight [${k}, 1, kH, kW], got groups=${dwAttrs.groups} and weight ${formatShape(dw.weight.shape)}`);
   }
   const depthwise = affineStage(op, 'depthwise', dw, dwAttrs);
-  const [, , kh, kw] = dw.weight.shape;
-  const ho = Math.floor((h + 2 * dwAttrs.padding[0] - dwAttrs.dilation[0] * (kh - 1) - 1) / dwAttrs.stride[0]) + 1;
-  const wo = Math.floor((w + 2 * dwAttrs.padding[1] - dwAttrs.dilation[1] * (kw - 1) - 1) / dwAttrs.stride[1]) + 1;
+  const { ho, wo } = conv2dGeometry(hidden.shape, dw.weight.shape, dwAttrs);
   const pointwise = pointwiseStage(op, 'pointwise', stages.pointwise, { dtype: x.dtype, shape: [n, k, ho, wo] });
   const outShape = [n, pointwise.weight.shape[0], ho, wo];
   if (residual && (residual.dtype !== x.dtype || formatShape(residual.shape) !== formatShape(outShape))) {
     throw new ShapeError(`${op}: the residual must be ${x.dtype} ${formatShape(outShape)} (the output), got ${residual.dtype} ${formatShape(residual.shape)}`);
   }
-  if (isGradEnabled() && [x, expand?.weight, dw.weight, pointwise.weight, residual].some((t) => t?.requiresGrad)) {
-    throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
-  }
+  assertInferenceOnly(op, [x, expand?.weight, dw.weight, pointwise.weight, residual]);
   return runKernel('InvertedResidualNormAct', x, expand, depthwise, pointwise, residual);
 }
 
@@ -221,8 +223,6 @@ export function feedForwardNormAct(
   }
   const hidden = pointwiseStage(op, 'hidden', stages.hidden, x);
   const output = pointwiseStage(op, 'output', stages.output, { dtype: x.dtype, shape: [x.shape[0], hidden.weight.shape[0], x.shape[2], x.shape[3]] });
-  if (isGradEnabled() && [x, hidden.weight, output.weight].some((t) => t.requiresGrad)) {
-    throw new ParcnetError(`${op}: inference only, but an input or weight requires grad; call it under noGrad() or use conv2d and batchNorm`);
-  }
+  assertInferenceOnly(op, [x, hidden.weight, output.weight]);
   return runKernel('FeedForwardNormAct', x, norm, hidden, output);
 }
