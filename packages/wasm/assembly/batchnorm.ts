@@ -1,6 +1,9 @@
 // Batch norm over [N, C, S] float32 (S = H·W), with an optional fused activation (1 = SiLU,
-// 2 = Hardswish). Per-channel sums accumulate in float64 lanes (f64x2) for precision; each call
-// handles whole channels, so results do not depend on how channels are split between threads.
+// 2 = Hardswish). Each pass covers a block of images or of channels (`byImages`, then [start, end)):
+// the kernels split a batch by images where it feeds every thread, so that each core reads the planes
+// its conv wrote (a line the other core wrote costs 60–90 ns, threads.ts), else by channels. Sums are
+// float64: one per (image, channel) plane, then added image by image in a second, serial step, so no
+// result depends on the split or the number of threads.
 import { hardswishGradv, hardswishv, siluGradv, siluv } from './activation';
 import { addWidened, sumF64Lanes } from './simd';
 
@@ -8,25 +11,27 @@ import { addWidened, sumF64Lanes } from './simd';
   return base + ((<usize>(img * c + ch) * <usize>s) << 2);
 }
 
+// The images [img0, img1) and channels [ch0, ch1) of a pass: [start, end) is of the images when
+// `byImages`, else of the channels.
+@inline function firstImage(byImages: i32, start: i32): i32 { return byImages ? start : 0; }
+@inline function endImage(byImages: i32, end: i32, n: i32): i32 { return byImages ? end : n; }
+@inline function firstChannel(byImages: i32, start: i32): i32 { return byImages ? 0 : start; }
+@inline function endChannel(byImages: i32, end: i32, c: i32): i32 { return byImages ? c : end; }
+
 /**
- * mean[c] and biased variance[c] (float64 outputs) for channels [chStart, chEnd), in one pass that
- * sums x and x² in float64 lanes: a float32 square is exact in float64 and the sums carry 53 bits,
- * so Σx²/n − mean² loses nothing a float32 result could show unless the mean is ~10⁴ standard
- * deviations from 0 (a second pass over x − mean, as before, cost a second read of the whole
- * activation: the pass is memory-bound). The walk goes image by image, so memory is read in order;
- * each channel's running sums wait in `sums` (64 bytes per channel: two f64x2, two scalar tails)
- * between images.
+ * Σx and Σx² of each plane in the block (float64, at planeSums + 16·(img·C + ch)): a float32 square is
+ * exact in float64 and the sums carry 53 bits, so Σx²/n − mean² (bnStatsTotal) loses nothing a float32
+ * result could show unless the mean is ~10⁴ standard deviations from 0; a second pass over x − mean
+ * would cost a second read of the whole activation, and the pass is memory-bound.
  */
-export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance: usize, sums: usize, chStart: i32, chEnd: i32): void {
-  const count = <f64>n * <f64>s;
-  for (let ch = chStart; ch < chEnd; ch++) memory.fill(sums + (<usize>ch << 6), 0, 48);
-  for (let img = 0; img < n; img++) {
-    for (let ch = chStart; ch < chEnd; ch++) {
-      const at = sums + (<usize>ch << 6);
-      let sum = v128.load(at);
-      let sq = v128.load(at, 16);
-      let tail = load<f64>(at, 32);
-      let sqTail = load<f64>(at, 40);
+export function bnStats(x: usize, n: i32, c: i32, s: i32, planeSums: usize, byImages: i32, start: i32, end: i32): void {
+  const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
+  for (let img = firstImage(byImages, start); img < img1; img++) {
+    for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
+      let sum = f64x2.splat(0);
+      let sq = f64x2.splat(0);
+      let tail: f64 = 0;
+      let sqTail: f64 = 0;
       const p = plane(x, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
@@ -41,19 +46,28 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, mean: usize, variance:
         tail += v;
         sqTail += v * v;
       }
-      v128.store(at, sum);
-      v128.store(at, sq, 16);
-      store<f64>(at, tail, 32);
-      store<f64>(at, sqTail, 40);
+      const at = planeSums + (<usize>(img * c + ch) << 4);
+      store<f64>(at, sumF64Lanes(sum) + tail);
+      store<f64>(at, sumF64Lanes(sq) + sqTail, 8);
     }
   }
-  for (let ch = chStart; ch < chEnd; ch++) {
-    const at = sums + (<usize>ch << 6);
-    const m = (sumF64Lanes(v128.load(at)) + load<f64>(at, 32)) / count;
-    const meanSquare = (sumF64Lanes(v128.load(at, 16)) + load<f64>(at, 40)) / count;
+}
+
+/** Adds bnStats' plane sums image by image: mean[c] and biased variance[c] (float64). */
+export function bnStatsTotal(n: i32, c: i32, s: i32, planeSums: usize, mean: usize, variance: usize): void {
+  const count = <f64>n * <f64>s;
+  for (let ch = 0; ch < c; ch++) {
+    let sum: f64 = 0;
+    let sq: f64 = 0;
+    for (let img = 0; img < n; img++) {
+      const at = planeSums + (<usize>(img * c + ch) << 4);
+      sum += load<f64>(at);
+      sq += load<f64>(at, 8);
+    }
+    const m = sum / count;
     store<f64>(mean + (<usize>ch << 3), m);
     // Rounding can take a constant channel's Σx²/n − mean² a hair below 0.
-    store<f64>(variance + (<usize>ch << 3), max(meanSquare - m * m, 0));
+    store<f64>(variance + (<usize>ch << 3), max(sq / count - m * m, 0));
   }
 }
 
@@ -94,12 +108,13 @@ export function activateInPlace(at: usize, count: i32, act: i32): void {
 }
 
 /**
- * y = act(x · scale[c] + shift[c]) for channels [chStart, chEnd), image by image, so memory is read
- * and written in order (channel by channel it would jump C·S·4 bytes between planes).
+ * y = act(x · scale[c] + shift[c]) over the block, plane by plane in memory order (a block of channels
+ * still walks image by image: channel by channel it would jump C·S·4 bytes between planes).
  */
-export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, chStart: i32, chEnd: i32): void {
-  for (let img = 0; img < n; img++) {
-    for (let ch = chStart; ch < chEnd; ch++) {
+export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, byImages: i32, start: i32, end: i32): void {
+  const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
+  for (let img = firstImage(byImages, start); img < img1; img++) {
+    for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
       const a = load<f32>(scale + (<usize>ch << 2));
       const b = load<f32>(shift + (<usize>ch << 2));
       const av = f32x4.splat(a);
@@ -125,19 +140,16 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
 }
 
 /**
- * Backward of y = act((x − mean)·invstd·w + b) for channels [chStart, chEnd): first dz = g·act'(z)
- * into dx with the sums Σ dz and Σ dz·x̂ (float64, written to dweight/dbias), then dx in place. Both
- * passes walk image by image (memory in order); each channel's running sums wait in `sums` (64 bytes
- * per channel: two f64x2, two scalar tails) between images.
+ * The backward of y = act((x − mean)·invstd·w + b), first of three steps: over the block,
+ * dz = g·act'(z) into dx, and each plane's Σ dz and Σ dz·x̂ (float64, at planeSums + 16·(img·C + ch)).
  */
-export function bnBackward(
-  x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize,
-  batchStats: i32, act: i32, dweight: usize, dbias: usize, sums: usize, chStart: i32, chEnd: i32,
+export function bnBackwardSums(
+  x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize, act: i32,
+  planeSums: usize, byImages: i32, start: i32, end: i32,
 ): void {
-  const count = <f64>n * <f64>s;
-  for (let ch = chStart; ch < chEnd; ch++) memory.fill(sums + (<usize>ch << 6), 0, 48);
-  for (let img = 0; img < n; img++) {
-    for (let ch = chStart; ch < chEnd; ch++) {
+  const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
+  for (let img = firstImage(byImages, start); img < img1; img++) {
+    for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
       const m = load<f32>(mean + (<usize>ch << 2));
       const k = load<f32>(invstd + (<usize>ch << 2));
       const w = load<f32>(weight + (<usize>ch << 2));
@@ -146,11 +158,10 @@ export function bnBackward(
       const kv = f32x4.splat(k);
       const wv = f32x4.splat(w);
       const bv = f32x4.splat(b);
-      const at = sums + (<usize>ch << 6);
-      let sumDz = v128.load(at);
-      let sumDzX = v128.load(at, 16);
-      let tailDz = load<f64>(at, 32);
-      let tailDzX = load<f64>(at, 40);
+      let sumDz = f64x2.splat(0);
+      let sumDzX = f64x2.splat(0);
+      let tailDz: f64 = 0;
+      let tailDzX: f64 = 0;
       const xp = plane(x, img, ch, c, s);
       const gp = plane(g, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
@@ -174,9 +185,8 @@ export function bnBackward(
         const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
         const dz = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
         v128.store(dp + o, dz);
-        const dzx = f32x4.mul(dz, xhat);
         sumDz = addWidened(sumDz, dz);
-        sumDzX = addWidened(sumDzX, dzx);
+        sumDzX = addWidened(sumDzX, f32x4.mul(dz, xhat));
       }
       for (; i < s; i++) {
         const o = <usize>i << 2;
@@ -186,28 +196,44 @@ export function bnBackward(
         tailDz += <f64>dz;
         tailDzX += <f64>dz * <f64>xhat;
       }
-      v128.store(at, sumDz);
-      v128.store(at, sumDzX, 16);
-      store<f64>(at, tailDz, 32);
-      store<f64>(at, tailDzX, 40);
+      const at = planeSums + (<usize>(img * c + ch) << 4);
+      store<f64>(at, sumF64Lanes(sumDz) + tailDz);
+      store<f64>(at, sumF64Lanes(sumDzX) + tailDzX, 8);
     }
   }
-  // Per channel: the totals, then the two correction terms as float32 for the second pass (kept in
-  // `sums` at +48 and +52).
-  for (let ch = chStart; ch < chEnd; ch++) {
-    const at = sums + (<usize>ch << 6);
-    const totalDz = sumF64Lanes(v128.load(at)) + load<f64>(at, 32);
-    const totalDzX = sumF64Lanes(v128.load(at, 16)) + load<f64>(at, 40);
+}
+
+/**
+ * Second step: the plane sums added image by image into dbias[c] = Σ dz and dweight[c] = Σ dz·x̂
+ * (float64), and the two correction terms of the third step as float32 (`corrections`: the means of
+ * dz and of dz·x̂ per channel, zeros without batch statistics).
+ */
+export function bnBackwardTotal(n: i32, c: i32, s: i32, planeSums: usize, batchStats: i32, dweight: usize, dbias: usize, corrections: usize): void {
+  const count = <f64>n * <f64>s;
+  for (let ch = 0; ch < c; ch++) {
+    let totalDz: f64 = 0;
+    let totalDzX: f64 = 0;
+    for (let img = 0; img < n; img++) {
+      const at = planeSums + (<usize>(img * c + ch) << 4);
+      totalDz += load<f64>(at);
+      totalDzX += load<f64>(at, 8);
+    }
     store<f64>(dweight + (<usize>ch << 3), totalDzX);
     store<f64>(dbias + (<usize>ch << 3), totalDz);
-    store<f32>(at, batchStats ? <f32>(totalDz / count) : <f32>0, 48);
-    store<f32>(at, batchStats ? <f32>(totalDzX / count) : <f32>0, 52);
+    store<f32>(corrections + (<usize>ch << 3), batchStats ? <f32>(totalDz / count) : <f32>0);
+    store<f32>(corrections + (<usize>ch << 3), batchStats ? <f32>(totalDzX / count) : <f32>0, 4);
   }
-  for (let img = 0; img < n; img++) {
-    for (let ch = chStart; ch < chEnd; ch++) {
-      const at = sums + (<usize>ch << 6);
-      const meanDz = load<f32>(at, 48);
-      const meanDzX = load<f32>(at, 52);
+}
+
+/** Third step, over the block: dx = w·invstd·(dz − mean(dz) − x̂·mean(dz·x̂)), in place over dz. */
+export function bnBackwardApply(
+  x: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, corrections: usize, byImages: i32, start: i32, end: i32,
+): void {
+  const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
+  for (let img = firstImage(byImages, start); img < img1; img++) {
+    for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
+      const meanDz = load<f32>(corrections + (<usize>ch << 3));
+      const meanDzX = load<f32>(corrections + (<usize>ch << 3), 4);
       const m = load<f32>(mean + (<usize>ch << 2));
       const k = load<f32>(invstd + (<usize>ch << 2));
       const w = load<f32>(weight + (<usize>ch << 2));

@@ -5,7 +5,7 @@ export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilter, de
 export { winogradInput, winogradGradOutput, winogradGemms, winogradOutput, winogradInputAdjoint, winogradFilter, winogradFilterAdjoint, winogradScratchBytes } from './winograd';
 export { parcGather, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
-export { bnStats, bnApply, bnBackward } from './batchnorm';
+export { bnStats, bnStatsTotal, bnApply, bnBackwardSums, bnBackwardTotal, bnBackwardApply } from './batchnorm';
 export { binaryArrays, binaryStrided, copyView } from './elementwise';
 export { avgPool, avgPoolGrad, maxPool, maxPoolGrad, adaptiveAvgPool, adaptiveAvgPoolGrad } from './pool';
 export { resizeBilinear, resizeBilinearGrad } from './resize';

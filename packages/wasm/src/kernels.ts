@@ -118,7 +118,10 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     // No epilogue in this kernel: the norm and activation as a second pass, in place.
-    if (epilogue) parallelFor(g.c, 'bnApply', [yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act], g.n * g.c * g.ho * g.wo);
+    if (epilogue) {
+      const split = normSplit(g.n, g.c);
+      parallelFor(split.total, 'bnApply', [yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act, split.byImages], g.n * g.c * g.ho * g.wo);
+    }
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (winogradApplies(g, attrs)) {
@@ -627,12 +630,23 @@ function vectorIn(values: Float64Array): number {
   return at;
 }
 
+/**
+ * How batch norm's passes over [N, C, S…] split between threads: by images when the batch gives each
+ * thread four or more, so that each core reads the planes its conv wrote (the convs split by images
+ * too), else by channels. Both give the same bits (assembly/batchnorm.ts).
+ */
+function normSplit(n: number, c: number): { byImages: number; total: number } {
+  return n >= 4 * getNumThreads() ? { byImages: 1, total: n } : { byImages: 0, total: c };
+}
+
 register('BatchNormStats', (x) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
-  const xp = copyIn(x);
+  const planeSums = alloc(n * c * 16);
+  const split = normSplit(n, c);
+  parallelFor(split.total, 'bnStats', [copyIn(x), n, c, s, planeSums, split.byImages], x.size);
   const mean = alloc(c * 8);
   const variance = alloc(c * 8);
-  parallelFor(c, 'bnStats', [xp, n, c, s, mean, variance, alloc(c * 64)], x.size);
+  wasm.bnStatsTotal(n, c, s, planeSums, mean, variance);
   return { mean: f64(mean, c).slice(), variance: f64(variance, c).slice() };
 }));
 
@@ -642,19 +656,27 @@ register('BatchNormApply', (x, scale, shift, activation) => scoped(() => normApp
 function normApply(x: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation): Tensor {
   const { n, c, s } = channelGeometry(x.shape);
   const yp = outputIn(x.size);
-  parallelFor(c, 'bnApply', [copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation)], x.size);
+  const split = normSplit(n, c);
+  parallelFor(split.total, 'bnApply', [copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation), split.byImages], x.size);
   return outputTensor(yp, x.shape);
 }
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
   const xp = copyIn(x);
-  const gp = copyIn(gradOutput);
   const dxp = outputIn(x.size);
+  const meanp = vectorIn(mean);
+  const invstdp = vectorIn(invstd);
+  const weightp = vectorIn(weight);
+  const planeSums = alloc(n * c * 16);
+  const split = normSplit(n, c);
+  parallelFor(split.total, 'bnBackwardSums', [
+    xp, copyIn(gradOutput), dxp, n, c, s, meanp, invstdp, weightp, vectorIn(bias), activationCode(activation), planeSums, split.byImages,
+  ], x.size);
   const dweight = alloc(c * 8);
   const dbias = alloc(c * 8);
-  parallelFor(c, 'bnBackward', [
-    xp, gp, dxp, n, c, s, vectorIn(mean), vectorIn(invstd), vectorIn(weight), vectorIn(bias), batchStats ? 1 : 0, activationCode(activation), dweight, dbias, alloc(c * 64),
-  ], x.size);
+  const corrections = alloc(c * 8);
+  wasm.bnBackwardTotal(n, c, s, planeSums, batchStats ? 1 : 0, dweight, dbias, corrections);
+  parallelFor(split.total, 'bnBackwardApply', [xp, dxp, n, c, s, meanp, invstdp, weightp, corrections, split.byImages], x.size);
   return { dx: outputTensor(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
 }));

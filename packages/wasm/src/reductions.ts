@@ -25,7 +25,13 @@ export function sumBlocks(shape: readonly number[], axes: readonly number[]): { 
     blocks[stage] *= size;
   }
   const [a, k, m, j, b] = blocks;
-  return { a, k, m, j, b };
+  // Adjacent reduced blocks are one: with J = 1, M joins B; with K = 1 too, A does. The kernels then
+  // sum contiguous runs of B floats four lanes at a time, where a run of B = 1 would be one scalar
+  // load and store per float (a bias gradient [N, C, H, W] → [C] had been M = H·W, B = 1: 1.75 ms
+  // for [64, 192, 8, 8], 0.2 ms as B = H·W).
+  if (j > 1) return { a, k, m, j, b };
+  if (k > 1) return { a, k, m: 1, j: 1, b: m * b };
+  return { a: 1, k: 1, m: 1, j: 1, b: a * m * b };
 }
 
 registerKernel({

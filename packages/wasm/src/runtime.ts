@@ -260,11 +260,16 @@ export interface ReductionExports {
 }
 
 export interface BatchNormExports {
-  bnStats(x: number, n: number, c: number, s: number, mean: number, variance: number, sums: number, chStart: number, chEnd: number): void;
-  bnApply(x: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, chStart: number, chEnd: number): void;
-  bnBackward(
-    x: number, g: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number,
-    batchStats: number, act: number, dweight: number, dbias: number, sums: number, chStart: number, chEnd: number,
+  bnStats(x: number, n: number, c: number, s: number, planeSums: number, byImages: number, start: number, end: number): void;
+  bnStatsTotal(n: number, c: number, s: number, planeSums: number, mean: number, variance: number): void;
+  bnApply(x: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, byImages: number, start: number, end: number): void;
+  bnBackwardSums(
+    x: number, g: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number, act: number,
+    planeSums: number, byImages: number, start: number, end: number,
+  ): void;
+  bnBackwardTotal(n: number, c: number, s: number, planeSums: number, batchStats: number, dweight: number, dbias: number, corrections: number): void;
+  bnBackwardApply(
+    x: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, corrections: number, byImages: number, start: number, end: number,
   ): void;
 }
 

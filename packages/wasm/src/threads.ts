@@ -67,7 +67,7 @@ type ExportName = keyof KernelExports;
 /** Exports a worker may be asked to run, by index (the index travels through shared memory). */
 const callable: ExportName[] = [
   'gemm', 'depthwise', 'depthwise3x3', 'invertedResidual', 'feedForward', 'depthwise3x3BackpropInput', 'depthwise3x3BackpropFilter', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcGather', 'parcConvBackpropKernel',
-  'bnStats', 'bnApply', 'bnBackward', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
+  'bnStats', 'bnApply', 'bnBackwardSums', 'bnBackwardApply', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
   'winogradInput', 'winogradGradOutput', 'winogradGemms', 'winogradOutput', 'winogradInputAdjoint', 'winogradFilter', 'winogradFilterAdjoint',
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',
   'sumReduce', 'sumReduceSplit', 'softmax', 'softmaxGrad', 'binaryArrays', 'binaryStrided',
@@ -249,8 +249,9 @@ export function parallelFor(total: number, name: ExportName, prefix: readonly nu
   // and the helper ran a chunk of a small job (ParC at 4×4, 32 KB in and 32 KB out) in 28 µs where
   // the calling thread, which had written its input, took 14. Evaluation forwards on 2 threads,
   // six alternating pairs of 10 steps: faster in four, 145 ms against 150 on average (ParC 5.5
-  // against 6.8 ms, the adds 4.6 against 5.2); training steps, whose batch norm cuts by channels,
-  // 533 ms against 546, within the noise. With more helpers every thread runs the chunk it claimed.
+  // against 6.8 ms, the adds 4.6 against 5.2); training steps, whose batch norm then cut by channels,
+  // 533 ms against 546, within the noise (cut by images since, kernels.ts normSplit: its backward
+  // 0.90×, its apply 0.88×). With more helpers every thread runs the chunk it claimed.
   const fromTheEnd = helpers === 1;
   ensureWorkers(helpers);
   const index = callable.indexOf(name);

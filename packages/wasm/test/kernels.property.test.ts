@@ -417,6 +417,8 @@ for (const threads of [1, 2]) {
       }), { seed: SEED, numRuns: RUNS });
       expect(sumBlocks([2, 3, 4], [1])).toEqual({ a: 1, k: 2, m: 3, j: 4, b: 1 });
       expect(sumBlocks([2, 1, 4], [1])).toEqual({ a: 1, k: 8, m: 1, j: 1, b: 1 });
+      expect(sumBlocks([64, 192, 8, 8], [0, 2, 3])).toEqual({ a: 64, k: 192, m: 1, j: 1, b: 64 });
+      expect(sumBlocks([2, 3, 4], [0, 1, 2])).toEqual({ a: 1, k: 1, m: 1, j: 1, b: 24 });
       expect(sumBlocks([2, 3, 4, 5, 6], [1, 3])).toBeNull();
       expect(sumBlocks([6, 2, 3, 4, 5], [0, 2, 4])).toEqual({ a: 6, k: 2, m: 3, j: 4, b: 5 });
     });

@@ -69,6 +69,8 @@ function cases(): [string, () => unknown][] {
   }
   const v = randn([13, 20, 5, 5], { seed: 14 }).mul(2).add(0.5);
   const vg = randn([13, 20, 5, 5], { seed: 15 });
+  const v5 = randn([5, 20, 5, 5], { seed: 26 }).mul(2).add(0.5);
+  const vg5 = randn([5, 20, 5, 5], { seed: 27 });
   const c = 20;
   const mean = Float64Array.from({ length: c }, (_, i) => 0.5 + i / 100);
   const invstd = Float64Array.from({ length: c }, (_, i) => 0.4 + i / 50);
@@ -78,6 +80,10 @@ function cases(): [string, () => unknown][] {
     ['BatchNormStats', () => run('BatchNormStats', v)],
     ['BatchNormApply', () => run('BatchNormApply', v, weight, bias, 'hardswish')],
     ['BatchNormBackward', () => run('BatchNormBackward', v, vg, mean, invstd, weight, bias, true, 'silu')],
+    // Batch norm splits a batch of 5 by images on 1 thread but by channels on 2 and 3 (under 4 images a thread).
+    ['BatchNormStats (5 images)', () => run('BatchNormStats', v5)],
+    ['BatchNormApply (5 images)', () => run('BatchNormApply', v5, weight, bias, 'silu')],
+    ['BatchNormBackward (5 images)', () => run('BatchNormBackward', v5, vg5, mean, invstd, weight, bias, true, 'hardswish')],
     ['Sum over N, H, W', () => run('Sum', v, [0, 2, 3])],
     ['Sum over N', () => run('Sum', v, [0])],
   );
