@@ -315,13 +315,17 @@ export function depthwise3x3BackpropInput(
 }
 
 /**
- * dW[c, tap] = Σ over images and outputs of dy · x at the tap, for channels [start, end): one pass
- * over each image's plane with the nine sums in registers. Each channel is summed whole by one call,
- * in image order, so results do not depend on how channels are split between threads. Scratch per
- * chunk: the x plane, then dy's rounded-up rows (their zero tails cancel the lanes past wo).
+ * dW[c, tap] = Σ over images and outputs of dy · x at the tap, first as partial sums over slices of
+ * the batch (slices [start, end), each of `sliceSize` images but the last): image by image, every
+ * channel's plane, with the channel's nine sums (f32x4, at partials + (slice·c + ch)·144) loaded
+ * before its plane and stored after, so memory is read in order (channel by channel, each plane was a
+ * jump of C·H·W·4 bytes: 1.3–1.7x slower on one thread). depthwise3x3FilterTotal then adds the slices
+ * in order; the slices are fixed by the batch, not by the threads, so dW does not depend on how many
+ * threads ran them. Scratch per chunk: the x plane, then dy's rounded-up rows (their zero tails
+ * cancel the lanes past wo).
  */
-export function depthwise3x3BackpropFilter(
-  x: usize, dy: usize, dwgt: usize, n: i32, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+export function depthwise3x3BackpropFilterSlices(
+  x: usize, dy: usize, partials: usize, n: i32, c: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32, sliceSize: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
   const row = rowFloats(w, pw, wo, sw);
@@ -333,37 +337,53 @@ export function depthwise3x3BackpropFilter(
   memory.fill(plane, 0, planeBytes);
   memory.fill(rows, 0, <usize>ho * <usize>wo4 << 2);
   const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
-  for (let ch = start; ch < end; ch++) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0);
-    let a6 = f32x4.splat(0), a7 = f32x4.splat(0), a8 = f32x4.splat(0);
-    for (let img = 0; img < n; img++) {
-      const p = img * c + ch;
-      padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
-      copyRows(dy + (<usize>p * <usize>ho * <usize>wo << 2), ho, wo, rows, wo4, 0);
-      for (let oy = 0; oy < ho; oy++) {
-        const g = rows + (<usize>oy * <usize>wo4 << 2);
-        const r0 = plane + <usize>(oy * sh) * rowBytes;
-        const r1 = r0 + rowBytes;
-        const r2 = r1 + rowBytes;
-        for (let ox = 0; ox < wo; ox += 4) {
-          const at = <usize>ox << 2;
-          const v = v128.load(g + at);
-          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r0 + at + o0)));
-          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r0 + at + o1)));
-          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r0 + at + o2)));
-          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r1 + at + o0)));
-          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r1 + at + o1)));
-          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r1 + at + o2)));
-          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r2 + at + o0)));
-          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r2 + at + o1)));
-          a8 = f32x4.add(a8, f32x4.mul(v, v128.load(r2 + at + o2)));
+  for (let slice = start; slice < end; slice++) {
+    const sums = partials + <usize>(slice * c) * 144;
+    memory.fill(sums, 0, <usize>c * 144);
+    const last = min(n, (slice + 1) * sliceSize);
+    for (let img = slice * sliceSize; img < last; img++) {
+      for (let ch = 0; ch < c; ch++) {
+        const p = img * c + ch;
+        padPlane(x + (<usize>p * <usize>h * <usize>w << 2), h, w, ph, pw, plane, row, sw);
+        copyRows(dy + (<usize>p * <usize>ho * <usize>wo << 2), ho, wo, rows, wo4, 0);
+        const at9 = sums + <usize>ch * 144;
+        let a0 = v128.load(at9), a1 = v128.load(at9, 16), a2 = v128.load(at9, 32);
+        let a3 = v128.load(at9, 48), a4 = v128.load(at9, 64), a5 = v128.load(at9, 80);
+        let a6 = v128.load(at9, 96), a7 = v128.load(at9, 112), a8 = v128.load(at9, 128);
+        for (let oy = 0; oy < ho; oy++) {
+          const g = rows + (<usize>oy * <usize>wo4 << 2);
+          const r0 = plane + <usize>(oy * sh) * rowBytes;
+          const r1 = r0 + rowBytes;
+          const r2 = r1 + rowBytes;
+          for (let ox = 0; ox < wo; ox += 4) {
+            const at = <usize>ox << 2;
+            const v = v128.load(g + at);
+            a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r0 + at + o0)));
+            a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r0 + at + o1)));
+            a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r0 + at + o2)));
+            a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r1 + at + o0)));
+            a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r1 + at + o1)));
+            a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r1 + at + o2)));
+            a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r2 + at + o0)));
+            a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r2 + at + o1)));
+            a8 = f32x4.add(a8, f32x4.mul(v, v128.load(r2 + at + o2)));
+          }
         }
+        v128.store(at9, a0); v128.store(at9, a1, 16); v128.store(at9, a2, 32);
+        v128.store(at9, a3, 48); v128.store(at9, a4, 64); v128.store(at9, a5, 80);
+        v128.store(at9, a6, 96); v128.store(at9, a7, 112); v128.store(at9, a8, 128);
       }
     }
-    const out = dwgt + (<usize>(ch * 9) << 2);
-    store<f32>(out, horizontalSum(a0)); store<f32>(out, horizontalSum(a1), 4); store<f32>(out, horizontalSum(a2), 8);
-    store<f32>(out, horizontalSum(a3), 12); store<f32>(out, horizontalSum(a4), 16); store<f32>(out, horizontalSum(a5), 20);
-    store<f32>(out, horizontalSum(a6), 24); store<f32>(out, horizontalSum(a7), 28); store<f32>(out, horizontalSum(a8), 32);
+  }
+}
+
+/** dW[c, tap] = the horizontal sum of the slices' partial sums added in slice order (depthwise3x3BackpropFilterSlices). */
+export function depthwise3x3FilterTotal(partials: usize, slices: i32, c: i32, dwgt: usize): void {
+  for (let ch = 0; ch < c; ch++) {
+    for (let t = 0; t < 9; t++) {
+      let v = v128.load(partials + <usize>(ch * 9 + t) * 16);
+      for (let slice = 1; slice < slices; slice++) v = f32x4.add(v, v128.load(partials + <usize>((slice * c + ch) * 9 + t) * 16));
+      store<f32>(dwgt + (<usize>(ch * 9 + t) << 2), horizontalSum(v));
+    }
   }
 }

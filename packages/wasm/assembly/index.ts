@@ -1,7 +1,7 @@
 // The WASM SIMD kernels of parcnet (float32). Compiled by build.mjs with AssemblyScript.
 export { gemm, packPanels, packPanelsTransposed, packRows } from './gemm';
 export { depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, convImages, convBackpropInputImages, convBackpropFilterImages, packBatchPanels, packBatchTransposed, unbatchColumns, feedForward, feedForwardScratchBytes } from './conv';
-export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilter, depthwise3x3ScratchBytes, invertedResidual, invertedResidualScratchBytes } from './depthwise3x3';
+export { depthwise3x3, depthwise3x3BackpropInput, depthwise3x3BackpropFilterSlices, depthwise3x3FilterTotal, depthwise3x3ScratchBytes, invertedResidual, invertedResidualScratchBytes } from './depthwise3x3';
 export { winogradInput, winogradGradOutput, winogradGemms, winogradOutput, winogradInputAdjoint, winogradFilter, winogradFilterAdjoint, winogradScratchBytes } from './winograd';
 export { parcGather, parcConvBackpropKernel } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';

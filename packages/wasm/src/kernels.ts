@@ -75,18 +75,18 @@ register('BatchMatMul', (a, b, transposeA, transposeB) => scoped(() => {
 const convArgs = (g: Conv2DGeometry, a: Conv2DAttrs): [number, number, number, number, number, number, number, number, number, number, number, number] =>
   [g.h, g.w, g.kh, g.kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1], g.ho, g.wo];
 
-type Depthwise3x3Kernel = 'depthwise3x3' | 'depthwise3x3BackpropInput' | 'depthwise3x3BackpropFilter';
+type Depthwise3x3Kernel = 'depthwise3x3' | 'depthwise3x3BackpropInput' | 'depthwise3x3BackpropFilterSlices';
 
 /**
  * Runs one depthwise 3×3 kernel (dilation 1, stride 1 or 2 per axis; assembly/depthwise3x3.ts) over
- * `units` (planes, or channels for the filter gradient), each thread with the scratch the module
+ * `units` (planes, or slices of the batch for the filter gradient), each thread with the scratch the module
  * says it needs (a zero-bordered copy of the plane, and for the backward kernels dy's rows).
  */
 function depthwise3x3(name: Depthwise3x3Kernel, units: number, pointers: number[], g: Conv2DGeometry, a: Conv2DAttrs, extra: number[] = []): void {
   const kind = name === 'depthwise3x3' ? 0 : name === 'depthwise3x3BackpropInput' ? 1 : 2;
   const bytes = wasm.depthwise3x3ScratchBytes(kind, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
   const { scratch, chunk } = chunkScratch(units, bytes);
-  const sizes = name === 'depthwise3x3BackpropFilter' ? [g.n, g.c] : [g.c];
+  const sizes = name === 'depthwise3x3BackpropFilterSlices' ? [g.n, g.c] : [g.c];
   parallelFor(units, name, [
     ...pointers, ...sizes, g.h, g.w, g.ho, g.wo, a.stride[0], a.stride[1], a.padding[0], a.padding[1], ...extra, scratch, bytes, chunk,
   ], g.n * g.c * g.ho * g.wo * 9);
@@ -285,7 +285,12 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   }
   const dwp = outputIn(count, true);
   if (isDepthwise3x3(g, attrs)) {
-    depthwise3x3('depthwise3x3BackpropFilter', g.c, [xp, dyp, dwp], g, attrs);
+    // Slices of the batch, as the dense convs' filter gradients below.
+    const sliceSize = Math.ceil(g.n / FILTER_SLICES);
+    const slices = Math.ceil(g.n / sliceSize);
+    const partials = alloc(slices * g.c * 144);
+    depthwise3x3('depthwise3x3BackpropFilterSlices', slices, [xp, dyp, partials], g, attrs, [sliceSize]);
+    wasm.depthwise3x3FilterTotal(partials, slices, g.c, dwp);
     return outputTensor(dwp, weightShape);
   }
   if (g.depthwise) {

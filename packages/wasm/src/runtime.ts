@@ -37,7 +37,8 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   ): void;
   feedForwardScratchBytes(c: number, f: number, pixels: number): number;
   invertedResidualScratchBytes(c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
-  depthwise3x3BackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3BackpropFilterSlices(x: number, dy: number, partials: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, sliceSize: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  depthwise3x3FilterTotal(partials: number, slices: number, c: number, dw: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
   parcGather(x: number, kernel: number, offset: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
