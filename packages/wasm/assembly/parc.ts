@@ -1,117 +1,225 @@
 // The ParC circular convolution (spec §2.1 step 3) on float32 [N·C] planes of H × W, kernel [C, n]
 // (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n. The forward
-// and the input gradient are one gathered kernel (parcGather); the kernel gradient sums SIMD dot
-// products over contiguous segments (along W the two pieces of a row split at the wrap).
+// and the input gradient are one gathered kernel (parcGather); the kernel gradient reads the same
+// copy of each plane (parcConvBackpropKernelSlices).
 import { horizontalSum, madd } from './simd';
 
-@inline function dot(a: usize, b: usize, length: i32): f32 {
-  let acc = f32x4.splat(0);
-  let t = 0;
-  for (; t + 4 <= length; t += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>t << 2)), v128.load(b + (<usize>t << 2))));
-  let s = horizontalSum(acc);
-  for (; t < length; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
-  return s;
-}
-
-/** dk[c, k] = Σ_{images, i, j} dy · x shifted by k, for channels [chStart, chEnd) (each channel summed here alone). */
-export function parcConvBackpropKernel(x: usize, dy: usize, dk: usize, n: i32, c: i32, h: i32, w: i32, axisH: i32, chStart: i32, chEnd: i32): void {
-  const planeBytes = <usize>h * <usize>w << 2;
+/**
+ * The kernel gradient dk[c, k] = Σ over images and positions of dy · (x at tap k), first as partial
+ * sums over slices of the batch (slices [start, end), each of `sliceSize` images but the last):
+ * image by image, each channel's plane copied as parcGather copies it, so that tap k of each dy
+ * vector is one load at a fixed step; each tap's sum runs in four registers over the plane's
+ * vectors (four chains of multiply-adds), starting from and returning to partials + ((slice·c + ch)·n
+ * + k)·16. parcKernelTotal then adds the slices in order; the slices are fixed by the batch, not by the
+ * threads, so dk does not depend on how many threads ran them. Scratch per chunk: the plane's copy
+ * (2·H·W floats, rounded to 4), then, along W, each dy vector's offset in the copy (u32).
+ */
+export function parcConvBackpropKernelSlices(
+  x: usize, dy: usize, partials: usize, n: i32, c: i32, h: i32, w: i32, axisH: i32, sliceSize: i32,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const planeFloats = h * w;
+  const planeBytes = <usize>planeFloats << 2;
+  const rowBytes = <usize>w << 2;
+  const copy = scratch + <usize>(start / chunk) * scratchBytes;
+  const table = copy + ((<usize>(2 * planeFloats + 3) >> 2) << 4);
   const len = axisH ? h : w;
-  for (let ch = chStart; ch < chEnd; ch++) {
-    for (let k = 0; k < len; k++) {
-      let s: f32 = 0;
-      for (let img = 0; img < n; img++) {
-        const plane = <usize>(img * c + ch);
-        const xp = x + plane * planeBytes;
-        const gp = dy + plane * planeBytes;
-        if (axisH) {
-          for (let i = 0; i < h; i++) {
-            const src = i + k < h ? i + k : i + k - h;
-            s += dot(gp + (<usize>i * <usize>w << 2), xp + (<usize>src * <usize>w << 2), w);
+  const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
+  const step: usize = axisH ? rowBytes : 4;
+  const pairs = !axisH && w == 2 && (planeFloats & 3) == 0;
+  for (let v = 0; v < vectors; v++) store<u32>(table + (<usize>v << 2), <u32>(tapZero(0, v, w, axisH, 0)));
+  for (let slice = start; slice < end; slice++) {
+    const sums = partials + <usize>(slice * c * len) * 16;
+    memory.fill(sums, 0, <usize>(c * len) * 16);
+    const last = min(n, (slice + 1) * sliceSize);
+    for (let img = slice * sliceSize; img < last; img++) {
+      for (let ch = 0; ch < c; ch++) {
+        const p = <usize>(img * c + ch);
+        const xp = x + p * planeBytes;
+        const gp = dy + p * planeBytes;
+        const out = sums + <usize>(ch * len) * 16;
+        if (pairs) {
+          // Rows of 2 along W: tap 1 is x with each pair's floats swapped.
+          let a0 = v128.load(out), a1 = v128.load(out, 16);
+          for (let at: usize = 0; at < planeBytes; at += 16) {
+            const g = v128.load(gp + at), v = v128.load(xp + at);
+            a0 = madd(g, v, a0);
+            a1 = madd(g, i32x4.shuffle(v, v, 1, 0, 3, 2), a1);
           }
-        } else {
-          for (let i = 0; i < h; i++) {
-            const gr = gp + (<usize>i * <usize>w << 2);
-            const xr = xp + (<usize>i * <usize>w << 2);
-            s += dot(gr, xr + (<usize>k << 2), w - k) + dot(gr + (<usize>(w - k) << 2), xr, k);
+          v128.store(out, a0);
+          v128.store(out, a1, 16);
+          continue;
+        }
+        copyPlane(xp, copy, h, w, axisH);
+        if (vectors == 0) {
+          // Output by output into lane 0 of each tap's sum.
+          for (let k = 0; k < len; k++) {
+            let s: f32 = 0;
+            for (let t = 0; t < planeFloats; t++) {
+              const i = t / w, j = t % w;
+              const src = axisH ? ((i + k) % h) * w + j : 2 * w * i + (j + k) % w;
+              s += load<f32>(gp + (<usize>t << 2)) * load<f32>(copy + (<usize>src << 2));
+            }
+            const at = out + (<usize>k << 4);
+            store<f32>(at, load<f32>(at) + s);
           }
+          continue;
+        }
+        for (let k = 0; k < len; k++) {
+          const shift = copy + <usize>k * step;
+          let a0 = v128.load(out + (<usize>k << 4)), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let v = 0;
+          for (; v + 4 <= vectors; v += 4) {
+            const g = gp + (<usize>v << 4), o = table + (<usize>v << 2);
+            a0 = madd(v128.load(g), v128.load(shift + <usize>load<u32>(o)), a0);
+            a1 = madd(v128.load(g, 16), v128.load(shift + <usize>load<u32>(o, 4)), a1);
+            a2 = madd(v128.load(g, 32), v128.load(shift + <usize>load<u32>(o, 8)), a2);
+            a3 = madd(v128.load(g, 48), v128.load(shift + <usize>load<u32>(o, 12)), a3);
+          }
+          for (; v < vectors; v++) a0 = madd(v128.load(gp + (<usize>v << 4)), v128.load(shift + <usize>load<u32>(table + (<usize>v << 2))), a0);
+          v128.store(out + (<usize>k << 4), f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
         }
       }
-      store<f32>(dk + ((<usize>ch * <usize>len + <usize>k) << 2), s);
     }
+  }
+}
+
+/** dk[c, k] = the horizontal sum of the slices' partial sums added in slice order (parcConvBackpropKernelSlices). */
+export function parcKernelTotal(partials: usize, slices: i32, c: i32, len: i32, dk: usize): void {
+  const perSlice = <usize>(c * len) * 16;
+  for (let e = 0; e < c * len; e++) {
+    let v = v128.load(partials + (<usize>e << 4));
+    for (let slice = 1; slice < slices; slice++) v = f32x4.add(v, v128.load(partials + <usize>slice * perSlice + (<usize>e << 4)));
+    store<f32>(dk + (<usize>e << 2), horizontalSum(v));
+  }
+}
+
+/** A plane's copy for the gathered taps: the plane twice over (axis H), each row twice over (axis W). */
+@inline function copyPlane(xp: usize, copy: usize, h: i32, w: i32, axisH: i32): void {
+  const planeFloats = h * w;
+  if (axisH) {
+    copyFloats(copy, xp, planeFloats);
+    copyFloats(copy + (<usize>planeFloats << 2), xp, planeFloats);
+    return;
+  }
+  const rowBytes = <usize>w << 2;
+  for (let i = 0; i < h; i++) {
+    const row = copy + <usize>(2 * i) * rowBytes;
+    copyFloats(row, xp + <usize>i * rowBytes, w);
+    copyFloats(row + rowBytes, xp + <usize>i * rowBytes, w);
   }
 }
 
 /**
  * The forward (sign = 1: y[i] = Σ_k kernel[k] · x[(i + k) mod n]) and its transpose, the backward
- * w.r.t. the input (sign = −1: dx[i] = Σ_k kernel[k] · dy[(i − k) mod n]), gathered: each block of
- * 16 outputs is summed in four SIMD registers over all n taps and stored once (the scatter form
- * re-reads and rewrites the output row for every tap). Along W each row is first copied twice into
- * this thread's scratch (`scratch` + (start / chunk) · scratchBytes, 2·W floats), so the wrapped
- * taps are plain unaligned loads. With `offset` ≠ 0 (the forward only), offset[c, i] (axis H) or
- * offset[c, j] (axis W), a float32 [C, n] array, starts each output's sum: the conv of the meta PE
- * and the bias, so neither needs a pass of its own (ops/parc-conv.ts in @parcnet/parc). Planes [start, end).
+ * w.r.t. the input (sign = −1: dx[i] = Σ_k kernel[k] · dy[(i − k) mod n]), gathered: each output
+ * vector is summed in a register over all n taps and stored once (the scatter form re-reads and
+ * rewrites the output for every tap). Each plane is first copied into this thread's scratch
+ * (`scratch` + (start / chunk) · scratchBytes, 2·H·W floats) so that every tap is a plain load at a
+ * fixed step from the output's position: along H the plane twice over (tap k of flat position t is
+ * t + k·W, or t + (H − k)·W for the transpose), along W each row twice over. Four output vectors are
+ * summed at a time: a vector's taps are one chain of dependent multiply-adds, and four chains
+ * overlap (this network's planes are 8, 4 and 2 wide: a row alone gave one or two). With `offset` ≠
+ * 0 (the forward only), offset[c, i·W + j] (axis H: a [C, H·W] float32 array, each row's value
+ * repeated) or offset[c, j] (axis W: [C, W]) starts each output's sum: the conv of the meta PE and
+ * the bias, so neither needs a pass of its own (ops/parc-conv.ts in @parcnet/parc). Planes
+ * [start, end). Along H the plane's size, along W its width, must be a multiple of 4 for the vector
+ * path (along W a width of 2 has its own); other planes go output by output.
  */
 export function parcGather(
   x: usize, kernel: usize, offset: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
-  const planeBytes = <usize>h * <usize>w << 2;
+  const planeFloats = h * w;
+  const planeBytes = <usize>planeFloats << 2;
   const rowBytes = <usize>w << 2;
-  const twice = scratch + <usize>(start / chunk) * scratchBytes;
+  const copy = scratch + <usize>(start / chunk) * scratchBytes;
   const n = axisH ? h : w;
+  const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
+  // Byte offset of tap 0 from an output's own position in the copy, and the step from tap to tap.
+  const first: isize = axisH ? (sign > 0 ? 0 : <isize>planeBytes) : (sign > 0 ? 0 : <isize>rowBytes);
+  const step: isize = axisH ? <isize>sign * <isize>rowBytes : <isize>sign * 4;
+  // Along W with rows of 2 (whose transpose is itself: (j − 1) mod 2 = (j + 1) mod 2), lanes swapped in place.
+  const pairs = !axisH && w == 2 && (planeFloats & 3) == 0;
   for (let plane = start; plane < end; plane++) {
     const kp = kernel + (<usize>((plane % c) * n) << 2);
-    const ob = offset ? offset + (<usize>((plane % c) * n) << 2) : 0;
+    const ob = offset ? offset + (<usize>((plane % c) * (axisH ? planeFloats : w)) << 2) : 0;
     const xp = x + <usize>plane * planeBytes;
     const yp = y + <usize>plane * planeBytes;
-    for (let i = 0; i < h; i++) {
-      const out = yp + <usize>i * rowBytes;
-      if (!axisH) {
-        memory.copy(twice, xp + <usize>i * rowBytes, rowBytes);
-        memory.copy(twice + rowBytes, xp + <usize>i * rowBytes, rowBytes);
+    if (pairs) {
+      // Rows of 2 along W: tap 1 is the plane with each pair's two floats swapped.
+      const w0 = v128.load32_splat(kp), w1 = v128.load32_splat(kp, 4);
+      const init = ob ? v128.load64_splat(ob) : f32x4.splat(0);
+      for (let at: usize = 0; at < planeBytes; at += 16) {
+        const v = v128.load(xp + at);
+        v128.store(yp + at, madd(w1, i32x4.shuffle(v, v, 1, 0, 3, 2), madd(w0, v, init)));
       }
-      let j = 0;
-      for (; j + 16 <= w; j += 16) {
-        let a0 = initial(ob, i, j, axisH), a1 = initial(ob, i, j + 4, axisH), a2 = initial(ob, i, j + 8, axisH), a3 = initial(ob, i, j + 12, axisH);
-        for (let k = 0; k < n; k++) {
-          const wk = v128.load32_splat(kp + (<usize>k << 2));
-          const src = tapSource(xp, twice, i, j, k, h, w, axisH, sign);
-          a0 = madd(wk, v128.load(src), a0);
-          a1 = madd(wk, v128.load(src, 16), a1);
-          a2 = madd(wk, v128.load(src, 32), a2);
-          a3 = madd(wk, v128.load(src, 48), a3);
-        }
-        const at = out + (<usize>j << 2);
-        v128.store(at, a0); v128.store(at, a1, 16); v128.store(at, a2, 32); v128.store(at, a3, 48);
+      continue;
+    }
+    copyPlane(xp, copy, h, w, axisH);
+    let v = 0;
+    for (; v + 4 <= vectors; v += 4) {
+      const p0 = tapZero(copy, v, w, axisH, first), p1 = tapZero(copy, v + 1, w, axisH, first);
+      const p2 = tapZero(copy, v + 2, w, axisH, first), p3 = tapZero(copy, v + 3, w, axisH, first);
+      let a0 = initial(ob, v, w, axisH), a1 = initial(ob, v + 1, w, axisH), a2 = initial(ob, v + 2, w, axisH), a3 = initial(ob, v + 3, w, axisH);
+      let at: isize = 0;
+      for (let k = 0; k < n; k++) {
+        const wk = v128.load32_splat(kp + (<usize>k << 2));
+        a0 = madd(wk, v128.load(p0 + <usize>at), a0);
+        a1 = madd(wk, v128.load(p1 + <usize>at), a1);
+        a2 = madd(wk, v128.load(p2 + <usize>at), a2);
+        a3 = madd(wk, v128.load(p3 + <usize>at), a3);
+        at += step;
       }
-      for (; j + 4 <= w; j += 4) {
-        let a = initial(ob, i, j, axisH);
-        for (let k = 0; k < n; k++) a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(tapSource(xp, twice, i, j, k, h, w, axisH, sign)), a);
-        v128.store(out + (<usize>j << 2), a);
+      const out = yp + (<usize>v << 4);
+      v128.store(out, a0);
+      v128.store(out, a1, 16);
+      v128.store(out, a2, 32);
+      v128.store(out, a3, 48);
+    }
+    for (; v < vectors; v++) {
+      const p = tapZero(copy, v, w, axisH, first);
+      let a = initial(ob, v, w, axisH);
+      let at: isize = 0;
+      for (let k = 0; k < n; k++) {
+        a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(p + <usize>at), a);
+        at += step;
       }
-      for (; j < w; j++) {
-        let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? i : j) << 2)) : 0;
-        for (let k = 0; k < n; k++) s += load<f32>(kp + (<usize>k << 2)) * load<f32>(tapSource(xp, twice, i, j, k, h, w, axisH, sign));
-        store<f32>(out + (<usize>j << 2), s);
+      v128.store(yp + (<usize>v << 4), a);
+    }
+    if (vectors > 0) continue;
+    for (let t = 0; t < planeFloats; t++) {
+      const i = t / w, j = t % w;
+      let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? t : j) << 2)) : 0;
+      for (let k = 0; k < n; k++) {
+        const src = axisH ? ((i + sign * k + h) % h) * w + j : 2 * w * i + (j + sign * k + w) % w;
+        s += load<f32>(kp + (<usize>k << 2)) * load<f32>(copy + (<usize>src << 2));
       }
+      store<f32>(yp + (<usize>t << 2), s);
     }
   }
 }
 
-/** The sum outputs j … j + 3 of row i start from: their offsets, or zero. */
-@inline function initial(ob: usize, i: i32, j: i32, axisH: i32): v128 {
-  if (!ob) return f32x4.splat(0);
-  return axisH ? v128.load32_splat(ob + (<usize>i << 2)) : v128.load(ob + (<usize>j << 2));
+/** Copies `count` floats, four at a time then one by one (the copies here are 8 to 256 bytes, too short for memory.copy's call). */
+@inline function copyFloats(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
-/** Where tap k of output (i, j) reads: row (i ± k) mod H of the plane, or column j ± k (mod W) of the doubled row. */
-@inline function tapSource(xp: usize, twice: usize, i: i32, j: i32, k: i32, h: i32, w: i32, axisH: i32, sign: i32): usize {
-  if (axisH) {
-    let r = i + sign * k;
-    if (r >= h) r -= h;
-    else if (r < 0) r += h;
-    return xp + ((<usize>r * <usize>w + <usize>j) << 2);
-  }
-  return twice + (<usize>(sign > 0 ? j + k : j - k + w) << 2);
+/** Where tap 0 of output vector v lies in the plane's copy: flat position 4v along H, row i's doubled copy at column j along W. */
+@inline function tapZero(copy: usize, v: i32, w: i32, axisH: i32, first: isize): usize {
+  if (axisH) return copy + (<usize>v << 4) + <usize>first;
+  const perRow = w >> 2;
+  const i = v / perRow;
+  const j = (v - i * perRow) << 2;
+  return copy + (<usize>(2 * i * w + j) << 2) + <usize>first;
+}
+
+/** The sum output vector v starts from: its offsets, or zero. */
+@inline function initial(ob: usize, v: i32, w: i32, axisH: i32): v128 {
+  if (!ob) return f32x4.splat(0);
+  if (axisH) return v128.load(ob + (<usize>v << 4));
+  const perRow = w >> 2;
+  return v128.load(ob + (<usize>((v % perRow) << 2) << 2));
 }

@@ -470,16 +470,30 @@ function winogradBackpropFilter(xp: number, dyp: number, dwp: number, g: Conv2DG
   parallelFor(g.o, 'winogradFilterAdjoint', [du.at, du.stride, g.o, g.c, dwp], g.o * g.c * 64);
 }
 
+/**
+ * ParC's offset table [C, n] as parcGather reads it: along W as it is; along H each row's value
+ * repeated across the row, [C, H·W], so an output vector's offsets are one load wherever it starts.
+ */
+function offsetIn(offset: Tensor, axis: 'H' | 'W', h: number, w: number): number {
+  if (axis === 'W') return copyIn(offset);
+  const c = offset.shape[0];
+  const table = offset.toTypedArray() as Float32Array;
+  const at = alloc(c * h * w * 4);
+  const planes = f32(at, c * h * w);
+  for (let ch = 0; ch < c; ch++) for (let i = 0; i < h; i++) planes.fill(table[ch * h + i], (ch * h + i) * w, (ch * h + i + 1) * w);
+  return at;
+}
+
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
   return (source, kernel, axis, offset) => scoped(() => {
     const [n, c, h, w] = source.shape;
     const sp = copyIn(source);
     const kp = copyIn(kernel);
-    const op = offset ? copyIn(offset) : 0;
+    const op = offset ? offsetIn(offset, axis, h, w) : 0;
     const out = outputIn(source.size);
-    // Along W, each thread's doubled row.
-    const scratchBytes = Math.ceil((2 * w) / 4) * 16;
+    // Each thread's copy of a plane: the plane twice over (axis H), each row twice over (axis W).
+    const scratchBytes = Math.ceil((2 * h * w) / 4) * 16;
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcGather', [sp, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
@@ -494,8 +508,15 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const length = axis === 'H' ? h : w;
   const xp = copyIn(x);
   const gp = copyIn(gradOutput);
-  const dkp = outputIn(c * length, true);
-  parallelFor(c, 'parcConvBackpropKernel', [xp, gp, dkp, n, c, h, w, axis === 'H' ? 1 : 0], x.size * length);
+  const dkp = outputIn(c * length);
+  // Slices of the batch, as the filter gradients'; each thread's copy of a plane and, along W, its vectors' offsets.
+  const sliceSize = Math.ceil(n / FILTER_SLICES);
+  const slices = Math.ceil(n / sliceSize);
+  const partials = alloc(slices * c * length * 16);
+  const scratchBytes = Math.ceil((2 * h * w) / 4) * 16 + Math.ceil((h * w) / 16) * 16;
+  const { scratch, chunk } = chunkScratch(slices, scratchBytes);
+  parallelFor(slices, 'parcConvBackpropKernelSlices', [xp, gp, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
+  wasm.parcKernelTotal(partials, slices, c, length, dkp);
   return outputTensor(dkp, [c, length]);
 }));
 

@@ -228,12 +228,15 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS });
     });
 
-    it('ParcConv (with and without its offset table) and both backprops, both axes, non-square', () => {
+    it('ParcConv (with and without its offset table) and both backprops, both axes, non-square, batches cut into slices', () => {
       setNumThreads(threads);
       const kernels = (['ParcConv', 'ParcConvBackpropInput', 'ParcConvBackpropKernel'] as const).map(both);
+      // Sides up to 37, and often under 9 (this network's planes: 8, 4, 2): planes whose size (along H)
+      // or width (along W) is a multiple of 4 go by vectors, widths of 2 along W by swapped pairs,
+      // the rest output by output. Batches up to 19: the kernel gradient's slices hold 1 to 3 images.
+      const side = fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 37 }));
       fc.assert(fc.property(
-        // Up to 37 wide: blocks of 16 outputs, then of 4, then single ones.
-        fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 5 }), side, side,
         fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
         (b, c, h, w, axis, strided, withOffset, seed) => {
           const x = input([b, c, h, w], seed, strided);
@@ -244,6 +247,18 @@ for (const threads of [1, 2]) {
           expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
           expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
         }), { seed: SEED, numRuns: RUNS });
+      // Every path on every run: this network's 8×8, 4×4 and 2×2, rows of 2 under 6, a width of 4 under 3, 5×5.
+      for (const [h, w] of [[8, 8], [4, 4], [2, 2], [6, 2], [3, 4], [5, 5]]) {
+        for (const axis of ['H', 'W'] as const) {
+          const x = input([17, 3, h, w], h * w, false);
+          const g = input([17, 3, h, w], h * w + 1, true);
+          const kernel = randn([3, axis === 'H' ? h : w], { seed: h + w });
+          const offset = randn([3, axis === 'H' ? h : w], { seed: h * w + 7 });
+          expectClose(kernels[0][0](x, kernel, axis, offset) as Tensor, kernels[0][1](x, kernel, axis, offset) as Tensor);
+          expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
+          expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
+        }
+      }
     });
 
     it('batch norm statistics, apply and backward, with fused SiLU / Hardswish', () => {

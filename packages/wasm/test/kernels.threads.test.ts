@@ -57,15 +57,18 @@ function cases(): [string, () => unknown][] {
   const a = randn([2, 37, 29], { seed: 9 });
   const b = randn([2, 29, 23], { seed: 10 });
   list.push(['BatchMatMul', () => run('BatchMatMul', a, b, false, false)]);
-  const p = randn([13, 6, 9, 11], { seed: 11 });
-  const pg = randn([13, 6, 9, 11], { seed: 12 });
-  for (const axis of ['H', 'W'] as const) {
-    const kernel = randn([6, axis === 'H' ? 9 : 11], { seed: 13 });
-    list.push(
-      [`ParcConv ${axis}`, () => run('ParcConv', p, kernel, axis)],
-      [`ParcConvBackpropInput ${axis}`, () => run('ParcConvBackpropInput', pg, kernel, axis)],
-      [`ParcConvBackpropKernel ${axis}`, () => run('ParcConvBackpropKernel', p, pg, axis)],
-    );
+  // ParC planes output by output (9 × 11) and by vectors (8 × 8).
+  for (const [h, w] of [[9, 11], [8, 8]]) {
+    const p = randn([13, 6, h, w], { seed: 11 });
+    const pg = randn([13, 6, h, w], { seed: 12 });
+    for (const axis of ['H', 'W'] as const) {
+      const kernel = randn([6, axis === 'H' ? h : w], { seed: 13 });
+      list.push(
+        [`ParcConv ${axis} ${h}×${w}`, () => run('ParcConv', p, kernel, axis)],
+        [`ParcConvBackpropInput ${axis} ${h}×${w}`, () => run('ParcConvBackpropInput', pg, kernel, axis)],
+        [`ParcConvBackpropKernel ${axis} ${h}×${w}`, () => run('ParcConvBackpropKernel', p, pg, axis)],
+      );
+    }
   }
   const v = randn([13, 20, 5, 5], { seed: 14 }).mul(2).add(0.5);
   const vg = randn([13, 20, 5, 5], { seed: 15 });
