@@ -635,6 +635,25 @@ registerKernel({
   }),
 });
 
+// Concatenation along an axis (a ParC block's two branches): each input written into its block of
+// an output in wasm memory, which the next kernel then reads in place (the reference's output is an
+// ordinary array, copied in again).
+registerKernel({
+  name: 'Concat', backend: WASM, priority: PRIORITY,
+  guard: (tensors) => tensors.length > 0 && allFloat32(...tensors) && tensors[0].shape.length <= 6,
+  fn: (tensors, axis) => scoped(() => {
+    const shape = tensors[0].shape.map((d, i) => (i === axis ? tensors.reduce((n, t) => n + t.shape[axis], 0) : d));
+    const strides = contiguousStrides(shape);
+    const out = outputIn(shape.reduce((a, b) => a * b, 1));
+    let at = 0;
+    for (const t of tensors) {
+      if (t.size > 0) copyView(t.shape, strides, out + at * strides[axis] * 4, copyIn(t), true);
+      at += t.shape[axis];
+    }
+    return outputTensor(out, shape);
+  }),
+});
+
 // A strided float32 view made contiguous (contiguous(), and a cast to the same dtype), when its
 // storage already lies in wasm memory; anything else is the reference's.
 registerKernel({

@@ -455,6 +455,21 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('Concat of 1 to 4 inputs along any axis (sizes 0 to 4 along it), strided inputs: bit for bit the reference', () => {
+      setNumThreads(threads);
+      const [wasm, reference] = both('Concat');
+      fc.assert(fc.property(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }), fc.nat(), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.nat({ max: 1e6 }),
+        (shape, pickAxis, sizes, strided, seed) => {
+          const axis = pickAxis % shape.length;
+          const tensors = sizes.map((size, i) => input(shape.map((d, k) => (k === axis ? size : d)), seed + i, strided && i % 2 === 0));
+          const got = wasm(tensors, axis) as Tensor;
+          const want = reference(tensors, axis) as Tensor;
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+        }), { seed: SEED, numRuns: RUNS });
+    });
+
     it('Cast (contiguous copy) of views on wasm-resident storage: permuted, flipped, sliced with a step, expanded; bit for bit', async () => {
       setNumThreads(threads);
       const { add, flip, permute, slice, expand, zeros } = await import('@parcnet/tensor');
