@@ -115,6 +115,19 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     depthwise3x3('depthwise3x3', g.n * g.c, [xp, wp, yp], g, attrs, [0, ...tail]);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
+  if (g.depthwise && g.pointwise) {
+    // A depthwise 1×1 conv scales each channel (a ParC stage's channel_adaptive at ParC-Net-XS's
+    // widths): the norm's pass alone, w folded into its scale (the depthwise kernel went output by
+    // output, then a second pass for the norm).
+    const weight = f32(wp, g.c);
+    const normScale = epilogue ? f32(epilogue.scale, g.c) : null;
+    const scale = alloc(Math.ceil(g.c / 4) * 16);
+    f32(scale, g.c).set(normScale ? weight.map((wc, c) => wc * normScale[c]) : weight);
+    const split = normSplit(g.n, g.c);
+    const shift = epilogue ? epilogue.shift : vectorIn(new Float64Array(g.c));
+    parallelFor(split.total, 'bnApply', [xp, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0, split.byImages], g.n * g.c * g.ho * g.wo);
+    return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
+  }
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     // No epilogue in this kernel: the norm and activation as a second pass, in place.
@@ -238,6 +251,8 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     gemmOverBatch(packGroups(wp, 1, 0, g.c, g.o, 1, g.c), g.c, dyp, g.o, g, dxp, [0, 0, 0]);
     return outputTensor(dxp, inputShape);
   }
+  // A depthwise 1×1 conv's adjoint scales each channel of dy by its weight, as the forward.
+  if (g.depthwise && g.pointwise) return normApply(gradOutput, Float64Array.from(w.toTypedArray() as Float32Array), new Float64Array(g.c), null);
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
   const dxp = outputIn(g.n * g.c * g.h * g.w, g.depthwise || !g.pointwise);
   if (g.depthwise) {

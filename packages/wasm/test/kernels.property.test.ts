@@ -86,8 +86,8 @@ const convCase = fc.record({
   sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }), ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }),
   dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }), depthwise: fc.boolean(), pointwise: fc.boolean(), strided: fc.boolean(), seed: fc.nat({ max: 1e6 }),
 }).map((c) => (c.depthwise ? { ...c, cg: 1, og: 1, groups: c.groups * c.cg + 1 } : c))
-  // 1×1 convs (stride 1, no padding) skip the columns entirely: draw them often.
-  .map((c) => (c.pointwise && !c.depthwise ? { ...c, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0 } : c))
+  // 1×1 convs (stride 1, no padding) skip the columns entirely, and a depthwise one is a per-channel scale: draw them often.
+  .map((c) => (c.pointwise ? { ...c, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0 } : c))
   .filter((c) => c.h + 2 * c.ph >= c.dh * (c.kh - 1) + 1 && c.w + 2 * c.pw >= c.dw * (c.kw - 1) + 1);
 
 for (const threads of [1, 2]) {
