@@ -17,5 +17,24 @@ declare module '@parcnet/tensor' {
     ParcConvBackpropInput: (gradOutput: Tensor, kernel: Tensor, axis: ParcAxis) => Tensor;
     /** dkernel[c, k] = Σ_{b, i, j} g[b, c, i, j] · x[b, c, (i + k) mod n, j], shape [C, n]. */
     ParcConvBackpropKernel: (x: Tensor, gradOutput: Tensor, axis: ParcAxis) => Tensor;
+    /**
+     * Inference's ParC mixing in a ParC block: x [B, C, H, W] (C even) split into halves along C,
+     * the first half convolved along H then along W, the second along W then along H (each conv as
+     * ParcConv with its kernel and offset tables), each half added to its input:
+     * y = concat(x₁ + P_W(P_H(x₁)), x₂ + P_H(P_W(x₂))).
+     */
+    ParcMixer: (x: Tensor, halves: readonly [ParcMixerHalf, ParcMixerHalf]) => Tensor;
   }
+}
+
+/** One conv of a ParcMixer: its kernel and offset, both [C/2, n] (n the length of its axis). */
+export interface ParcTables {
+  kernel: Tensor;
+  offset: Tensor;
+}
+
+/** A half's two convs, in the order they run (along H then W for the first half, W then H for the second). */
+export interface ParcMixerHalf {
+  first: ParcTables;
+  second: ParcTables;
 }

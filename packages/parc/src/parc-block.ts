@@ -1,7 +1,8 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Hardsigmoid, Hardswish, kaimingUniform_, Module, normal_, Sequential } from '@parcnet/nn';
 import { add, chunk, concat, feedForwardNormAct, isTracing, mul, zeros, type NormActStageOptions, type Tensor } from '@parcnet/tensor';
 import { needsGrad } from './conv-layer.js';
-import { parcConv } from './ops/parc-conv.js';
+import type { ParcMixerHalf } from './kernel-names.js';
+import { parcConv, parcMixer, parcTables } from './ops/parc-conv.js';
 import { resampleKernel } from './ops/resample.js';
 
 /** The channel attention of a ParC block (official `CA_layer`): x · hardsigmoid(BN(1×1(hardswish(BN(1×1(gap(x))))))). */
@@ -133,6 +134,14 @@ export class ParcBlock extends Module {
 
   /** x: [B, 2·dim, H, W] → [B, 2·dim, H, W]; H and W need not be equal (spec §2.2). */
   forward(x: Tensor): Tensor {
+    const halves = this.mixerInference(x);
+    const z = halves ? parcMixer(x, halves) : this.mix(x);
+    const stages = this.ffnInference(z);
+    return add(z, this.ca.forward(stages ? feedForwardNormAct(z, stages) : this.ffn.forward(z)));
+  }
+
+  /** The two branches' ParCs with their PEs, pre-norms and residuals, concatenated: the modules' way. */
+  private mix(x: Tensor): Tensor {
     const [r1, r2] = chunk(x, 2, 1);
     const [h, w] = [x.shape[2], x.shape[3]];
     let x1 = r1;
@@ -148,9 +157,32 @@ export class ParcBlock extends Module {
     const u2 = parcConv(x2, this.metaKernel1W, { axis: 'W', bias: this.bias1W });
     const v1 = parcConv(u1, this.metaKernel2W, { axis: 'W', metaPE: this.metaPE2W, bias: this.bias2W });
     const v2 = parcConv(u2, this.metaKernel2H, { axis: 'H', metaPE: this.metaPE2H, bias: this.bias2H });
-    const z = concat([add(r1, v1), add(r2, v2)], 1);
-    const stages = this.ffnInference(z);
-    return add(z, this.ca.forward(stages ? feedForwardNormAct(z, stages) : this.ffn.forward(z)));
+    return concat([add(r1, v1), add(r2, v2)], 1);
+  }
+
+  /**
+   * The branches as one inference kernel's tables (parcMixer): each pre-norm, with the PE before it,
+   * folded into its branch's first ParC, the PE between the ParCs into the second's offset; or null
+   * where the modules must run: in training, when gradients are wanted, while an exporter traces.
+   */
+  private mixerInference(x: Tensor): [ParcMixerHalf, ParcMixerHalf] | null {
+    if (this.training || isTracing() || needsGrad(x, this)) return null;
+    const norm1 = this.preNorm1.inferenceAffine();
+    const norm2 = this.preNorm2.inferenceAffine();
+    if (!norm1 || !norm2) return null;
+    const [h, w] = [x.shape[2], x.shape[3]];
+    // The modules add pe_1 only when both branches have one.
+    const pe1 = this.metaPE1H !== null && this.metaPE1W !== null;
+    return [
+      {
+        first: parcTables(this.metaKernel1H, 'H', h, { metaPE: pe1 ? this.metaPE1H : null, bias: this.bias1H, inputAffine: norm1 }),
+        second: parcTables(this.metaKernel2W, 'W', w, { metaPE: this.metaPE2W, bias: this.bias2W }),
+      },
+      {
+        first: parcTables(this.metaKernel1W, 'W', w, { metaPE: pe1 ? this.metaPE1W : null, bias: this.bias1W, inputAffine: norm2 }),
+        second: parcTables(this.metaKernel2H, 'H', h, { metaPE: this.metaPE2H, bias: this.bias2H }),
+      },
+    ];
   }
 
   /**

@@ -132,71 +132,120 @@ export function parcGather(
 ): void {
   const planeFloats = h * w;
   const planeBytes = <usize>planeFloats << 2;
-  const rowBytes = <usize>w << 2;
   const copy = scratch + <usize>(start / chunk) * scratchBytes;
+  const n = axisH ? h : w;
+  for (let plane = start; plane < end; plane++) {
+    const kp = kernel + (<usize>((plane % c) * n) << 2);
+    const ob = offset ? offset + (<usize>((plane % c) * (axisH ? planeFloats : w)) << 2) : 0;
+    gatherPlane(x + <usize>plane * planeBytes, kp, ob, 0, y + <usize>plane * planeBytes, copy, h, w, axisH, sign);
+  }
+}
+
+/**
+ * Inference's ParC mixing in a ParC block (the ParcMixer kernel), planes [start, end) of [N, C]:
+ * the first half's channels convolved along H then W, the second half's along W then H, as parcGather
+ * with the tables (kernel, offset) of each conv, [C/2, n] (an offset along H as parcGather takes it,
+ * [C/2, H·W]); each plane's middle result stays in this thread's scratch, and the plane itself is
+ * added to the second conv's sums before they are stored. Scratch per chunk: the copy parcGather
+ * uses, then the middle plane.
+ */
+export function parcMixer(
+  x: usize, y: usize, c: i32, h: i32, w: i32,
+  k1: usize, o1: usize, k2: usize, o2: usize, k3: usize, o3: usize, k4: usize, o4: usize,
+  scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
+): void {
+  const planeFloats = h * w;
+  const planeBytes = <usize>planeFloats << 2;
+  const copy = scratch + <usize>(start / chunk) * scratchBytes;
+  const middle = copy + ((<usize>(2 * planeFloats + 3) >> 2) << 4);
+  const half = c >> 1;
+  for (let plane = start; plane < end; plane++) {
+    const ch = plane % c;
+    const firstHalf = ch < half;
+    const cc = firstHalf ? ch : ch - half;
+    const xp = x + <usize>plane * planeBytes;
+    // Half 1: along H (k1, o1) then W (k2, o2); half 2: along W (k3, o3) then H (k4, o4).
+    const kA = firstHalf ? k1 : k3, oA = firstHalf ? o1 : o3, kB = firstHalf ? k2 : k4, oB = firstHalf ? o2 : o4;
+    const nA = firstHalf ? h : w, nB = firstHalf ? w : h;
+    gatherPlane(xp, kA + (<usize>(cc * nA) << 2), oA + (<usize>(cc * (firstHalf ? planeFloats : w)) << 2), 0, middle, copy, h, w, firstHalf ? 1 : 0, 1);
+    gatherPlane(middle, kB + (<usize>(cc * nB) << 2), oB + (<usize>(cc * (firstHalf ? w : planeFloats)) << 2), xp, y + <usize>plane * planeBytes, copy, h, w, firstHalf ? 0 : 1, 1);
+  }
+}
+
+/**
+ * One plane of parcGather: the plane at xp convolved along the axis (sign as parcGather's) with the
+ * taps at kp, each output's sum started from its offsets at ob (0: none) and, with rp ≠ 0, the
+ * residual plane at rp added before the store.
+ */
+@inline function gatherPlane(xp: usize, kp: usize, ob: usize, rp: usize, yp: usize, copy: usize, h: i32, w: i32, axisH: i32, sign: i32): void {
+  const planeFloats = h * w;
+  const planeBytes = <usize>planeFloats << 2;
+  const rowBytes = <usize>w << 2;
   const n = axisH ? h : w;
   const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
   // Byte offset of tap 0 from an output's own position in the copy, and the step from tap to tap.
   const first: isize = axisH ? (sign > 0 ? 0 : <isize>planeBytes) : (sign > 0 ? 0 : <isize>rowBytes);
   const step: isize = axisH ? <isize>sign * <isize>rowBytes : <isize>sign * 4;
-  // Along W with rows of 2 (whose transpose is itself: (j − 1) mod 2 = (j + 1) mod 2), lanes swapped in place.
-  const pairs = !axisH && w == 2 && (planeFloats & 3) == 0;
-  for (let plane = start; plane < end; plane++) {
-    const kp = kernel + (<usize>((plane % c) * n) << 2);
-    const ob = offset ? offset + (<usize>((plane % c) * (axisH ? planeFloats : w)) << 2) : 0;
-    const xp = x + <usize>plane * planeBytes;
-    const yp = y + <usize>plane * planeBytes;
-    if (pairs) {
-      // Rows of 2 along W: tap 1 is the plane with each pair's two floats swapped.
-      const w0 = v128.load32_splat(kp), w1 = v128.load32_splat(kp, 4);
-      const init = ob ? v128.load64_splat(ob) : f32x4.splat(0);
-      for (let at: usize = 0; at < planeBytes; at += 16) {
-        const v = v128.load(xp + at);
-        v128.store(yp + at, madd(w1, i32x4.shuffle(v, v, 1, 0, 3, 2), madd(w0, v, init)));
-      }
-      continue;
+  if (!axisH && w == 2 && (planeFloats & 3) == 0) {
+    // Rows of 2 along W (the transpose is the same: (j − 1) mod 2 = (j + 1) mod 2): tap 1 is the
+    // plane with each pair's two floats swapped.
+    const w0 = v128.load32_splat(kp), w1 = v128.load32_splat(kp, 4);
+    const init = ob ? v128.load64_splat(ob) : f32x4.splat(0);
+    for (let at: usize = 0; at < planeBytes; at += 16) {
+      const v = v128.load(xp + at);
+      const sum = madd(w1, i32x4.shuffle(v, v, 1, 0, 3, 2), madd(w0, v, init));
+      v128.store(yp + at, rp ? f32x4.add(v128.load(rp + at), sum) : sum);
     }
-    copyPlane(xp, copy, h, w, axisH);
-    let v = 0;
-    for (; v + 4 <= vectors; v += 4) {
-      const p0 = tapZero(copy, v, w, axisH, first), p1 = tapZero(copy, v + 1, w, axisH, first);
-      const p2 = tapZero(copy, v + 2, w, axisH, first), p3 = tapZero(copy, v + 3, w, axisH, first);
-      let a0 = initial(ob, v, w, axisH), a1 = initial(ob, v + 1, w, axisH), a2 = initial(ob, v + 2, w, axisH), a3 = initial(ob, v + 3, w, axisH);
-      let at: isize = 0;
-      for (let k = 0; k < n; k++) {
-        const wk = v128.load32_splat(kp + (<usize>k << 2));
-        a0 = madd(wk, v128.load(p0 + <usize>at), a0);
-        a1 = madd(wk, v128.load(p1 + <usize>at), a1);
-        a2 = madd(wk, v128.load(p2 + <usize>at), a2);
-        a3 = madd(wk, v128.load(p3 + <usize>at), a3);
-        at += step;
-      }
-      const out = yp + (<usize>v << 4);
-      v128.store(out, a0);
-      v128.store(out, a1, 16);
-      v128.store(out, a2, 32);
-      v128.store(out, a3, 48);
+    return;
+  }
+  copyPlane(xp, copy, h, w, axisH);
+  let v = 0;
+  for (; v + 4 <= vectors; v += 4) {
+    const p0 = tapZero(copy, v, w, axisH, first), p1 = tapZero(copy, v + 1, w, axisH, first);
+    const p2 = tapZero(copy, v + 2, w, axisH, first), p3 = tapZero(copy, v + 3, w, axisH, first);
+    let a0 = initial(ob, v, w, axisH), a1 = initial(ob, v + 1, w, axisH), a2 = initial(ob, v + 2, w, axisH), a3 = initial(ob, v + 3, w, axisH);
+    let at: isize = 0;
+    for (let k = 0; k < n; k++) {
+      const wk = v128.load32_splat(kp + (<usize>k << 2));
+      a0 = madd(wk, v128.load(p0 + <usize>at), a0);
+      a1 = madd(wk, v128.load(p1 + <usize>at), a1);
+      a2 = madd(wk, v128.load(p2 + <usize>at), a2);
+      a3 = madd(wk, v128.load(p3 + <usize>at), a3);
+      at += step;
     }
-    for (; v < vectors; v++) {
-      const p = tapZero(copy, v, w, axisH, first);
-      let a = initial(ob, v, w, axisH);
-      let at: isize = 0;
-      for (let k = 0; k < n; k++) {
-        a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(p + <usize>at), a);
-        at += step;
-      }
-      v128.store(yp + (<usize>v << 4), a);
+    const out = yp + (<usize>v << 4);
+    if (rp) {
+      const r = rp + (<usize>v << 4);
+      a0 = f32x4.add(v128.load(r), a0);
+      a1 = f32x4.add(v128.load(r, 16), a1);
+      a2 = f32x4.add(v128.load(r, 32), a2);
+      a3 = f32x4.add(v128.load(r, 48), a3);
     }
-    if (vectors > 0) continue;
-    for (let t = 0; t < planeFloats; t++) {
-      const i = t / w, j = t % w;
-      let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? t : j) << 2)) : 0;
-      for (let k = 0; k < n; k++) {
-        const src = axisH ? ((i + sign * k + h) % h) * w + j : 2 * w * i + (j + sign * k + w) % w;
-        s += load<f32>(kp + (<usize>k << 2)) * load<f32>(copy + (<usize>src << 2));
-      }
-      store<f32>(yp + (<usize>t << 2), s);
+    v128.store(out, a0);
+    v128.store(out, a1, 16);
+    v128.store(out, a2, 32);
+    v128.store(out, a3, 48);
+  }
+  for (; v < vectors; v++) {
+    const p = tapZero(copy, v, w, axisH, first);
+    let a = initial(ob, v, w, axisH);
+    let at: isize = 0;
+    for (let k = 0; k < n; k++) {
+      a = madd(v128.load32_splat(kp + (<usize>k << 2)), v128.load(p + <usize>at), a);
+      at += step;
     }
+    if (rp) a = f32x4.add(v128.load(rp + (<usize>v << 4)), a);
+    v128.store(yp + (<usize>v << 4), a);
+  }
+  if (vectors > 0) return;
+  for (let t = 0; t < planeFloats; t++) {
+    const i = t / w, j = t % w;
+    let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? t : j) << 2)) : 0;
+    for (let k = 0; k < n; k++) {
+      const src = axisH ? ((i + sign * k + h) % h) * w + j : 2 * w * i + (j + sign * k + w) % w;
+      s += load<f32>(kp + (<usize>k << 2)) * load<f32>(copy + (<usize>src << 2));
+    }
+    store<f32>(yp + (<usize>t << 2), rp ? load<f32>(rp + (<usize>t << 2)) + s : s);
   }
 }
 

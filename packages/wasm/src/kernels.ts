@@ -515,6 +515,29 @@ function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 
   });
 }
 
+// Inference's ParC mixing of a ParC block (assembly/parc.ts, parcMixer): both branches' two ParCs
+// and residuals plane by plane, each plane's middle result in the thread's scratch, the halves
+// written into their channels of one output (what two pre-norms, four ParcConv, two adds and a
+// Concat did in nine passes).
+registerKernel({
+  name: 'ParcMixer', backend: WASM, priority: PRIORITY,
+  guard: (x, halves) => allFloat32(x, ...halves.flatMap(({ first, second }) => [first.kernel, first.offset, second.kernel, second.offset])),
+  fn: (x, halves) => scoped(() => {
+    const [n, c, h, w] = x.shape;
+    const xp = copyIn(x);
+    const y = outputIn(x.size);
+    const tables = halves.flatMap(({ first, second }, which) => [
+      copyIn(first.kernel), offsetIn(first.offset, which === 0 ? 'H' : 'W', h, w),
+      copyIn(second.kernel), offsetIn(second.offset, which === 0 ? 'W' : 'H', h, w),
+    ]);
+    // Each thread's copy of a plane (as parcGather's), then the plane between the two convs.
+    const scratchBytes = Math.ceil((2 * h * w) / 4) * 16 + Math.ceil((h * w) / 4) * 16;
+    const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
+    parallelFor(n * c, 'parcMixer', [xp, y, c, h, w, ...tables, scratch, scratchBytes, chunk], x.size * (h + w));
+    return outputTensor(y, x.shape);
+  }),
+});
+
 register('ParcConv', parcPlanes(1));
 register('ParcConvBackpropInput', parcPlanes(-1));
 

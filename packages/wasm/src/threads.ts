@@ -66,7 +66,7 @@ type ExportName = keyof KernelExports;
 
 /** Exports a worker may be asked to run, by index (the index travels through shared memory). */
 const callable: ExportName[] = [
-  'gemm', 'depthwise', 'depthwise3x3', 'invertedResidual', 'feedForward', 'depthwise3x3BackpropInput', 'depthwise3x3BackpropFilterSlices', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcGather', 'parcConvBackpropKernelSlices',
+  'gemm', 'depthwise', 'depthwise3x3', 'invertedResidual', 'feedForward', 'depthwise3x3BackpropInput', 'depthwise3x3BackpropFilterSlices', 'depthwiseBackpropInput', 'depthwiseBackpropFilter', 'parcGather', 'parcMixer', 'parcConvBackpropKernelSlices',
   'bnStats', 'bnApply', 'bnBackwardSums', 'bnBackwardApply', 'convImages', 'convBackpropInputImages', 'convBackpropFilterImages',
   'winogradInput', 'winogradGradOutput', 'winogradGemms', 'winogradOutput', 'winogradInputAdjoint', 'winogradFilter', 'winogradFilterAdjoint',
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',

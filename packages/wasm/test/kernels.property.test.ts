@@ -261,6 +261,23 @@ for (const threads of [1, 2]) {
       }
     });
 
+    it('ParcMixer (both halves\' two ParCs and residuals): close to the reference, any plane, this network\'s planes on every run', () => {
+      setNumThreads(threads);
+      const [wasm, reference] = both('ParcMixer');
+      const tables = (c: number, n: number, seed: number) => ({ kernel: randn([c, n], { seed }), offset: randn([c, n], { seed: seed + 1 }) });
+      const check = (b: number, c: number, h: number, w: number, seed: number, strided: boolean) => {
+        const x = input([b, 2 * c, h, w], seed, strided);
+        const halves = [
+          { first: tables(c, h, seed + 2), second: tables(c, w, seed + 4) },
+          { first: tables(c, w, seed + 6), second: tables(c, h, seed + 8) },
+        ] as const;
+        expectClose(wasm(x, halves) as Tensor, reference(x, halves) as Tensor);
+      };
+      const side = fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }));
+      fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }), side, side, fc.nat({ max: 1e6 }), fc.boolean(), check), { seed: SEED, numRuns: RUNS });
+      for (const [h, w] of [[8, 8], [4, 4], [2, 2], [6, 2], [3, 4], [5, 5]]) check(17, 3, h, w, h * w, false);
+    });
+
     it('batch norm statistics, apply and backward, with fused SiLU / Hardswish', () => {
       setNumThreads(threads);
       const [statsW, statsR] = both('BatchNormStats');

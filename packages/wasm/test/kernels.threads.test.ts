@@ -69,6 +69,9 @@ function cases(): [string, () => unknown][] {
         [`ParcConvBackpropKernel ${axis} ${h}×${w}`, () => run('ParcConvBackpropKernel', p, pg, axis)],
       );
     }
+    const tables = (n: number, seed: number) => ({ kernel: randn([3, n], { seed }), offset: randn([3, n], { seed: seed + 1 }) });
+    const halves = [{ first: tables(h, 30), second: tables(w, 32) }, { first: tables(w, 34), second: tables(h, 36) }];
+    list.push([`ParcMixer ${h}×${w}`, () => run('ParcMixer', p, halves)]);
   }
   const v = randn([13, 20, 5, 5], { seed: 14 }).mul(2).add(0.5);
   const vg = randn([13, 20, 5, 5], { seed: 15 });

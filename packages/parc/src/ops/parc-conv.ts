@@ -1,7 +1,7 @@
 import {
-  assertFloat, DTypeError, formatShape, recordOp, runKernel, ShapeError, sum, Tensor, type FloatArray, type FloatDType,
+  assertFloat, DTypeError, formatShape, isGradEnabled, ParcnetError, recordOp, runKernel, ShapeError, sum, Tensor, type FloatArray, type FloatDType,
 } from '@parcnet/tensor';
-import type { ParcAxis } from '../kernel-names.js';
+import type { ParcAxis, ParcMixerHalf, ParcTables } from '../kernel-names.js';
 import { resampleRows, resampleRowsAdjoint, resampleTaps } from './resample.js';
 
 /** Options of {@link parcConv}. */
@@ -93,21 +93,100 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
   }, { axis, kernel, pe: peAtSize, bias }); // the kernel and PE at this input's size: what an exporter bakes in
 }
 
-/** offset[c, i] = bias[c] + Σₖ kernel[c, k] · pe[c, (i + k) mod n]: what the PE and the bias add to output i. */
-function offsetTable(kernel: Tensor, pe: Tensor | null, bias: Tensor | null, c: number, n: number, dtype: FloatDType): Tensor {
+/**
+ * offset[c, i] = bias[c] + Σₖ kernel[c, k] · pe[c, (i + k) mod n]: what the PE and the bias add to
+ * output i. With an input affine (s, t) applied after the PE, the input's constant part is
+ * s[c]·pe + t[c]: offset[c, i] = bias[c] + Σₖ kernel[c, k] · (s[c]·pe[c, (i + k) mod n] + t[c]).
+ */
+function offsetTable(kernel: Tensor, pe: Tensor | null, bias: Tensor | null, c: number, n: number, dtype: FloatDType, affine: InputAffine | null = null): Tensor {
   const w = kernel.storage as FloatArray;
   const q = pe ? pe.storage as FloatArray : null;
   const b = bias ? bias.contiguous().toTypedArray() as FloatArray : null;
   const out = Tensor.empty([c, n], dtype);
   const table = out.storage as FloatArray;
   for (let ch = 0; ch < c; ch++) {
+    const scale = affine ? affine.scale[ch] : 1;
+    const shift = affine ? affine.shift[ch] : 0;
     for (let i = 0; i < n; i++) {
       let s = b ? b[ch] : 0;
-      if (q) for (let k = 0; k < n; k++) s += w[ch * n + k] * q[ch * n + (i + k < n ? i + k : i + k - n)];
+      if (affine) {
+        for (let k = 0; k < n; k++) s += w[ch * n + k] * ((q ? scale * q[ch * n + (i + k < n ? i + k : i + k - n)] : 0) + shift);
+      } else if (q) {
+        for (let k = 0; k < n; k++) s += w[ch * n + k] * q[ch * n + (i + k < n ? i + k : i + k - n)];
+      }
       table[ch * n + i] = s;
     }
   }
   return out;
+}
+
+/** A per-channel affine x · scale[c] + shift[c] (an evaluation norm's, BatchNorm2d.inferenceAffine). */
+export interface InputAffine {
+  scale: Float64Array;
+  shift: Float64Array;
+}
+
+/** Options of {@link parcTables}: what comes before the conv, folded into its tables. */
+export interface ParcTablesOptions {
+  /** Meta PE, as parcConv's: resampled to n and added to the input. */
+  metaPE?: Tensor | null;
+  /** Bias [C], added to the output. */
+  bias?: Tensor | null;
+  /** A per-channel affine applied to the input after the PE (a norm in evaluation). */
+  inputAffine?: InputAffine | null;
+}
+
+/**
+ * A ParC conv along `axis` at length n as inference runs it (the ParcMixer kernel): the kernel
+ * and offset tables [C, n] with what comes before the conv folded in. The conv is linear, so
+ * conv(s·(x + q̃) + t) + bias = conv_{s·w}(x) + offset, with the kernel s[c]·w[c, k] and the offset
+ * of offsetTable: the PE, the affine (a norm) and the bias cost no pass over the activation.
+ */
+export function parcTables(metaKernel: Tensor, axis: ParcAxis, n: number, options: ParcTablesOptions = {}): ParcTables {
+  const longAxis = axis === 'H' ? 2 : 3;
+  const k = metaKernel.shape[longAxis];
+  const c = metaKernel.shape[0];
+  const dtype = metaKernel.dtype as FloatDType;
+  const taps = resampleTaps(k, n, dtype);
+  const kernel = Tensor.empty([c, n], dtype);
+  resampleRows(metaKernel.contiguous().toTypedArray() as FloatArray, c, taps, kernel.storage as FloatArray);
+  let pe: Tensor | null = null;
+  if (options.metaPE) {
+    pe = Tensor.empty([c, n], dtype);
+    resampleRows(options.metaPE.contiguous().toTypedArray() as FloatArray, c, taps, pe.storage as FloatArray);
+  }
+  const affine = options.inputAffine ?? null;
+  const offset = offsetTable(kernel, pe, options.bias ?? null, c, n, dtype, affine);
+  if (affine) {
+    const w = kernel.storage as FloatArray;
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) w[ch * n + i] *= affine.scale[ch];
+  }
+  return { kernel, offset };
+}
+
+/**
+ * Inference's ParC mixing in a ParC block (the ParcMixer kernel): x [B, C, H, W] split into halves
+ * along C, the first convolved along H then W, the second along W then H, each half added to its
+ * input; every conv's kernel and offset come from {@link parcTables}. No gradient flows through it.
+ */
+export function parcMixer(x: Tensor, halves: readonly [ParcMixerHalf, ParcMixerHalf]): Tensor {
+  assertFloat('parcMixer', x.dtype, 'input');
+  if (x.ndim !== 4 || x.shape[1] % 2 !== 0) throw new ShapeError(`parcMixer: expected input [B, C, H, W] with C even, got ${formatShape(x.shape)}`);
+  if (isGradEnabled() && x.requiresGrad) throw new ParcnetError('parcMixer: inference only, but the input requires grad; call it under noGrad() or use parcConv');
+  const [, c, h, w] = x.shape;
+  halves.forEach(({ first, second }, which) => {
+    const axes: [ParcAxis, ParcAxis] = which === 0 ? ['H', 'W'] : ['W', 'H'];
+    [first, second].forEach((tables, i) => {
+      const want = [c / 2, axes[i] === 'H' ? h : w];
+      for (const [name, t] of [['kernel', tables.kernel], ['offset', tables.offset]] as const) {
+        if (formatShape(t.shape) !== formatShape(want)) {
+          throw new ShapeError(`parcMixer: half ${which + 1}'s ${i === 0 ? 'first' : 'second'} conv (axis ${axes[i]}) needs a ${name} ${formatShape(want)} for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`);
+        }
+        if (t.dtype !== x.dtype) throw new DTypeError(`parcMixer: half ${which + 1}'s ${name} is ${t.dtype} but the input is ${x.dtype}`);
+      }
+    });
+  });
+  return runKernel('ParcMixer', x, halves);
 }
 
 /** grad[c, k] += Σᵢ gSum[c, i] · pe[c, (i + k) mod n]. */

@@ -40,26 +40,55 @@ registerKernel({
   name: 'ParcConv',
   backend: 'reference',
   priority: 0,
-  fn: (x, kernel, axis, offset) => {
+  fn: (x, kernel, axis, offset) => parcConvReference(x, kernel, axis, offset ?? null),
+});
+
+/** ParcConv by the book: each output from its offset (or 0), then every tap added in order. */
+function parcConvReference(x: Tensor, kernel: Tensor, axis: ParcAxis, offset: Tensor | null): Tensor {
+  const src = floatData(x);
+  const weights = floatData(kernel);
+  const out = Tensor.empty(x.shape, x.dtype);
+  const dst = out.storage as FloatArray;
+  const planeSize = x.shape[2] * x.shape[3];
+  if (offset) {
+    // Each output starts from its offset, as the sum of its taps does in the wasm kernel.
+    const [b, c, h, w] = x.shape;
+    const start = floatData(offset);
+    for (let plane = 0; plane < b * c; plane++) {
+      const row = (plane % c) * (axis === 'H' ? h : w);
+      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[plane * planeSize + i * w + j] = start[row + (axis === 'H' ? i : j)];
+    }
+  }
+  forEachTap(x.shape, axis, (plane, channel, i, k, source, n, length, lineStride, step) => {
+    const wk = weights[channel * n + k];
+    const o = plane * planeSize + i * lineStride;
+    const s = plane * planeSize + source * lineStride;
+    for (let t = 0; t < length; t++) dst[o + t * step] += wk * src[s + t * step];
+  });
+  return out;
+}
+
+registerKernel({
+  name: 'ParcMixer',
+  backend: 'reference',
+  priority: 0,
+  fn: (x, halves) => {
+    const [b, c, h, w] = x.shape;
+    const half = c / 2;
+    const planeSize = h * w;
     const src = floatData(x);
-    const weights = floatData(kernel);
     const out = Tensor.empty(x.shape, x.dtype);
     const dst = out.storage as FloatArray;
-    const planeSize = x.shape[2] * x.shape[3];
-    if (offset) {
-      // Each output starts from its offset, as the sum of its taps does in the wasm kernel.
-      const [b, c, h, w] = x.shape;
-      const start = floatData(offset);
-      for (let plane = 0; plane < b * c; plane++) {
-        const row = (plane % c) * (axis === 'H' ? h : w);
-        for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[plane * planeSize + i * w + j] = start[row + (axis === 'H' ? i : j)];
+    halves.forEach(({ first, second }, which) => {
+      // The half's channels as a tensor of their own, through its two convs, then added to it.
+      const part = Tensor.empty([b, half, h, w], x.dtype);
+      const data = part.storage as FloatArray;
+      for (let i = 0; i < b; i++) data.set(src.subarray((i * c + which * half) * planeSize, (i * c + (which + 1) * half) * planeSize), i * half * planeSize);
+      const axes: [ParcAxis, ParcAxis] = which === 0 ? ['H', 'W'] : ['W', 'H'];
+      const mixed = floatData(parcConvReference(parcConvReference(part, first.kernel, axes[0], first.offset), second.kernel, axes[1], second.offset));
+      for (let i = 0; i < b; i++) {
+        for (let e = 0; e < half * planeSize; e++) dst[(i * c + which * half) * planeSize + e] = data[i * half * planeSize + e] + mixed[i * half * planeSize + e];
       }
-    }
-    forEachTap(x.shape, axis, (plane, channel, i, k, source, n, length, lineStride, step) => {
-      const wk = weights[channel * n + k];
-      const o = plane * planeSize + i * lineStride;
-      const s = plane * planeSize + source * lineStride;
-      for (let t = 0; t < length; t++) dst[o + t * step] += wk * src[s + t * step];
     });
     return out;
   },
