@@ -106,14 +106,15 @@ describe('the demo page in Chromium', () => {
       const loaded = await pageState(page);
       expect(loaded.isolated).toBe(true);
       expect(loaded.threads).toBeGreaterThan(1);
-      for (const op of ['Conv2D', 'BatchMatMul', 'ParcConv', 'BatchNormApply', 'Silu']) expect(loaded.wasmKernels).toContain(op);
+      for (const op of ['Conv2D', 'BatchMatMul', 'ParcConv', 'ParcMixer', 'BatchNormApply', 'Silu']) expect(loaded.wasmKernels).toContain(op);
 
       const state = await classifyInPage(page);
       const result = state.lastClassification!;
       // The forward really ran in WASM: every conv (Conv2D, or Conv2DNormAct for a conv with its
-      // norm or bias in the epilogue) and ParC call, none on the reference kernels.
+      // norm or bias in the epilogue) and ParC call (a ParC block's branches as one ParcMixer in
+      // inference), none on the reference kernels.
       expect(convCalls(result.kernels, 'wasm')).toBeGreaterThan(20);
-      expect(result.kernels['ParcConv:wasm']).toBeGreaterThan(0);
+      expect(result.kernels['ParcMixer:wasm']).toBeGreaterThan(0);
       expect(convCalls(result.kernels, 'reference')).toBe(0);
       expect(result.logits).toHaveLength(10);
       expect(maxDifference(result.logits, nodeLogits)).toBeLessThan(1e-4);
