@@ -39,6 +39,16 @@ import { horizontalSum, storeLanes } from './simd';
   return pw & 1 ? 0 : half;
 }
 
+/**
+ * Copies `count` floats, four at a time then one by one: a row here is 8 to 128 bytes, and
+ * memory.copy is a call into the engine for each.
+ */
+@inline function copyFloats(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
 /** Copies a plane [h, w] into the scratch plane's interior (its border stays as it was: zero). */
 function padPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, row: i32, sw: i32): void {
   const rowBytes = <usize>row << 2;
@@ -49,7 +59,7 @@ function padPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, row:
     const from = src + (<usize>iy * <usize>w << 2);
     const to = dst + <usize>(iy + ph) * rowBytes;
     if (sw == 1) {
-      memory.copy(to + (<usize>pw << 2), from, <usize>w << 2);
+      copyFloats(to + (<usize>pw << 2), from, w);
       continue;
     }
     // Eight elements at a time: evens to one half, odds to the other.
@@ -74,7 +84,7 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
     const from = src + <usize>(iy + ph) * rowBytes;
     const to = dst + (<usize>iy * <usize>w << 2);
     if (sw == 1) {
-      memory.copy(to, from + (<usize>pw << 2), <usize>w << 2);
+      copyFloats(to, from + (<usize>pw << 2), w);
       continue;
     }
     let t = 0;
@@ -95,20 +105,42 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
 
 /**
  * One output plane [ho, wo] of the depthwise 3×3 conv from the padded scratch plane into `dst`, with
- * conv2dNormAct's affine when `epilogue` (the activation is the caller's).
+ * conv2dNormAct's affine when `epilogue` (the activation is the caller's). A function of its own, not
+ * inlined: inlined into its callers (a plane copy, the epilogue, the loops over planes around it),
+ * V8 kept the nine taps and the row pointers on the stack and reloaded them for every vector, about
+ * 18 cycles a vector. Unit-stride columns (o1 = 4, o2 = 8) take the taps at immediate offsets.
  */
-@inline function convolvePlane(
+function convolvePlane(
   plane: usize, rowBytes: usize, o0: usize, o1: usize, o2: usize, wgt: usize, ch: i32, flip: i32,
   epilogue: bool, sv: v128, bv: v128, ho: i32, wo: i32, sh: i32, dst: usize,
 ): void {
   const t0 = tap(wgt, ch, 0, flip), t1 = tap(wgt, ch, 1, flip), t2 = tap(wgt, ch, 2, flip);
   const t3 = tap(wgt, ch, 3, flip), t4 = tap(wgt, ch, 4, flip), t5 = tap(wgt, ch, 5, flip);
   const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
+  const unit = o0 == 0 && o1 == 4 && o2 == 8;
   for (let oy = 0; oy < ho; oy++) {
     const r0 = plane + <usize>(oy * sh) * rowBytes;
     const r1 = r0 + rowBytes;
     const r2 = r1 + rowBytes;
     const out = dst + (<usize>oy * <usize>wo << 2);
+    if (unit) {
+      for (let ox = 0; ox < wo; ox += 4) {
+        const at = <usize>ox << 2;
+        const a = r0 + at, b = r1 + at, c = r2 + at;
+        let acc = f32x4.mul(t0, v128.load(a));
+        acc = f32x4.add(acc, f32x4.mul(t1, v128.load(a, 4)));
+        acc = f32x4.add(acc, f32x4.mul(t2, v128.load(a, 8)));
+        acc = f32x4.add(acc, f32x4.mul(t3, v128.load(b)));
+        acc = f32x4.add(acc, f32x4.mul(t4, v128.load(b, 4)));
+        acc = f32x4.add(acc, f32x4.mul(t5, v128.load(b, 8)));
+        acc = f32x4.add(acc, f32x4.mul(t6, v128.load(c)));
+        acc = f32x4.add(acc, f32x4.mul(t7, v128.load(c, 4)));
+        acc = f32x4.add(acc, f32x4.mul(t8, v128.load(c, 8)));
+        if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
+        storeLanes(out + at, acc, wo - ox);
+      }
+      continue;
+    }
     for (let ox = 0; ox < wo; ox += 4) {
       const at = <usize>ox << 2;
       let acc = f32x4.mul(t0, v128.load(r0 + at + o0));
@@ -227,7 +259,7 @@ export function depthwise3x3ScratchBytes(kind: i32, h: i32, w: i32, ho: i32, wo:
 
 /** Copies dy's plane [ho, wo] into rows of `stride` floats from float `lead` on (the rest stays zero). */
 @inline function copyRows(src: usize, ho: i32, wo: i32, dst: usize, stride: i32, lead: i32): void {
-  for (let oy = 0; oy < ho; oy++) memory.copy(dst + (<usize>(oy * stride + lead) << 2), src + (<usize>oy * <usize>wo << 2), <usize>wo << 2);
+  for (let oy = 0; oy < ho; oy++) copyFloats(dst + (<usize>(oy * stride + lead) << 2), src + (<usize>oy * <usize>wo << 2), wo);
 }
 
 /** Floats per row of dy's copy in the backward w.r.t. the input: 4 zeros, then dy's row, then zeros past the last tap read. */
