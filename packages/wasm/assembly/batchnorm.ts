@@ -55,17 +55,20 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, planeSums: usize, byIm
   }
 }
 
+/** Channel ch's two float64 plane sums (at planeSums + 16·(img·C + ch)) added image by image, as one f64x2. */
+@inline function channelTotals(planeSums: usize, n: i32, c: i32, ch: i32): v128 {
+  let total = f64x2.splat(0);
+  for (let img = 0; img < n; img++) total = f64x2.add(total, v128.load(planeSums + (<usize>(img * c + ch) << 4)));
+  return total;
+}
+
 /** Adds bnStats' plane sums image by image: mean[c] and biased variance[c] (float64). */
 export function bnStatsTotal(n: i32, c: i32, s: i32, planeSums: usize, mean: usize, variance: usize): void {
   const count = <f64>n * <f64>s;
   for (let ch = 0; ch < c; ch++) {
-    let sum: f64 = 0;
-    let sq: f64 = 0;
-    for (let img = 0; img < n; img++) {
-      const at = planeSums + (<usize>(img * c + ch) << 4);
-      sum += load<f64>(at);
-      sq += load<f64>(at, 8);
-    }
+    const total = channelTotals(planeSums, n, c, ch);
+    const sum = f64x2.extract_lane(total, 0);
+    const sq = f64x2.extract_lane(total, 1);
     const m = sum / count;
     store<f64>(mean + (<usize>ch << 3), m);
     // Rounding can take a constant channel's Σx²/n − mean² a hair below 0.
@@ -168,15 +171,17 @@ export function bnBackwardSums(
       const gp = plane(g, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
       let i = 0;
-      // Blocks of 64: the sums in float32 lanes over the block (16 terms a lane), then into the
-      // float64 lanes. Widening every vector cost five instructions a sum, most on the port the
-      // conversions share: the kernel ran 1.22x as long on one thread.
-      for (; i + 64 <= s; i += 64) {
+      // Blocks of up to 64 floats: the sums in float32 lanes over the block (at most 16 terms a
+      // lane), then into the float64 lanes. Widening every vector cost five instructions a sum, most
+      // on the port the conversions share: the kernel ran 1.22x as long on one thread.
+      while (i + 8 <= s) {
+        const blockEnd = min(i + 64, s & ~7);
         let f0 = f32x4.splat(0), f1 = f32x4.splat(0), q0 = f32x4.splat(0), q1 = f32x4.splat(0);
-        for (let j = 0; j < 64; j += 8) {
-          const o = <usize>(i + j) << 2;
+        for (; i < blockEnd; i += 8) {
+          const o = <usize>i << 2;
           const xhat0 = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
           const xhat1 = f32x4.mul(f32x4.sub(v128.load(xp + o, 16), mv), kv);
+          // Both derivatives before either store (activation.ts, expNegv).
           const dz0 = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat0, wv), bv), act));
           const dz1 = f32x4.mul(v128.load(gp + o, 16), activationGrad(f32x4.add(f32x4.mul(xhat1, wv), bv), act));
           v128.store(dp + o, dz0);
@@ -188,20 +193,6 @@ export function bnBackwardSums(
         }
         sumDz = addWidened(sumDz, f32x4.add(f0, f1));
         sumDzX = addWidened(sumDzX, f32x4.add(q0, q1));
-      }
-      for (; i + 8 <= s; i += 8) {
-        const o = <usize>i << 2;
-        const xhat0 = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
-        const xhat1 = f32x4.mul(f32x4.sub(v128.load(xp + o, 16), mv), kv);
-        // Both derivatives before either store (activation.ts, expNegv).
-        const dz0 = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat0, wv), bv), act));
-        const dz1 = f32x4.mul(v128.load(gp + o, 16), activationGrad(f32x4.add(f32x4.mul(xhat1, wv), bv), act));
-        v128.store(dp + o, dz0);
-        v128.store(dp + o, dz1, 16);
-        sumDz = addWidened(sumDz, dz0);
-        sumDzX = addWidened(sumDzX, f32x4.mul(dz0, xhat0));
-        sumDz = addWidened(sumDz, dz1);
-        sumDzX = addWidened(sumDzX, f32x4.mul(dz1, xhat1));
       }
       for (; i + 4 <= s; i += 4) {
         const o = <usize>i << 2;
@@ -234,13 +225,9 @@ export function bnBackwardSums(
 export function bnBackwardTotal(n: i32, c: i32, s: i32, planeSums: usize, batchStats: i32, dweight: usize, dbias: usize, corrections: usize): void {
   const count = <f64>n * <f64>s;
   for (let ch = 0; ch < c; ch++) {
-    let totalDz: f64 = 0;
-    let totalDzX: f64 = 0;
-    for (let img = 0; img < n; img++) {
-      const at = planeSums + (<usize>(img * c + ch) << 4);
-      totalDz += load<f64>(at);
-      totalDzX += load<f64>(at, 8);
-    }
+    const total = channelTotals(planeSums, n, c, ch);
+    const totalDz = f64x2.extract_lane(total, 0);
+    const totalDzX = f64x2.extract_lane(total, 1);
     store<f64>(dweight + (<usize>ch << 3), totalDzX);
     store<f64>(dbias + (<usize>ch << 3), totalDz);
     store<f32>(corrections + (<usize>ch << 3), batchStats ? <f32>(totalDz / count) : <f32>0);

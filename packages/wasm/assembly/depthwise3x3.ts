@@ -6,7 +6,7 @@
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
 import { activateInPlace } from './batchnorm';
 import { gemm, packPanels, panelBytes, rowPanels } from './gemm';
-import { horizontalSum, storeLanes } from './simd';
+import { copyFloats, horizontalSum, storeLanes } from './simd';
 
 /** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
 @inline function rowFloats(w: i32, pw: i32, wo: i32, sw: i32): i32 {
@@ -37,16 +37,6 @@ import { horizontalSum, storeLanes } from './simd';
 
 @inline function oddHalf(pw: i32, half: usize): usize {
   return pw & 1 ? 0 : half;
-}
-
-/**
- * Copies `count` floats, four at a time then one by one: a row here is 8 to 128 bytes, and
- * memory.copy is a call into the engine for each.
- */
-@inline function copyFloats(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
 /** Copies a plane [h, w] into the scratch plane's interior (its border stays as it was: zero). */

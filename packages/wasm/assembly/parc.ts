@@ -2,7 +2,7 @@
 // (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n. The forward
 // and the input gradient are one gathered kernel (parcGather); the kernel gradient reads the same
 // copy of each plane (parcConvBackpropKernelSlices).
-import { horizontalSum, madd } from './simd';
+import { copyFloats, horizontalSum, madd } from './simd';
 
 /**
  * The kernel gradient dk[c, k] = Σ over images and positions of dy · (x at tap k), first as partial
@@ -22,7 +22,7 @@ export function parcConvBackpropKernelSlices(
   const planeBytes = <usize>planeFloats << 2;
   const rowBytes = <usize>w << 2;
   const copy = scratch + <usize>(start / chunk) * scratchBytes;
-  const table = copy + ((<usize>(2 * planeFloats + 3) >> 2) << 4);
+  const table = copy + copyBytes(planeFloats);
   const len = axisH ? h : w;
   const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
   const step: usize = axisH ? rowBytes : 4;
@@ -94,6 +94,11 @@ export function parcKernelTotal(partials: usize, slices: i32, c: i32, len: i32, 
   }
 }
 
+/** Bytes of a plane's copy (copyPlane): 2·H·W floats, rounded to whole vectors (kernels.ts allocates the same). */
+@inline function copyBytes(planeFloats: i32): usize {
+  return (<usize>(2 * planeFloats + 3) >> 2) << 4;
+}
+
 /** A plane's copy for the gathered taps: the plane twice over (axis H), each row twice over (axis W). */
 @inline function copyPlane(xp: usize, copy: usize, h: i32, w: i32, axisH: i32): void {
   const planeFloats = h * w;
@@ -157,7 +162,7 @@ export function parcMixer(
   const planeFloats = h * w;
   const planeBytes = <usize>planeFloats << 2;
   const copy = scratch + <usize>(start / chunk) * scratchBytes;
-  const middle = copy + ((<usize>(2 * planeFloats + 3) >> 2) << 4);
+  const middle = copy + copyBytes(planeFloats);
   const half = c >> 1;
   for (let plane = start; plane < end; plane++) {
     const ch = plane % c;
@@ -247,13 +252,6 @@ export function parcMixer(
     }
     store<f32>(yp + (<usize>t << 2), rp ? load<f32>(rp + (<usize>t << 2)) + s : s);
   }
-}
-
-/** Copies `count` floats, four at a time then one by one (the copies here are 8 to 256 bytes, too short for memory.copy's call). */
-@inline function copyFloats(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
 /** Where tap 0 of output vector v lies in the plane's copy: flat position 4v along H, row i's doubled copy at column j along W. */

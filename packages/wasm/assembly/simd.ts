@@ -41,3 +41,14 @@
   if (count > 1) store<f32>(at, f32x4.extract_lane(v, 1), 4);
   if (count > 2) store<f32>(at, f32x4.extract_lane(v, 2), 8);
 }
+
+/**
+ * Copies `count` floats, four at a time then one by one: for the short rows and planes the depthwise
+ * and ParC kernels copy into scratch (8 to 256 bytes), where memory.copy is a call into the engine
+ * each time.
+ */
+@inline export function copyFloats(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}

@@ -276,6 +276,12 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
  */
 const FILTER_SLICES = 8;
 
+/** The filter gradients' slices of a batch of n images: `slices` of `sliceSize` images, the last maybe fewer. */
+function batchSlices(n: number): { sliceSize: number; slices: number } {
+  const sliceSize = Math.ceil(n / FILTER_SLICES);
+  return { sliceSize, slices: Math.ceil(n / sliceSize) };
+}
+
 // dW[group] = Σ over images of dy · colsᵀ: threads take slices of the batch (convBackpropFilterImages).
 register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped(() => {
   const g = conv2dGeometry(x.shape, weightShape, attrs);
@@ -301,8 +307,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   const dwp = outputIn(count, true);
   if (isDepthwise3x3(g, attrs)) {
     // Slices of the batch, as the dense convs' filter gradients below.
-    const sliceSize = Math.ceil(g.n / FILTER_SLICES);
-    const slices = Math.ceil(g.n / sliceSize);
+    const { sliceSize, slices } = batchSlices(g.n);
     const partials = alloc(slices * g.c * 144);
     depthwise3x3('depthwise3x3BackpropFilterSlices', slices, [xp, dyp, partials], g, attrs, [sliceSize]);
     wasm.depthwise3x3FilterTotal(partials, slices, g.c, dwp);
@@ -314,8 +319,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
   }
   const rows = g.cg * g.kh * g.kw;
   const pixels = g.ho * g.wo;
-  const slice = Math.ceil(g.n / FILTER_SLICES);
-  const slices = Math.ceil(g.n / slice);
+  const { sliceSize: slice, slices } = batchSlices(g.n);
   const partialBytes = Math.ceil(count / 4) * 16;
   const partials = alloc(partialBytes * slices);
   f32(partials, (partialBytes / 4) * slices).fill(0);
@@ -499,6 +503,12 @@ function offsetIn(offset: Tensor, axis: 'H' | 'W', h: number, w: number): number
   return at;
 }
 
+/**
+ * Bytes of a thread's copy of an H × W plane for the ParC kernels (assembly/parc.ts): along H the
+ * plane twice over, along W each row twice over; 2·H·W floats either way, rounded to whole vectors.
+ */
+const parcCopyBytes = (h: number, w: number): number => Math.ceil((2 * h * w) / 4) * 16;
+
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
   return (source, kernel, axis, offset) => scoped(() => {
@@ -507,8 +517,7 @@ function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 
     const kp = copyIn(kernel);
     const op = offset ? offsetIn(offset, axis, h, w) : 0;
     const out = outputIn(source.size);
-    // Each thread's copy of a plane: the plane twice over (axis H), each row twice over (axis W).
-    const scratchBytes = Math.ceil((2 * h * w) / 4) * 16;
+    const scratchBytes = parcCopyBytes(h, w);
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcGather', [sp, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
@@ -531,7 +540,7 @@ registerKernel({
       copyIn(second.kernel), offsetIn(second.offset, which === 0 ? 'W' : 'H', h, w),
     ]);
     // Each thread's copy of a plane (as parcGather's), then the plane between the two convs.
-    const scratchBytes = Math.ceil((2 * h * w) / 4) * 16 + Math.ceil((h * w) / 4) * 16;
+    const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 4) * 16;
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcMixer', [xp, y, c, h, w, ...tables, scratch, scratchBytes, chunk], x.size * (h + w));
     return outputTensor(y, x.shape);
@@ -548,10 +557,9 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const gp = copyIn(gradOutput);
   const dkp = outputIn(c * length);
   // Slices of the batch, as the filter gradients'; each thread's copy of a plane and, along W, its vectors' offsets.
-  const sliceSize = Math.ceil(n / FILTER_SLICES);
-  const slices = Math.ceil(n / sliceSize);
+  const { sliceSize, slices } = batchSlices(n);
   const partials = alloc(slices * c * length * 16);
-  const scratchBytes = Math.ceil((2 * h * w) / 4) * 16 + Math.ceil((h * w) / 16) * 16;
+  const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 16) * 16;
   const { scratch, chunk } = chunkScratch(slices, scratchBytes);
   parallelFor(slices, 'parcConvBackpropKernelSlices', [xp, gp, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
   wasm.parcKernelTotal(partials, slices, c, length, dkp);
