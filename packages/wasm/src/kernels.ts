@@ -119,22 +119,20 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     // A depthwise 1×1 conv scales each channel (a ParC stage's channel_adaptive at ParC-Net-XS's
     // widths): the norm's pass alone, w folded into its scale (the depthwise kernel went output by
     // output, then a second pass for the norm).
-    const weight = f32(wp, g.c);
-    const normScale = epilogue ? f32(epilogue.scale, g.c) : null;
-    const scale = alloc(Math.ceil(g.c / 4) * 16);
-    f32(scale, g.c).set(normScale ? weight.map((wc, c) => wc * normScale[c]) : weight);
-    const split = normSplit(g.n, g.c);
+    let scale = wp;
+    if (epilogue) {
+      const normScale = f32(epilogue.scale, g.c);
+      scale = alloc(Math.ceil(g.c / 4) * 16);
+      f32(scale, g.c).set(f32(wp, g.c).map((wc, c) => wc * normScale[c]));
+    }
     const shift = epilogue ? epilogue.shift : vectorIn(new Float64Array(g.c));
-    parallelFor(split.total, 'bnApply', [xp, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0, split.byImages], g.n * g.c * g.ho * g.wo);
+    normApplyIn(xp, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     // No epilogue in this kernel: the norm and activation as a second pass, in place.
-    if (epilogue) {
-      const split = normSplit(g.n, g.c);
-      parallelFor(split.total, 'bnApply', [yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act, split.byImages], g.n * g.c * g.ho * g.wo);
-    }
+    if (epilogue) normApplyIn(yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (winogradApplies(g, attrs)) {
@@ -252,7 +250,11 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
     return outputTensor(dxp, inputShape);
   }
   // A depthwise 1×1 conv's adjoint scales each channel of dy by its weight, as the forward.
-  if (g.depthwise && g.pointwise) return normApply(gradOutput, Float64Array.from(w.toTypedArray() as Float32Array), new Float64Array(g.c), null);
+  if (g.depthwise && g.pointwise) {
+    const dxp = outputIn(g.n * g.c * g.h * g.w);
+    normApplyIn(dyp, dxp, g.n, g.c, g.h * g.w, wp, vectorIn(new Float64Array(g.c)), 0);
+    return outputTensor(dxp, inputShape);
+  }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
   const dxp = outputIn(g.n * g.c * g.h * g.w, g.depthwise || !g.pointwise);
   if (g.depthwise) {
@@ -747,9 +749,14 @@ register('BatchNormApply', (x, scale, shift, activation) => scoped(() => normApp
 function normApply(x: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation): Tensor {
   const { n, c, s } = channelGeometry(x.shape);
   const yp = outputIn(x.size);
-  const split = normSplit(n, c);
-  parallelFor(split.total, 'bnApply', [copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation), split.byImages], x.size);
+  normApplyIn(copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation));
   return outputTensor(yp, x.shape);
+}
+
+/** The same over [N, C, S] at xp into yp (may be xp), scale and shift float32 [C] in wasm memory, split as normSplit says. */
+function normApplyIn(xp: number, yp: number, n: number, c: number, s: number, scale: number, shift: number, act: number): void {
+  const split = normSplit(n, c);
+  parallelFor(split.total, 'bnApply', [xp, yp, n, c, s, scale, shift, act, split.byImages], n * c * s);
 }
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {

@@ -2,7 +2,7 @@ import {
   assertFloat, DTypeError, formatShape, isGradEnabled, ParcnetError, recordOp, runKernel, ShapeError, sum, Tensor, type FloatArray, type FloatDType,
 } from '@parcnet/tensor';
 import type { ParcAxis, ParcMixerHalf, ParcTables } from '../kernel-names.js';
-import { resampleRows, resampleRowsAdjoint, resampleTaps } from './resample.js';
+import { resampleRows, resampleRowsAdjoint, resampleTaps, type ResampleTaps } from './resample.js';
 
 /** Options of {@link parcConv}. */
 export interface ParcConvOptions {
@@ -59,15 +59,7 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
   }
 
   const dtype = x.dtype as FloatDType;
-  const taps = resampleTaps(k, n, dtype);
-  const kernel = Tensor.empty([c, n], dtype);
-  resampleRows(metaKernel.contiguous().toTypedArray() as FloatArray, c, taps, kernel.storage as FloatArray);
-
-  let peAtSize: Tensor | null = null;
-  if (metaPE) {
-    peAtSize = Tensor.empty([c, n], dtype);
-    resampleRows(metaPE.contiguous().toTypedArray() as FloatArray, c, taps, peAtSize.storage as FloatArray);
-  }
+  const { taps, kernel, pe: peAtSize } = atLength(metaKernel, metaPE, axis, n);
   // The conv is linear, so conv(x + q̃) + bias = conv(x) + offset with offset = conv(q̃) + bias, a
   // [C, n] table the kernel starts each sum from: neither add needs a pass over the activation.
   const offset = metaPE || bias ? offsetTable(kernel, peAtSize, bias, c, n, dtype) : null;
@@ -91,6 +83,22 @@ export function parcConv(x: Tensor, metaKernel: Tensor, options: ParcConvOptions
     if (bias) grads.push(bias.requiresGrad ? sum(g, [0, 2, 3]) : null);
     return grads;
   }, { axis, kernel, pe: peAtSize, bias }); // the kernel and PE at this input's size: what an exporter bakes in
+}
+
+/**
+ * The meta kernel [C, 1, K, 1] or [C, 1, 1, K] and the meta PE, if any, resampled to length n along
+ * `axis` as [C, n] tables, with the taps used (the backward's adjoint needs them).
+ */
+function atLength(metaKernel: Tensor, metaPE: Tensor | null, axis: ParcAxis, n: number): { taps: ResampleTaps; kernel: Tensor; pe: Tensor | null } {
+  const c = metaKernel.shape[0];
+  const dtype = metaKernel.dtype as FloatDType;
+  const taps = resampleTaps(metaKernel.shape[axis === 'H' ? 2 : 3], n, dtype);
+  const resample = (meta: Tensor): Tensor => {
+    const out = Tensor.empty([c, n], dtype);
+    resampleRows(meta.contiguous().toTypedArray() as FloatArray, c, taps, out.storage as FloatArray);
+    return out;
+  };
+  return { taps, kernel: resample(metaKernel), pe: metaPE ? resample(metaPE) : null };
 }
 
 /**
@@ -143,18 +151,9 @@ export interface ParcTablesOptions {
  * of offsetTable: the PE, the affine (a norm) and the bias cost no pass over the activation.
  */
 export function parcTables(metaKernel: Tensor, axis: ParcAxis, n: number, options: ParcTablesOptions = {}): ParcTables {
-  const longAxis = axis === 'H' ? 2 : 3;
-  const k = metaKernel.shape[longAxis];
   const c = metaKernel.shape[0];
   const dtype = metaKernel.dtype as FloatDType;
-  const taps = resampleTaps(k, n, dtype);
-  const kernel = Tensor.empty([c, n], dtype);
-  resampleRows(metaKernel.contiguous().toTypedArray() as FloatArray, c, taps, kernel.storage as FloatArray);
-  let pe: Tensor | null = null;
-  if (options.metaPE) {
-    pe = Tensor.empty([c, n], dtype);
-    resampleRows(options.metaPE.contiguous().toTypedArray() as FloatArray, c, taps, pe.storage as FloatArray);
-  }
+  const { kernel, pe } = atLength(metaKernel, options.metaPE ?? null, axis, n);
   const affine = options.inputAffine ?? null;
   const offset = offsetTable(kernel, pe, options.bias ?? null, c, n, dtype, affine);
   if (affine) {
@@ -200,7 +199,7 @@ function addPECorrelation(grad: FloatArray, gSum: FloatArray, pe: FloatArray, c:
   }
 }
 
-function adjoint(grad: FloatArray, rows: number, taps: ReturnType<typeof resampleTaps>, shape: readonly number[], dtype: FloatDType): Tensor {
+function adjoint(grad: FloatArray, rows: number, taps: ResampleTaps, shape: readonly number[], dtype: FloatDType): Tensor {
   const out = Tensor.empty(shape, dtype);
   resampleRowsAdjoint(grad, rows, taps, out.storage as FloatArray);
   return out;
