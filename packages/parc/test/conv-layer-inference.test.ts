@@ -62,6 +62,7 @@ describe('InvertedResidual in evaluation without gradients: expand → depthwise
     ['stride 1 with the residual, 16 × 16', new InvertedResidual(8, 8, 1, 4), [4, 8, 16, 16]],
     ['stride 2, odd map 9 × 7', new InvertedResidual(6, 10, 2, 4), [4, 6, 9, 7]],
     ['expand ratio 1 (no exp_1x1), stride 1 without the residual', new InvertedResidual(8, 12, 1, 1), [3, 8, 8, 12]],
+    ['stride 1, rows of 6 (the depthwise output packed after it)', new InvertedResidual(8, 8, 1, 4), [4, 8, 6, 6]],
     ['one image (the kernel runs the two convs apart)', new InvertedResidual(8, 8, 1, 2), [1, 8, 8, 8]],
   ];
   cases.forEach(([name, block, shape], i) => {

@@ -94,43 +94,71 @@ function unpadPlane(src: usize, h: i32, w: i32, ph: i32, pw: i32, dst: usize, ro
 }
 
 /**
- * One output plane [ho, wo] of the depthwise 3×3 conv from the padded scratch plane into `dst`, with
- * conv2dNormAct's affine when `epilogue` (the activation is the caller's). A function of its own, not
- * inlined: inlined into its callers (a plane copy, the epilogue, the loops over planes around it),
- * V8 kept the nine taps and the row pointers on the stack and reloaded them for every vector, about
- * 18 cycles a vector. Unit-stride columns (o1 = 4, o2 = 8) take the taps at immediate offsets.
+ * Stores output vector `acc`, pixels q … q+3 of its plane (`valid` of them real): at dst + 4q, or
+ * with `panelStride` ≠ 0 into GEMM column panels (gemm.ts: 8 pixels a panel, panels `panelStride`
+ * bytes apart, dst the plane's row in the first panel), where q is a multiple of 4 and a vector
+ * never straddles two panels.
+ */
+@inline function storeOutput(dst: usize, q: i32, acc: v128, valid: i32, panelStride: usize): void {
+  if (panelStride) v128.store(dst + <usize>(q >> 3) * panelStride + (<usize>(q & 4) << 2), acc);
+  else storeLanes(dst + (<usize>q << 2), acc, valid);
+}
+
+/**
+ * One output plane [ho, wo] of the depthwise 3×3 conv from the padded scratch plane into `dst` (as
+ * storeOutput), with conv2dNormAct's affine when `epilogue` (the activation is the caller's). A
+ * function of its own, not inlined: inlined into its callers (a plane copy, the epilogue, the loops
+ * over planes around it), V8 kept the nine taps and the row pointers on the stack and reloaded them
+ * for every vector, about 18 cycles a vector. Unit-stride columns (o1 = 4, o2 = 8) take the taps at
+ * immediate offsets, two output rows at a time: the four input rows they read are loaded once, and
+ * the two sums are independent chains (each output's nine products still added in tap order, so
+ * the bits are those of one row at a time). That took a 16×16 plane 0.82× the time, an 8×8 0.88×.
  */
 function convolvePlane(
   plane: usize, rowBytes: usize, o0: usize, o1: usize, o2: usize, wgt: usize, ch: i32, flip: i32,
-  epilogue: bool, sv: v128, bv: v128, ho: i32, wo: i32, sh: i32, dst: usize,
+  epilogue: bool, sv: v128, bv: v128, ho: i32, wo: i32, sh: i32, dst: usize, panelStride: usize,
 ): void {
   const t0 = tap(wgt, ch, 0, flip), t1 = tap(wgt, ch, 1, flip), t2 = tap(wgt, ch, 2, flip);
   const t3 = tap(wgt, ch, 3, flip), t4 = tap(wgt, ch, 4, flip), t5 = tap(wgt, ch, 5, flip);
   const t6 = tap(wgt, ch, 6, flip), t7 = tap(wgt, ch, 7, flip), t8 = tap(wgt, ch, 8, flip);
   const unit = o0 == 0 && o1 == 4 && o2 == 8;
-  for (let oy = 0; oy < ho; oy++) {
+  let oy = 0;
+  if (unit && sh == 1) {
+    for (; oy + 2 <= ho; oy += 2) {
+      const r0 = plane + <usize>oy * rowBytes;
+      const r1 = r0 + rowBytes;
+      const r2 = r1 + rowBytes;
+      const r3 = r2 + rowBytes;
+      for (let ox = 0; ox < wo; ox += 4) {
+        const at = <usize>ox << 2;
+        const a = r0 + at, b = r1 + at, c = r2 + at, d = r3 + at;
+        let v = v128.load(a);
+        let upper = f32x4.mul(t0, v);
+        v = v128.load(a, 4); upper = f32x4.add(upper, f32x4.mul(t1, v));
+        v = v128.load(a, 8); upper = f32x4.add(upper, f32x4.mul(t2, v));
+        v = v128.load(b); upper = f32x4.add(upper, f32x4.mul(t3, v)); let lower = f32x4.mul(t0, v);
+        v = v128.load(b, 4); upper = f32x4.add(upper, f32x4.mul(t4, v)); lower = f32x4.add(lower, f32x4.mul(t1, v));
+        v = v128.load(b, 8); upper = f32x4.add(upper, f32x4.mul(t5, v)); lower = f32x4.add(lower, f32x4.mul(t2, v));
+        v = v128.load(c); upper = f32x4.add(upper, f32x4.mul(t6, v)); lower = f32x4.add(lower, f32x4.mul(t3, v));
+        v = v128.load(c, 4); upper = f32x4.add(upper, f32x4.mul(t7, v)); lower = f32x4.add(lower, f32x4.mul(t4, v));
+        v = v128.load(c, 8); upper = f32x4.add(upper, f32x4.mul(t8, v)); lower = f32x4.add(lower, f32x4.mul(t5, v));
+        v = v128.load(d); lower = f32x4.add(lower, f32x4.mul(t6, v));
+        v = v128.load(d, 4); lower = f32x4.add(lower, f32x4.mul(t7, v));
+        v = v128.load(d, 8); lower = f32x4.add(lower, f32x4.mul(t8, v));
+        if (epilogue) {
+          upper = f32x4.add(f32x4.mul(upper, sv), bv);
+          lower = f32x4.add(f32x4.mul(lower, sv), bv);
+        }
+        const q = oy * wo + ox;
+        storeOutput(dst, q, upper, wo - ox, panelStride);
+        storeOutput(dst, q + wo, lower, wo - ox, panelStride);
+      }
+    }
+  }
+  for (; oy < ho; oy++) {
     const r0 = plane + <usize>(oy * sh) * rowBytes;
     const r1 = r0 + rowBytes;
     const r2 = r1 + rowBytes;
-    const out = dst + (<usize>oy * <usize>wo << 2);
-    if (unit) {
-      for (let ox = 0; ox < wo; ox += 4) {
-        const at = <usize>ox << 2;
-        const a = r0 + at, b = r1 + at, c = r2 + at;
-        let acc = f32x4.mul(t0, v128.load(a));
-        acc = f32x4.add(acc, f32x4.mul(t1, v128.load(a, 4)));
-        acc = f32x4.add(acc, f32x4.mul(t2, v128.load(a, 8)));
-        acc = f32x4.add(acc, f32x4.mul(t3, v128.load(b)));
-        acc = f32x4.add(acc, f32x4.mul(t4, v128.load(b, 4)));
-        acc = f32x4.add(acc, f32x4.mul(t5, v128.load(b, 8)));
-        acc = f32x4.add(acc, f32x4.mul(t6, v128.load(c)));
-        acc = f32x4.add(acc, f32x4.mul(t7, v128.load(c, 4)));
-        acc = f32x4.add(acc, f32x4.mul(t8, v128.load(c, 8)));
-        if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
-        storeLanes(out + at, acc, wo - ox);
-      }
-      continue;
-    }
     for (let ox = 0; ox < wo; ox += 4) {
       const at = <usize>ox << 2;
       let acc = f32x4.mul(t0, v128.load(r0 + at + o0));
@@ -143,7 +171,7 @@ function convolvePlane(
       acc = f32x4.add(acc, f32x4.mul(t7, v128.load(r2 + at + o1)));
       acc = f32x4.add(acc, f32x4.mul(t8, v128.load(r2 + at + o2)));
       if (epilogue) acc = f32x4.add(f32x4.mul(acc, sv), bv);
-      storeLanes(out + at, acc, wo - ox);
+      storeOutput(dst, oy * wo + ox, acc, wo - ox, panelStride);
     }
   }
 }
@@ -169,20 +197,21 @@ export function depthwise3x3(
     const out = y + (<usize>p * <usize>ho * <usize>wo << 2);
     const sv = epilogue ? v128.load32_splat(scale + (<usize>ch << 2)) : f32x4.splat(1);
     const bv = epilogue ? v128.load32_splat(shift + (<usize>ch << 2)) : f32x4.splat(0);
-    convolvePlane(plane, rowBytes, o0, o1, o2, wgt, ch, flip, epilogue, sv, bv, ho, wo, sh, out);
+    convolvePlane(plane, rowBytes, o0, o1, o2, wgt, ch, flip, epilogue, sv, bv, ho, wo, sh, out, 0);
     if (epilogue && act) activateInPlace(out, ho * wo, act);
   }
 }
 
 /**
  * Bytes of one thread's scratch for invertedResidual: the padded plane; the expanded image (c·h·w
- * floats), later the depthwise output's panels; the input's panels, later the depthwise output
- * (k·ho·wo floats). Without an expansion (c = 0) the first of the two regions holds only the panels.
+ * floats), or the depthwise output's panels when they are packed after it; the input's panels, later
+ * the depthwise output (as panels, or k·ho·wo floats). Without an expansion (c = 0) the first of the
+ * two regions holds only the panels.
  */
 export function invertedResidualScratchBytes(c: i32, k: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
   const plane = <usize>(rowFloats(w, pw, wo, sw) * planeRows(h, ph, ho, sh)) << 2;
   const first = max<usize>(c ? <usize>k * <usize>(h * w) << 2 : 0, panelBytes(k, ho * wo));
-  const second = max<usize>(c ? panelBytes(c, h * w) : 0, <usize>k * <usize>(ho * wo) << 2);
+  const second = max<usize>(c ? panelBytes(c, h * w) : 0, panelBytes(k, ho * wo));
   return <i32>(plane + first + second);
 }
 
@@ -214,6 +243,10 @@ export function invertedResidual(
   memory.fill(plane, 0, planeBytes);
   const o0 = tapOffset(0, sw, row), o1 = tapOffset(1, sw, row), o2 = tapOffset(2, sw, row);
   const imageBytes = <usize>o * <usize>pixels << 2;
+  // Output rows of whole vectors: the depthwise conv writes the reduce GEMM's panels itself (no
+  // vector straddles two), and the activation runs over them once; else it writes planes, packed after.
+  const direct = wo % 4 == 0;
+  const panelStride = <usize>k << 5;
   for (let image = imageStart; image < imageEnd; image++) {
     let src = x + (<usize>image * <usize>k * <usize>pixelsIn << 2);
     if (expPanels) {
@@ -223,16 +256,25 @@ export function invertedResidual(
     }
     for (let ch = 0; ch < k; ch++) {
       padPlane(src + (<usize>ch * <usize>pixelsIn << 2), h, w, ph, pw, plane, row, sw);
-      const out = second + (<usize>ch * <usize>pixels << 2);
       const sv = v128.load32_splat(dwScale + (<usize>ch << 2));
       const bv = v128.load32_splat(dwShift + (<usize>ch << 2));
-      convolvePlane(plane, rowBytes, o0, o1, o2, dwWeight, ch, 0, true, sv, bv, ho, wo, sh, out);
-      if (dwAct) activateInPlace(out, pixels, dwAct);
+      if (direct) {
+        convolvePlane(plane, rowBytes, o0, o1, o2, dwWeight, ch, 0, true, sv, bv, ho, wo, sh, second + (<usize>ch << 5), panelStride);
+      } else {
+        const out = second + (<usize>ch * <usize>pixels << 2);
+        convolvePlane(plane, rowBytes, o0, o1, o2, dwWeight, ch, 0, true, sv, bv, ho, wo, sh, out, 0);
+        if (dwAct) activateInPlace(out, pixels, dwAct);
+      }
     }
-    packPanels(second, k, pixels, first);
+    if (direct) {
+      if (dwAct) activateInPlace(second, <i32>(panelBytes(k, pixels) >> 2), dwAct);
+    } else {
+      packPanels(second, k, pixels, first);
+    }
+    const reduceInput = direct ? second : first;
     const yi = y + <usize>image * imageBytes;
     if (residual) memory.copy(yi, residual + <usize>image * imageBytes, imageBytes);
-    gemm(o, pixels, k, pwPanels, first, yi, residual != 0, pwScale, pwShift, pwAct, 0, rowPanels(o));
+    gemm(o, pixels, k, pwPanels, reduceInput, yi, residual != 0, pwScale, pwShift, pwAct, 0, rowPanels(o));
   }
 }
 
