@@ -119,12 +119,8 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     // A depthwise 1×1 conv scales each channel (a ParC stage's channel_adaptive at ParC-Net-XS's
     // widths): the norm's pass alone, w folded into its scale (the depthwise kernel went output by
     // output, then a second pass for the norm).
-    let scale = wp;
-    if (epilogue) {
-      const normScale = f32(epilogue.scale, g.c);
-      scale = alloc(Math.ceil(g.c / 4) * 16);
-      f32(scale, g.c).set(f32(wp, g.c).map((wc, c) => wc * normScale[c]));
-    }
+    const normScale = epilogue ? f32(epilogue.scale, g.c) : null;
+    const scale = normScale ? vectorIn(Float64Array.from(f32(wp, g.c), (wc, c) => wc * normScale[c])) : wp;
     const shift = epilogue ? epilogue.shift : vectorIn(new Float64Array(g.c));
     normApplyIn(xp, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
