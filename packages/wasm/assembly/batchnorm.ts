@@ -145,8 +145,10 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
 }
 
 /**
- * The backward of y = act((x − mean)·invstd·w + b), first of three steps: over the block,
- * dz = g·act'(z) into dx, and each plane's Σ dz and Σ dz·x̂ (float64, at planeSums + 16·(img·C + ch)).
+ * The backward of y = act((x − mean)·invstd·w + b), first of three steps: over the block, each
+ * plane's Σ dz and Σ dz·x̂ (float64, at planeSums + 16·(img·C + ch)) for dz = g·act'(z), and dz
+ * into dx when there is an activation. Without one dz is g: the third step reads it there, and this
+ * pass writes nothing (a write pass over a fresh output also reads each line first).
  */
 export function bnBackwardSums(
   x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize, act: i32,
@@ -184,8 +186,10 @@ export function bnBackwardSums(
           // Both derivatives before either store (activation.ts, expNegv).
           const dz0 = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat0, wv), bv), act));
           const dz1 = f32x4.mul(v128.load(gp + o, 16), activationGrad(f32x4.add(f32x4.mul(xhat1, wv), bv), act));
-          v128.store(dp + o, dz0);
-          v128.store(dp + o, dz1, 16);
+          if (act != 0) {
+            v128.store(dp + o, dz0);
+            v128.store(dp + o, dz1, 16);
+          }
           f0 = f32x4.add(f0, dz0);
           f1 = f32x4.add(f1, dz1);
           q0 = madd(dz0, xhat0, q0);
@@ -198,7 +202,7 @@ export function bnBackwardSums(
         const o = <usize>i << 2;
         const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
         const dz = f32x4.mul(v128.load(gp + o), activationGrad(f32x4.add(f32x4.mul(xhat, wv), bv), act));
-        v128.store(dp + o, dz);
+        if (act != 0) v128.store(dp + o, dz);
         sumDz = addWidened(sumDz, dz);
         sumDzX = addWidened(sumDzX, f32x4.mul(dz, xhat));
       }
@@ -206,7 +210,7 @@ export function bnBackwardSums(
         const o = <usize>i << 2;
         const xhat = (load<f32>(xp + o) - m) * k;
         const dz = load<f32>(gp + o) * f32x4.extract_lane(activationGrad(f32x4.splat(xhat * w + b), act), 0);
-        store<f32>(dp + o, dz);
+        if (act != 0) store<f32>(dp + o, dz);
         tailDz += <f64>dz;
         tailDzX += <f64>dz * <f64>xhat;
       }
@@ -235,9 +239,9 @@ export function bnBackwardTotal(n: i32, c: i32, s: i32, planeSums: usize, batchS
   }
 }
 
-/** Third step, over the block: dx = w·invstd·(dz − mean(dz) − x̂·mean(dz·x̂)), in place over dz. */
+/** Third step, over the block: dx = w·invstd·(dz − mean(dz) − x̂·mean(dz·x̂)), dz read at dz (dx itself, or g without an activation). */
 export function bnBackwardApply(
-  x: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, corrections: usize, byImages: i32, start: i32, end: i32,
+  x: usize, dz: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, corrections: usize, byImages: i32, start: i32, end: i32,
 ): void {
   const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
   for (let img = firstImage(byImages, start); img < img1; img++) {
@@ -253,18 +257,19 @@ export function bnBackwardApply(
       const meanDzV = f32x4.splat(meanDz);
       const meanDzXV = f32x4.splat(meanDzX);
       const xp = plane(x, img, ch, c, s);
+      const zp = plane(dz, img, ch, c, s);
       const dp = plane(dx, img, ch, c, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
         const o = <usize>i << 2;
         const xhat = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), kv);
-        const dz = v128.load(dp + o);
-        v128.store(dp + o, f32x4.mul(scale, f32x4.sub(f32x4.sub(dz, meanDzV), f32x4.mul(xhat, meanDzXV))));
+        const dzv = v128.load(zp + o);
+        v128.store(dp + o, f32x4.mul(scale, f32x4.sub(f32x4.sub(dzv, meanDzV), f32x4.mul(xhat, meanDzXV))));
       }
       for (; i < s; i++) {
         const o = <usize>i << 2;
         const xhat = (load<f32>(xp + o) - m) * k;
-        store<f32>(dp + o, w * k * (load<f32>(dp + o) - meanDz - xhat * meanDzX));
+        store<f32>(dp + o, w * k * (load<f32>(zp + o) - meanDz - xhat * meanDzX));
       }
     }
   }

@@ -762,15 +762,18 @@ register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchS
   const meanp = vectorIn(mean);
   const invstdp = vectorIn(invstd);
   const weightp = vectorIn(weight);
+  const gp = copyIn(gradOutput);
+  const act = activationCode(activation);
   const planeSums = alloc(n * c * 16);
   const split = normSplit(n, c);
   parallelFor(split.total, 'bnBackwardSums', [
-    xp, copyIn(gradOutput), dxp, n, c, s, meanp, invstdp, weightp, vectorIn(bias), activationCode(activation), planeSums, split.byImages,
+    xp, gp, dxp, n, c, s, meanp, invstdp, weightp, vectorIn(bias), act, planeSums, split.byImages,
   ], x.size);
   const dweight = alloc(c * 8);
   const dbias = alloc(c * 8);
   const corrections = alloc(c * 8);
   wasm.bnBackwardTotal(n, c, s, planeSums, batchStats ? 1 : 0, dweight, dbias, corrections);
-  parallelFor(split.total, 'bnBackwardApply', [xp, dxp, n, c, s, meanp, invstdp, weightp, corrections, split.byImages], x.size);
+  // With an activation the sums pass left dz in dx; without one dz is the gradient itself.
+  parallelFor(split.total, 'bnBackwardApply', [xp, act === 0 ? gp : dxp, dxp, n, c, s, meanp, invstdp, weightp, corrections, split.byImages], x.size);
   return { dx: outputTensor(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
 }));
