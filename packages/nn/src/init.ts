@@ -8,7 +8,8 @@ import { defaultGenerator, erf, storageOffsets, type Generator, type Tensor } fr
 function fill(t: Tensor, draw: () => number): Tensor {
   const { storage, offset } = t;
   if (t.isContiguous()) {
-    for (let i = 0; i < t.size; i++) storage[offset + i] = draw();
+    // The end once: `size` multiplies the shape out on every read.
+    for (let i = offset, end = offset + t.size; i < end; i++) storage[i] = draw();
     return t;
   }
   // A strided view (a slice, a transpose) fills its own elements, in row-major order, as torch does.
