@@ -101,3 +101,57 @@ export function copyView(view: usize, array: usize, s0: i32, s1: i32, s2: i32, s
     }
   }
 }
+
+// A slice's gradient and a concatenation, over [outer, ·, inner] (the dims before the axis, the axis,
+// the dims after it, all row-major): threads take blocks of the outer index, which for an NCHW
+// tensor cut along its channels is the image, so each core writes the images it will read next.
+
+/**
+ * out [outer, size, inner] = zeros, with g [outer, length, inner] at positions start, start + step, …
+ * of the middle axis, for outer indices [outerStart, outerEnd). With step 1 the slice is one block
+ * of each outer row, copied whole between two fills.
+ */
+export function sliceGrad(g: usize, out: usize, size: i32, inner: i32, start: i32, step: i32, length: i32, outerStart: i32, outerEnd: i32): void {
+  const rowBytes = <usize>inner << 2;
+  for (let o = outerStart; o < outerEnd; o++) {
+    const dst = out + <usize>o * <usize>size * rowBytes;
+    const src = g + <usize>o * <usize>length * rowBytes;
+    if (step == 1) {
+      memory.fill(dst, 0, <usize>start * rowBytes);
+      memory.copy(dst + <usize>start * rowBytes, src, <usize>length * rowBytes);
+      memory.fill(dst + <usize>(start + length) * rowBytes, 0, <usize>(size - start - length) * rowBytes);
+      continue;
+    }
+    for (let a = 0; a < size; a++) {
+      const rel = a - start;
+      const row = dst + <usize>a * rowBytes;
+      if (rel >= 0 && rel % step == 0 && rel / step < length) memory.copy(row, src + <usize>(rel / step) * rowBytes, rowBytes);
+      else memory.fill(row, 0, rowBytes);
+    }
+  }
+}
+
+/**
+ * out [outer, total, inner] = the inputs [outer, size_k, inner] one after the other along the middle
+ * axis, for outer indices [outerStart, outerEnd); `table` holds `count` rows of (address, size_k) as
+ * i32 pairs.
+ */
+export function concatRows(table: usize, count: i32, out: usize, total: i32, inner: i32, outerStart: i32, outerEnd: i32): void {
+  const rowBytes = <usize>inner << 2;
+  for (let o = outerStart; o < outerEnd; o++) {
+    let dst = out + <usize>o * <usize>total * rowBytes;
+    for (let k = 0; k < count; k++) {
+      const bytes = <usize>load<i32>(table + (<usize>k << 3), 4) * rowBytes;
+      memory.copy(dst, <usize>load<u32>(table + (<usize>k << 3)) + <usize>o * bytes, bytes);
+      dst += bytes;
+    }
+  }
+}
+
+/**
+ * Zeros `bytes` bytes at `at`. The host's TypedArray fill on the shared memory stores element by
+ * element (a relaxed atomic each): 0.51 ms for 8 MB, where this takes 0.07.
+ */
+export function zeroBytes(at: usize, bytes: usize): void {
+  memory.fill(at, 0, bytes);
+}

@@ -6,7 +6,7 @@ export { winogradInput, winogradGradOutput, winogradGemms, winogradOutput, winog
 export { parcGather, parcMixer, parcConvBackpropKernelSlices, parcKernelTotal } from './parc';
 export { silu, siluGrad, sigmoid, sigmoidGrad, hardswish, hardswishGrad, hardsigmoid, hardsigmoidGrad } from './activation';
 export { bnStats, bnStatsTotal, bnApply, bnBackwardSums, bnBackwardTotal, bnBackwardApply } from './batchnorm';
-export { binaryArrays, binaryStrided, copyView } from './elementwise';
+export { binaryArrays, binaryStrided, copyView, sliceGrad, concatRows, zeroBytes } from './elementwise';
 export { avgPool, avgPoolGrad, maxPool, maxPoolGrad, adaptiveAvgPool, adaptiveAvgPoolGrad } from './pool';
 export { resizeBilinear, resizeBilinearGrad } from './resize';
 export { softmax, softmaxGrad } from './softmax';
