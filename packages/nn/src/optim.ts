@@ -66,28 +66,18 @@ export abstract class Optimizer<H extends {
   /** Updates every parameter that has a gradient, in place, by one step of the rule. */
   step(): void {
     for (const group of this.paramGroups) {
-      const params: Tensor[] = [];
-      const grads: Tensor[] = [];
-      const states: ParamState[] = [];
       for (const p of group.params) {
         if (!p.grad) continue;
         if (!p.isContiguous()) throw new FormatError('optimizer: parameters must be contiguous');
         let state = this.state.get(p);
         if (!state) this.state.set(p, (state = {}));
-        params.push(p);
-        grads.push(p.grad);
-        states.push(state);
+        this.update(p, p.grad, state, group.hyper);
       }
-      if (params.length > 0) this.update(params, grads, states, group.hyper);
     }
   }
 
-  /**
-   * One step for the parameters of a group that have a gradient (contiguous, written in place), with
-   * their gradients, their own states and the group's `hyper`, all at once, so that a rule can run
-   * as one kernel over the group (torch's foreach implementations).
-   */
-  protected abstract update(params: readonly Tensor[], grads: readonly Tensor[], states: readonly ParamState[], hyper: H): void;
+  /** One step for one parameter `param` (contiguous, written in place) from its gradient `grad`, with its own `state` and its group's `hyper`. */
+  protected abstract update(param: Tensor, grad: Tensor, state: ParamState, hyper: H): void;
 
   /**
    * A saved buffer as the state holds it: a float64 array (SGD's momentum). Adam's moments are
@@ -181,12 +171,8 @@ export class SGD extends Optimizer<SgdHyper> {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options });
   }
 
-  /** The SGD step on each parameter, keeping its momentum buffer as `momentumBuffer` in its state. */
-  protected update(params: readonly Tensor[], grads: readonly Tensor[], states: readonly ParamState[], h: SgdHyper): void {
-    params.forEach((param, i) => this.updateOne(param, grads[i], states[i], h));
-  }
-
-  private updateOne(param: Tensor, gradient: Tensor, state: ParamState, h: SgdHyper): void {
+  /** The SGD step on one parameter, keeping its momentum buffer as `momentumBuffer` in its state. */
+  protected update(param: Tensor, gradient: Tensor, state: ParamState, h: SgdHyper): void {
     const data = param.storage.subarray(param.offset, param.offset + param.size) as FloatArray;
     // A float64 copy, free to overwrite: the typed-array constructor converts in one native pass,
     // where Float64Array.from walks an iterator.
@@ -235,48 +221,31 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   /**
-   * The Adam step on the group's parameters, keeping m, v and t of each as `expAvg`, `expAvgSq`
-   * (tensors of its shape and dtype, as torch's exp_avg and exp_avg_sq) and `step` in its state. The
-   * elementwise part is the AdamStep kernel, one call for the parameters of one dtype and step count
-   * (normally the whole group): the reference loop, or the WASM one for float32, which keeps the
-   * moments in wasm memory and splits the group's weights between its threads.
+   * The Adam step on one parameter, keeping m, v and t as `expAvg`, `expAvgSq` (tensors of its shape
+   * and dtype, as torch's exp_avg and exp_avg_sq) and `step` in its state. The elementwise part is
+   * the AdamStep kernel: the reference loop, or the WASM one for float32, which keeps the moments in
+   * wasm memory.
    */
-  protected update(params: readonly Tensor[], grads: readonly Tensor[], states: readonly ParamState[], h: AdamHyper): void {
+  protected update(param: Tensor, grad: Tensor, state: ParamState, h: AdamHyper): void {
     const [beta1, beta2] = h.betas;
-    // The kernel's scalars depend on t, and one call takes one dtype.
-    const calls = new Map<string, number[]>();
-    states.forEach((state, i) => {
-      const t = ((state.step as number | undefined) ?? 0) + 1;
-      state.step = t;
-      const key = `${params[i].dtype} ${t}`;
-      const members = calls.get(key);
-      if (members) members.push(i);
-      else calls.set(key, [i]);
+    const t = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = t;
+    const given = state.expAvg instanceof Tensor ? { expAvg: state.expAvg, expAvgSq: state.expAvgSq as Tensor } : null;
+    const moments = runKernel('AdamStep', param, grad, given, {
+      beta1, beta2, eps: h.eps,
+      stepSize: h.lr / (1 - beta1 ** t),
+      biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** t),
+      // Decoupled decay scales p first (AdamW); coupled decay (Adam) adds wd·p to the gradient.
+      decay: this.decoupled ? 1 - h.lr * h.weightDecay : 1,
+      l2: this.decoupled ? 0 : h.weightDecay,
     });
-    for (const members of calls.values()) {
-      const t = states[members[0]].step as number;
-      const given = members.map((i) => {
-        const state = states[i];
-        return state.expAvg instanceof Tensor ? { expAvg: state.expAvg, expAvgSq: state.expAvgSq as Tensor } : null;
-      });
-      const moments = runKernel('AdamStep', members.map((i) => params[i]), members.map((i) => grads[i]), given, {
-        beta1, beta2, eps: h.eps,
-        stepSize: h.lr / (1 - beta1 ** t),
-        biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** t),
-        // Decoupled decay scales p first (AdamW); coupled decay (Adam) adds wd·p to the gradient.
-        decay: this.decoupled ? 1 - h.lr * h.weightDecay : 1,
-        l2: this.decoupled ? 0 : h.weightDecay,
-      });
-      members.forEach((i, j) => {
-        for (const key of ['expAvg', 'expAvgSq'] as const) {
-          const before = given[j]?.[key];
-          if (moments[j][key] === before) continue;
-          // New tensors (the first step, or moments moved into the kernel's memory) may be made inside
-          // a training step's `tidy`: kept, they outlive it; the ones they replace go back.
-          before?.dispose();
-          states[i][key] = keep(moments[j][key]);
-        }
-      });
+    for (const key of ['expAvg', 'expAvgSq'] as const) {
+      const before = given?.[key];
+      if (moments[key] === before) continue;
+      // New tensors (the first step, or moments moved into the kernel's memory) may be made inside a
+      // training step's `tidy`: kept, they outlive it; the ones they replace go back.
+      before?.dispose();
+      state[key] = keep(moments[key]);
     }
   }
 

@@ -184,8 +184,7 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
    */
   DropoutMask: (shape: readonly number[], keepBelow: number, scale: number, dtype: FloatDType, state: GeneratorWords) => DropoutMask;
   /**
-   * One Adam / AdamW step (torch.optim.AdamW's order of operations) over a list of parameters that
-   * share the step's scalars (torch's foreach / fused AdamW over a group), each parameter p in place
+   * One Adam / AdamW step (torch.optim.AdamW's order of operations) of one parameter p, in place,
    * with its gradient g and moments m, v; every element i independently:
    * ```text
    * p ← p · decay                (stored: rounded to p's dtype)
@@ -197,12 +196,11 @@ export interface KernelSignatures extends UnaryKernels, UnaryGradKernels, Binary
    * The reference computes in double precision and rounds only what it stores (p after the decay,
    * then m, v and p); a float32 backend may round every operation, as PyTorch does for float32
    * tensors. `param` is contiguous; `grad` (any strides) and the moments have its shape and dtype,
-   * the moments contiguous. A parameter's moments are null before its first step (zeros). Returns
-   * each parameter's moments after the step, in the list's order: the given tensors, updated in
-   * place, or new ones where the backend keeps them (wasm memory), which replace them. The lists
-   * are as long as each other.
+   * the moments contiguous. `moments` is null before the first step (zeros). Returns the moments
+   * after the step: the given tensors, updated in place, or new ones where the backend keeps them
+   * (wasm memory), which replace them.
    */
-  AdamStep: (params: readonly Tensor[], grads: readonly Tensor[], moments: readonly (AdamMoments | null)[], attrs: AdamStepAttrs) => AdamMoments[];
+  AdamStep: (param: Tensor, grad: Tensor, moments: AdamMoments | null, attrs: AdamStepAttrs) => AdamMoments;
   /** x: [N, C, H, W] → [N, C, outSize[0], outSize[1]] by bilinear interpolation, with PyTorch's source coordinates. */
   ResizeBilinear: (x: Tensor, attrs: ResizeAttrs) => Tensor;
   /** Backward of ResizeBilinear: each output gradient shared among its four source pixels by their weights. */

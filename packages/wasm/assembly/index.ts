@@ -12,4 +12,4 @@ export { resizeBilinear, resizeBilinearGrad } from './resize';
 export { softmax, softmaxGrad } from './softmax';
 export { sumReduce, sumReduceSplit } from './reduce';
 export { dropoutMask } from './random';
-export { adamSteps } from './optim';
+export { adamStep } from './optim';

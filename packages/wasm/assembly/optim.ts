@@ -14,7 +14,7 @@
  * about 1 ns a weight on a 2.1 GHz Xeon, 1.5 ms for ParC-Net-XS's 1.55 M. The same rule in float64
  * lanes, which would give the reference's bits, took 3 ns (4.7 ms): two lanes per division, not four.
  */
-function adamStep(
+export function adamStep(
   p: usize, g: usize, m: usize, v: usize, count: i32,
   beta1: f64, beta2: f64, eps: f64, stepSize: f64, biasCorrection2Sqrt: f64, decay: f64, l2: f64,
 ): void {
@@ -57,42 +57,5 @@ function adamStep(
     store<f32>(m + at, mi);
     store<f32>(v + at, vi);
     store<f32>(p + at, pi - (size * mi) / (Mathf.sqrt(vi) / correction + epsilon));
-  }
-}
-
-/** Elements a block of `adamSteps`: the unit the thread pool hands out (kernels.ts sizes jobs by it). */
-export const ADAM_BLOCK = 4096;
-/** Bytes of one row of `adamSteps`' table: p, g, m, v (addresses), count, first (i32 each). */
-export const ADAM_ROW = 24;
-
-/**
- * One Adam / AdamW step over a list of float32 parameters that share the scalars (torch's foreach
- * and fused AdamW over a group): `table` holds `tensors` rows of p, g, m, v, count and first (the
- * tensor's first element in the list's concatenation, rows in that order). This call updates the
- * concatenation's elements [blockStart·ADAM_BLOCK, blockEnd·ADAM_BLOCK), whichever tensors they fall
- * in, so threads take equal shares of the work however the sizes run (a model's biases are a few
- * floats, its last convs a few hundred thousand). adamStep gives each element the same bits wherever
- * a piece starts, so the result does not depend on the cut.
- */
-export function adamSteps(
-  table: usize, tensors: i32,
-  beta1: f64, beta2: f64, eps: f64, stepSize: f64, biasCorrection2Sqrt: f64, decay: f64, l2: f64,
-  blockStart: i32, blockEnd: i32,
-): void {
-  const from = blockStart * ADAM_BLOCK;
-  const to = blockEnd * ADAM_BLOCK;
-  for (let t = 0; t < tensors; t++) {
-    const row = table + <usize>t * ADAM_ROW;
-    const count = load<i32>(row, 16);
-    const first = load<i32>(row, 20);
-    if (first + count <= from) continue;
-    if (first >= to) break;
-    const lo = max(from, first) - first;
-    const hi = min(to, first + count) - first;
-    const skip = <usize>lo << 2;
-    adamStep(
-      load<u32>(row) + skip, load<u32>(row, 4) + skip, load<u32>(row, 8) + skip, load<u32>(row, 12) + skip, hi - lo,
-      beta1, beta2, eps, stepSize, biasCorrection2Sqrt, decay, l2,
-    );
   }
 }

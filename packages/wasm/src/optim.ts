@@ -1,47 +1,27 @@
 import { registerKernel, type AdamMoments, type Tensor } from '@parcnet/tensor';
 import { allFloat32, PRIORITY, WASM } from './registration.js';
-import { alloc, copyIn, f32, heap, outputIn, outputTensor, runtime, scoped } from './runtime.js';
-import { parallelFor } from './threads.js';
+import { copyIn, f32, heap, outputIn, outputTensor, scoped, wasm } from './runtime.js';
 
-// Adam / AdamW's step over a group of float32 parameters (assembly/optim.ts), as one job: the
-// optimiser makes one call per parameter group (torch's foreach AdamW), and the thread pool splits
-// the group's concatenated weights into equal blocks, so the step runs on every thread however the
-// tensors' sizes run. One call per parameter, as before, was 259 calls for ParC-Net-XS on the calling
-// thread only. The moments live in wasm memory from the first step on (tensor blocks, which the
-// optimiser keeps across steps), so a step reads and writes them in place, as it reads a gradient
-// that a kernel wrote. A parameter is an ordinary array: it is copied in and back.
-
-/** Elements a block (assembly/optim.ts ADAM_BLOCK) and bytes a table row (ADAM_ROW). */
-const BLOCK = 4096;
-const ROW_WORDS = 6;
-
+// Adam / AdamW's step over a float32 parameter (assembly/optim.ts). The moments live in wasm memory
+// from the first step on (tensor blocks, which the optimiser keeps across steps), so a step reads
+// and writes them in place, as it reads a gradient that a kernel wrote. The parameter is an ordinary
+// array: it is copied in and back, which for ParC-Net-XS takes about as long as the kernel (1.5 ms).
+// One call per parameter, on the calling thread (the kernel is not among the thread pool's exports,
+// threads.ts; split over two threads it could save at most half of its 1.5 ms).
 registerKernel({
   name: 'AdamStep', backend: WASM, priority: PRIORITY,
-  guard: (params, grads, moments) => params.length > 0
-    && params.every((p, i) => p.size > 0 && allFloat32(p, grads[i], moments[i]?.expAvg, moments[i]?.expAvgSq)),
-  fn: (params, grads, moments, attrs) => scoped(() => {
-    const rows = params.map((param, i) => {
-      const size = param.size;
-      return [copyIn(param), copyIn(grads[i]), momentIn(moments[i], 'expAvg', size), momentIn(moments[i], 'expAvgSq', size), size];
-    });
-    const table = alloc(rows.length * ROW_WORDS * 4);
-    // The view after every allocation: growing the memory detaches earlier ones.
-    const words = new Int32Array(runtime.memory.buffer, table, rows.length * ROW_WORDS);
-    let total = 0;
-    rows.forEach((row, i) => {
-      words.set(row, i * ROW_WORDS);
-      words[i * ROW_WORDS + 5] = total;
-      total += row[4];
-    });
+  guard: (param, grad, moments) => allFloat32(param, grad, moments?.expAvg, moments?.expAvgSq) && param.size > 0,
+  fn: (param, grad, moments, attrs) => scoped(() => {
+    const size = param.size;
+    const inPlace = heap.pointerOf(param.storage) >= 0;
+    const p = copyIn(param);
+    const g = copyIn(grad);
+    const m = momentIn(moments, 'expAvg', size);
+    const v = momentIn(moments, 'expAvgSq', size);
     const { beta1, beta2, eps, stepSize, biasCorrection2Sqrt, decay, l2 } = attrs;
-    parallelFor(Math.ceil(total / BLOCK), 'adamSteps', [table, rows.length, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, decay, l2], total * 4);
-    return params.map((param, i) => {
-      if (heap.pointerOf(param.storage) < 0) param.storage.set(f32(rows[i][0], param.size), param.offset);
-      return {
-        expAvg: momentOut(moments[i], 'expAvg', rows[i][2], param.shape),
-        expAvgSq: momentOut(moments[i], 'expAvgSq', rows[i][3], param.shape),
-      };
-    });
+    wasm.adamStep(p, g, m, v, size, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, decay, l2);
+    if (!inPlace) param.storage.set(f32(p, size), param.offset);
+    return { expAvg: momentOut(moments, 'expAvg', m, param.shape), expAvgSq: momentOut(moments, 'expAvgSq', v, param.shape) };
   }),
 });
 

@@ -49,7 +49,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   parcConvBackpropKernelSlices(x: number, dy: number, partials: number, n: number, c: number, h: number, w: number, axisH: number, sliceSize: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcKernelTotal(partials: number, slices: number, c: number, len: number, dk: number): void;
   dropoutMask(y: number, count: number, keepBelow: number, scale: number, state: number): void;
-  adamSteps(table: number, tensors: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number, blockStart: number, blockEnd: number): void;
+  adamStep(p: number, g: number, m: number, v: number, count: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number): void;
 }
 
 const PAGE = 65536;

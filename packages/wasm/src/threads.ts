@@ -72,7 +72,7 @@ const callable: ExportName[] = [
   'avgPool', 'avgPoolGrad', 'maxPool', 'maxPoolGrad', 'adaptiveAvgPool', 'adaptiveAvgPoolGrad', 'resizeBilinear', 'resizeBilinearGrad',
   'sumReduce', 'sumReduceSplit', 'softmax', 'softmaxGrad', 'binaryArrays', 'binaryStrided',
   'silu', 'siluGrad', 'sigmoid', 'sigmoidGrad', 'hardswish', 'hardswishGrad', 'hardsigmoid', 'hardsigmoidGrad',
-  'adamSteps', 'sliceGrad', 'concatRows',
+  'sliceGrad', 'concatRows',
 ];
 
 const MAX_ARGS = 32;

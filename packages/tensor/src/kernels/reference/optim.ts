@@ -9,25 +9,25 @@ registerKernel({
   name: 'AdamStep',
   backend: REFERENCE,
   priority: 0,
-  fn: (params, grads, moments, attrs) => params.map((param, i) => {
-    const expAvg = moments[i]?.expAvg ?? Tensor.empty(param.shape, param.dtype);
-    const expAvgSq = moments[i]?.expAvgSq ?? Tensor.empty(param.shape, param.dtype);
+  fn: (param, grad, moments, attrs) => {
+    const expAvg = moments?.expAvg ?? Tensor.empty(param.shape, param.dtype);
+    const expAvgSq = moments?.expAvgSq ?? Tensor.empty(param.shape, param.dtype);
     const p = rowMajorFloat('AdamStep', param);
-    const g = rowMajorFloat('AdamStep', grads[i]);
+    const g = rowMajorFloat('AdamStep', grad);
     const m = rowMajorFloat('AdamStep', expAvg);
     const v = rowMajorFloat('AdamStep', expAvgSq);
     // The scalars in locals, one loop: this runs over every weight of a model each step.
     const { beta1, beta2, eps, stepSize, biasCorrection2Sqrt, decay, l2 } = attrs;
-    for (let j = 0; j < p.length; j++) {
+    for (let i = 0; i < p.length; i++) {
       // Stored, so rounded to the parameter's dtype before the step, as torch's p.mul_ then p.addcdiv_.
-      p[j] *= decay;
-      const gj = g[j] + l2 * p[j];
-      const mj = beta1 * m[j] + (1 - beta1) * gj;
-      const vj = beta2 * v[j] + (1 - beta2) * gj * gj;
-      m[j] = mj;
-      v[j] = vj;
-      p[j] -= (stepSize * mj) / (Math.sqrt(vj) / biasCorrection2Sqrt + eps);
+      p[i] *= decay;
+      const gi = g[i] + l2 * p[i];
+      const mi = beta1 * m[i] + (1 - beta1) * gi;
+      const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= (stepSize * mi) / (Math.sqrt(vi) / biasCorrection2Sqrt + eps);
     }
     return { expAvg, expAvgSq };
-  }),
+  },
 });
