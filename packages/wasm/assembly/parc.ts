@@ -5,6 +5,15 @@
 import { copyFloats, horizontalSum, madd } from './simd';
 
 /**
+ * Plane (img, ch) of an input whose planes are whole (H·W floats each) and whose images are
+ * `imageFloats` apart: C·H·W for a contiguous tensor, more for a block of its channels (one half
+ * of a ParC block's input or gradient, read where it lies instead of gathered first).
+ */
+@inline function planeAt(base: usize, imageFloats: i32, img: i32, ch: i32, planeFloats: i32): usize {
+  return base + ((<usize>img * <usize>imageFloats + <usize>ch * <usize>planeFloats) << 2);
+}
+
+/**
  * The kernel gradient dk[c, k] = Σ over images and positions of dy · (x at tap k), first as partial
  * sums over slices of the batch (slices [start, end), each of `sliceSize` images but the last):
  * image by image, each channel's plane copied as parcGather copies it, so that tap k of each dy
@@ -12,10 +21,11 @@ import { copyFloats, horizontalSum, madd } from './simd';
  * vectors (four chains of multiply-adds), starting from and returning to partials + ((slice·c + ch)·n
  * + k)·16. parcKernelTotal then adds the slices in order; the slices are fixed by the batch, not by the
  * threads, so dk does not depend on how many threads ran them. Scratch per chunk: the plane's copy
- * (2·H·W floats, rounded to 4), then, along W, each dy vector's offset in the copy (u32).
+ * (2·H·W floats, rounded to 4), then, along W, each dy vector's offset in the copy (u32). x and dy
+ * are read at planeAt, their images xImage and dyImage floats apart.
  */
 export function parcConvBackpropKernelSlices(
-  x: usize, dy: usize, partials: usize, n: i32, c: i32, h: i32, w: i32, axisH: i32, sliceSize: i32,
+  x: usize, xImage: i32, dy: usize, dyImage: i32, partials: usize, n: i32, c: i32, h: i32, w: i32, axisH: i32, sliceSize: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
   const planeFloats = h * w;
@@ -34,9 +44,8 @@ export function parcConvBackpropKernelSlices(
     const last = min(n, (slice + 1) * sliceSize);
     for (let img = slice * sliceSize; img < last; img++) {
       for (let ch = 0; ch < c; ch++) {
-        const p = <usize>(img * c + ch);
-        const xp = x + p * planeBytes;
-        const gp = dy + p * planeBytes;
+        const xp = planeAt(x, xImage, img, ch, planeFloats);
+        const gp = planeAt(dy, dyImage, img, ch, planeFloats);
         const out = sums + <usize>(ch * len) * 16;
         if (pairs) {
           // Rows of 2 along W: tap 1 is x with each pair's floats swapped.
@@ -128,11 +137,12 @@ export function parcKernelTotal(partials: usize, slices: i32, c: i32, len: i32, 
  * 0 (the forward only), offset[c, i·W + j] (axis H: a [C, H·W] float32 array, each row's value
  * repeated) or offset[c, j] (axis W: [C, W]) starts each output's sum: the conv of the meta PE and
  * the bias, so neither needs a pass of its own (ops/parc-conv.ts in @parcnet/parc). Planes
- * [start, end). Along H the plane's size, along W its width, must be a multiple of 4 for the vector
- * path (along W a width of 2 has its own); other planes go output by output.
+ * [start, end), read at planeAt(x, xImage, …); y is contiguous. Along H the plane's size, along W
+ * its width, must be a multiple of 4 for the vector path (along W a width of 2 has its own); other
+ * planes go output by output.
  */
 export function parcGather(
-  x: usize, kernel: usize, offset: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
+  x: usize, xImage: i32, kernel: usize, offset: usize, y: usize, c: i32, h: i32, w: i32, axisH: i32, sign: i32,
   scratch: usize, scratchBytes: usize, chunk: i32, start: i32, end: i32,
 ): void {
   const planeFloats = h * w;
@@ -142,7 +152,7 @@ export function parcGather(
   for (let plane = start; plane < end; plane++) {
     const kp = kernel + (<usize>((plane % c) * n) << 2);
     const ob = offset ? offset + (<usize>((plane % c) * (axisH ? planeFloats : w)) << 2) : 0;
-    gatherPlane(x + <usize>plane * planeBytes, kp, ob, 0, y + <usize>plane * planeBytes, copy, h, w, axisH, sign);
+    gatherPlane(planeAt(x, xImage, plane / c, plane % c, planeFloats), kp, ob, 0, y + <usize>plane * planeBytes, copy, h, w, axisH, sign);
   }
 }
 

@@ -507,17 +507,31 @@ function offsetIn(offset: Tensor, axis: 'H' | 'W', h: number, w: number): number
  */
 const parcCopyBytes = (h: number, w: number): number => Math.ceil((2 * h * w) / 4) * 16;
 
+/**
+ * A [N, C, H, W] float32 input of the ParC kernels as planes: where it lies in wasm memory with
+ * whole planes (a block of channels of a contiguous tensor, as chunk gives a ParC block's halves and
+ * concat's backward their gradients), its address and the floats between its images; else a
+ * contiguous copy. Gathering the halves of the gradients first took a serial copy per call.
+ */
+function planesIn(t: Tensor): { at: number; imageFloats: number } {
+  const [, c, h, w] = t.shape;
+  const [s0, s1, s2, s3] = t.strides;
+  const resident = heap.pointerOf(t.storage);
+  if (resident >= 0 && s0 >= 0 && s1 === h * w && s2 === w && s3 === 1) return { at: resident + t.offset * 4, imageFloats: s0 };
+  return { at: copyIn(t), imageFloats: c * h * w };
+}
+
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
   return (source, kernel, axis, offset) => scoped(() => {
     const [n, c, h, w] = source.shape;
-    const sp = copyIn(source);
+    const sp = planesIn(source);
     const kp = copyIn(kernel);
     const op = offset ? offsetIn(offset, axis, h, w) : 0;
     const out = outputIn(source.size);
     const scratchBytes = parcCopyBytes(h, w);
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
-    parallelFor(n * c, 'parcGather', [sp, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
+    parallelFor(n * c, 'parcGather', [sp.at, sp.imageFloats, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
   });
 }
@@ -551,15 +565,15 @@ register('ParcConvBackpropInput', parcPlanes(-1));
 register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const [n, c, h, w] = x.shape;
   const length = axis === 'H' ? h : w;
-  const xp = copyIn(x);
-  const gp = copyIn(gradOutput);
+  const xp = planesIn(x);
+  const gp = planesIn(gradOutput);
   const dkp = outputIn(c * length);
   // Slices of the batch, as the filter gradients'; each thread's copy of a plane and, along W, its vectors' offsets.
   const { sliceSize, slices } = batchSlices(n);
   const partials = alloc(slices * c * length * 16);
   const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 16) * 16;
   const { scratch, chunk } = chunkScratch(slices, scratchBytes);
-  parallelFor(slices, 'parcConvBackpropKernelSlices', [xp, gp, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
+  parallelFor(slices, 'parcConvBackpropKernelSlices', [xp.at, xp.imageFloats, gp.at, gp.imageFloats, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
   wasm.parcKernelTotal(partials, slices, c, length, dkp);
   return outputTensor(dkp, [c, length]);
 }));

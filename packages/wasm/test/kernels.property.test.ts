@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { getKernel, randn, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
+import { add, getKernel, randn, slice, Tensor, type Conv2DAttrs, type KernelName } from '@parcnet/tensor';
 import { getNumThreads, setNumThreads, setParallelThreshold } from '../src/index';
 
 // Every WASM kernel against its reference twin on random shapes: odd sizes, size 1, strided
@@ -35,6 +35,15 @@ function expectClose(actual: Tensor, expected: Tensor, tolerance = 2e-5): void {
 }
 
 /** A float32 tensor, contiguous or a transposed (non-contiguous) view. */
+/**
+ * Channels 1 … C of a [N, C + 2, H, W] tensor in wasm memory (an Add output): whole planes, images
+ * (C + 2)·H·W floats apart, as a ParC block's halves and their gradients reach the ParC kernels.
+ */
+function channelBlock(shape: number[], seed: number): Tensor {
+  const [n, c, h, w] = shape;
+  return slice(add(randn([n, c + 2, h, w], { seed }), 0), 1, 1, 1 + c);
+}
+
 function input(shape: number[], seed: number, strided: boolean): Tensor {
   if (!strided || shape.length < 2) return randn(shape, { seed });
   const s = [...shape];
@@ -237,12 +246,13 @@ for (const threads of [1, 2]) {
       const side = fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 37 }));
       fc.assert(fc.property(
         fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 5 }), side, side,
-        fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
-        (b, c, h, w, axis, strided, withOffset, seed) => {
-          const x = input([b, c, h, w], seed, strided);
+        fc.constantFrom<'H' | 'W'>('H', 'W'), fc.boolean(), fc.boolean(), fc.boolean(), fc.nat({ max: 1e6 }),
+        (b, c, h, w, axis, strided, withOffset, blocks, seed) => {
+          // A block of a wider tensor's channels is read where it lies (kernels.ts, planesIn).
+          const x = blocks && strided ? channelBlock([b, c, h, w], seed) : input([b, c, h, w], seed, strided);
           const kernel = randn([c, axis === 'H' ? h : w], { seed: seed + 1 });
           const offset = withOffset ? randn([c, axis === 'H' ? h : w], { seed: seed + 3 }) : null;
-          const g = input([b, c, h, w], seed + 2, !strided);
+          const g = blocks && !strided ? channelBlock([b, c, h, w], seed + 2) : input([b, c, h, w], seed + 2, !strided);
           expectClose(kernels[0][0](x, kernel, axis, offset) as Tensor, kernels[0][1](x, kernel, axis, offset) as Tensor);
           expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
           expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
@@ -250,13 +260,16 @@ for (const threads of [1, 2]) {
       // Every path on every run: this network's 8×8, 4×4 and 2×2, rows of 2 under 6, a width of 4 under 3, 5×5.
       for (const [h, w] of [[8, 8], [4, 4], [2, 2], [6, 2], [3, 4], [5, 5]]) {
         for (const axis of ['H', 'W'] as const) {
-          const x = input([17, 3, h, w], h * w, false);
-          const g = input([17, 3, h, w], h * w + 1, true);
           const kernel = randn([3, axis === 'H' ? h : w], { seed: h + w });
           const offset = randn([3, axis === 'H' ? h : w], { seed: h * w + 7 });
-          expectClose(kernels[0][0](x, kernel, axis, offset) as Tensor, kernels[0][1](x, kernel, axis, offset) as Tensor);
-          expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
-          expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
+          for (const [x, g] of [
+            [input([17, 3, h, w], h * w, false), input([17, 3, h, w], h * w + 1, true)],
+            [channelBlock([17, 3, h, w], h * w), channelBlock([17, 3, h, w], h * w + 1)],
+          ]) {
+            expectClose(kernels[0][0](x, kernel, axis, offset) as Tensor, kernels[0][1](x, kernel, axis, offset) as Tensor);
+            expectClose(kernels[1][0](g, kernel, axis) as Tensor, kernels[1][1](g, kernel, axis) as Tensor);
+            expectClose(kernels[2][0](x, g, axis) as Tensor, kernels[2][1](x, g, axis) as Tensor);
+          }
         }
       }
     });
