@@ -8,8 +8,12 @@
 import { hardswishGradv, hardswishv, siluGradv, siluv } from './activation';
 import { addWidened, madd, sumF64Lanes } from './simd';
 
-@inline function plane(base: usize, img: i32, ch: i32, c: i32, s: i32): usize {
-  return base + ((<usize>(img * c + ch) * <usize>s) << 2);
+/**
+ * Plane (img, ch) of S floats, images `imageFloats` apart: C·S for a contiguous tensor, more for an
+ * input that is a block of a wider tensor's channels (a ParC block's halves), read where it lies.
+ */
+@inline function plane(base: usize, imageFloats: i32, img: i32, ch: i32, s: i32): usize {
+  return base + ((<usize>img * <usize>imageFloats + <usize>ch * <usize>s) << 2);
 }
 
 // The images [img0, img1) and channels [ch0, ch1) of a pass: [start, end) is of the images when
@@ -25,7 +29,7 @@ import { addWidened, madd, sumF64Lanes } from './simd';
  * result could show unless the mean is ~10⁴ standard deviations from 0; a second pass over x − mean
  * would cost a second read of the whole activation, and the pass is memory-bound.
  */
-export function bnStats(x: usize, n: i32, c: i32, s: i32, planeSums: usize, byImages: i32, start: i32, end: i32): void {
+export function bnStats(x: usize, xImage: i32, n: i32, c: i32, s: i32, planeSums: usize, byImages: i32, start: i32, end: i32): void {
   const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
   for (let img = firstImage(byImages, start); img < img1; img++) {
     for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
@@ -33,7 +37,7 @@ export function bnStats(x: usize, n: i32, c: i32, s: i32, planeSums: usize, byIm
       let sq = f64x2.splat(0);
       let tail: f64 = 0;
       let sqTail: f64 = 0;
-      const p = plane(x, img, ch, c, s);
+      const p = plane(x, xImage, img, ch, s);
       let i = 0;
       // Each half as its own 8-byte load: a shuffle for the high half would share the port the two
       // conversions use (about 1.05x the kernel's time).
@@ -116,7 +120,7 @@ export function activateInPlace(at: usize, count: i32, act: i32): void {
  * y = act(x · scale[c] + shift[c]) over the block, plane by plane in memory order (a block of channels
  * still walks image by image: channel by channel it would jump C·S·4 bytes between planes).
  */
-export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, byImages: i32, start: i32, end: i32): void {
+export function bnApply(x: usize, xImage: i32, y: usize, n: i32, c: i32, s: i32, scale: usize, shift: usize, act: i32, byImages: i32, start: i32, end: i32): void {
   const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
   for (let img = firstImage(byImages, start); img < img1; img++) {
     for (let ch = firstChannel(byImages, start); ch < ch1; ch++) {
@@ -124,8 +128,8 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
       const b = load<f32>(shift + (<usize>ch << 2));
       const av = f32x4.splat(a);
       const bv = f32x4.splat(b);
-      const src = plane(x, img, ch, c, s);
-      const dst = plane(y, img, ch, c, s);
+      const src = plane(x, xImage, img, ch, s);
+      const dst = plane(y, c * s, img, ch, s);
       let i = 0;
       // Two vectors before either store (activation.ts, expNegv).
       for (; i + 8 <= s; i += 8) {
@@ -151,7 +155,7 @@ export function bnApply(x: usize, y: usize, n: i32, c: i32, s: i32, scale: usize
  * pass writes nothing (a write pass over a fresh output also reads each line first).
  */
 export function bnBackwardSums(
-  x: usize, g: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize, act: i32,
+  x: usize, xImage: i32, g: usize, gImage: i32, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, bias: usize, act: i32,
   planeSums: usize, byImages: i32, start: i32, end: i32,
 ): void {
   const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
@@ -169,9 +173,9 @@ export function bnBackwardSums(
       let sumDzX = f64x2.splat(0);
       let tailDz: f64 = 0;
       let tailDzX: f64 = 0;
-      const xp = plane(x, img, ch, c, s);
-      const gp = plane(g, img, ch, c, s);
-      const dp = plane(dx, img, ch, c, s);
+      const xp = plane(x, xImage, img, ch, s);
+      const gp = plane(g, gImage, img, ch, s);
+      const dp = plane(dx, c * s, img, ch, s);
       let i = 0;
       // Blocks of up to 64 floats: the sums in float32 lanes over the block (at most 16 terms a
       // lane), then into the float64 lanes. Widening every vector cost five instructions a sum, most
@@ -241,7 +245,7 @@ export function bnBackwardTotal(n: i32, c: i32, s: i32, planeSums: usize, batchS
 
 /** Third step, over the block: dx = w·invstd·(dz − mean(dz) − x̂·mean(dz·x̂)), dz read at dz (dx itself, or g without an activation). */
 export function bnBackwardApply(
-  x: usize, dz: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, corrections: usize, byImages: i32, start: i32, end: i32,
+  x: usize, xImage: i32, dz: usize, dzImage: i32, dx: usize, n: i32, c: i32, s: i32, mean: usize, invstd: usize, weight: usize, corrections: usize, byImages: i32, start: i32, end: i32,
 ): void {
   const img1 = endImage(byImages, end, n), ch1 = endChannel(byImages, end, c);
   for (let img = firstImage(byImages, start); img < img1; img++) {
@@ -256,9 +260,9 @@ export function bnBackwardApply(
       const scale = f32x4.splat(w * k);
       const meanDzV = f32x4.splat(meanDz);
       const meanDzXV = f32x4.splat(meanDzX);
-      const xp = plane(x, img, ch, c, s);
-      const zp = plane(dz, img, ch, c, s);
-      const dp = plane(dx, img, ch, c, s);
+      const xp = plane(x, xImage, img, ch, s);
+      const zp = plane(dz, dzImage, img, ch, s);
+      const dp = plane(dx, c * s, img, ch, s);
       let i = 0;
       for (; i + 4 <= s; i += 4) {
         const o = <usize>i << 2;

@@ -381,7 +381,7 @@ export function feedForward(
   for (let image = imageStart; image < imageEnd; image++) {
     let src = x + (<usize>image * <usize>c * <usize>pixels << 2);
     if (inScale) {
-      bnApply(src, normalised, 1, c, pixels, inScale, inShift, 0, 1, 0, 1);
+      bnApply(src, c * pixels, normalised, 1, c, pixels, inScale, inShift, 0, 1, 0, 1);
       src = normalised;
     }
     packPanels(src, c, pixels, inputPanels);

@@ -122,13 +122,13 @@ function conv2dForward(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue: Epilo
     const normScale = epilogue ? f32(epilogue.scale, g.c) : null;
     const scale = normScale ? vectorIn(Float64Array.from(f32(wp, g.c), (wc, c) => wc * normScale[c])) : wp;
     const shift = epilogue ? epilogue.shift : vectorIn(new Float64Array(g.c));
-    normApplyIn(xp, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0);
+    normApplyIn(xp, g.c * g.ho * g.wo, yp, g.n, g.c, g.ho * g.wo, scale, shift, epilogue ? epilogue.act : 0);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (g.depthwise) {
     parallelFor(g.n * g.c, 'depthwise', [xp, wp, yp, g.c, ...convArgs(g, attrs)], g.n * g.c * g.ho * g.wo * g.kh * g.kw);
     // No epilogue in this kernel: the norm and activation as a second pass, in place.
-    if (epilogue) normApplyIn(yp, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act);
+    if (epilogue) normApplyIn(yp, g.c * g.ho * g.wo, yp, g.n, g.c, g.ho * g.wo, epilogue.scale, epilogue.shift, epilogue.act);
     return outputTensor(yp, [g.n, g.o, g.ho, g.wo]);
   }
   if (winogradApplies(g, attrs)) {
@@ -248,7 +248,7 @@ register('Conv2DBackpropInput', (gradOutput, w, inputShape, attrs) => scoped(() 
   // A depthwise 1×1 conv's adjoint scales each channel of dy by its weight, as the forward.
   if (g.depthwise && g.pointwise) {
     const dxp = outputIn(g.n * g.c * g.h * g.w);
-    normApplyIn(dyp, dxp, g.n, g.c, g.h * g.w, wp, vectorIn(new Float64Array(g.c)), 0);
+    normApplyIn(dyp, g.c * g.h * g.w, dxp, g.n, g.c, g.h * g.w, wp, vectorIn(new Float64Array(g.c)), 0);
     return outputTensor(dxp, inputShape);
   }
   // The depthwise kernel and col2im add into dx; a 1×1 conv's GEMM writes it whole.
@@ -507,20 +507,6 @@ function offsetIn(offset: Tensor, axis: 'H' | 'W', h: number, w: number): number
  */
 const parcCopyBytes = (h: number, w: number): number => Math.ceil((2 * h * w) / 4) * 16;
 
-/**
- * A [N, C, H, W] float32 input of the ParC kernels as planes: where it lies in wasm memory with
- * whole planes (a block of channels of a contiguous tensor, as chunk gives a ParC block's halves and
- * concat's backward their gradients), its address and the floats between its images; else a
- * contiguous copy. Gathering the halves of the gradients first took a serial copy per call.
- */
-function planesIn(t: Tensor): { at: number; imageFloats: number } {
-  const [, c, h, w] = t.shape;
-  const [s0, s1, s2, s3] = t.strides;
-  const resident = heap.pointerOf(t.storage);
-  if (resident >= 0 && s0 >= 0 && s1 === h * w && s2 === w && s3 === 1) return { at: resident + t.offset * 4, imageFloats: s0 };
-  return { at: copyIn(t), imageFloats: c * h * w };
-}
-
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
   return (source, kernel, axis, offset) => scoped(() => {
@@ -737,6 +723,30 @@ function vectorIn(values: Float64Array): number {
 }
 
 /**
+ * A float32 [N, C, S…] input of the kernels that go plane by plane (batch norm's passes, ParC) as
+ * planes: where it lies in wasm memory with whole planes (a block of a wider tensor's channels, as
+ * chunk gives a ParC block's halves and concat's backward their gradients), its address and the
+ * floats between its images; else a contiguous copy. Gathering such a block first was a serial
+ * copy on the calling thread, about 2.5 ms of a 2-thread training step over the ParC halves.
+ */
+function planesIn(t: Tensor): { at: number; imageFloats: number } {
+  const { c, s } = channelGeometry(t.shape);
+  const resident = heap.pointerOf(t.storage);
+  if (resident >= 0 && t.strides[0] >= 0 && wholePlanes(t)) return { at: resident + t.offset * 4, imageFloats: t.strides[0] };
+  return { at: copyIn(t), imageFloats: c * s };
+}
+
+/** Whether every (image, channel) plane of t is its S floats in row-major order, one after another along C. */
+function wholePlanes(t: Tensor): boolean {
+  let step = 1;
+  for (let i = t.shape.length - 1; i >= 1; i--) {
+    if (t.strides[i] !== step) return false;
+    step *= t.shape[i];
+  }
+  return true;
+}
+
+/**
  * How batch norm's passes over [N, C, S…] split between threads: by images when the batch gives each
  * thread four or more, so that each core reads the planes its conv wrote (the convs split by images
  * too), else by channels. Both give the same bits (assembly/batchnorm.ts).
@@ -749,7 +759,8 @@ register('BatchNormStats', (x) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
   const planeSums = alloc(n * c * 16);
   const split = normSplit(n, c);
-  parallelFor(split.total, 'bnStats', [copyIn(x), n, c, s, planeSums, split.byImages], x.size);
+  const xv = planesIn(x);
+  parallelFor(split.total, 'bnStats', [xv.at, xv.imageFloats, n, c, s, planeSums, split.byImages], x.size);
   const mean = alloc(c * 8);
   const variance = alloc(c * 8);
   wasm.bnStatsTotal(n, c, s, planeSums, mean, variance);
@@ -762,35 +773,40 @@ register('BatchNormApply', (x, scale, shift, activation) => scoped(() => normApp
 function normApply(x: Tensor, scale: Float64Array, shift: Float64Array, activation: NormActivation): Tensor {
   const { n, c, s } = channelGeometry(x.shape);
   const yp = outputIn(x.size);
-  normApplyIn(copyIn(x), yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation));
+  const xv = planesIn(x);
+  normApplyIn(xv.at, xv.imageFloats, yp, n, c, s, vectorIn(scale), vectorIn(shift), activationCode(activation));
   return outputTensor(yp, x.shape);
 }
 
-/** The same over [N, C, S] at xp into yp (may be xp), scale and shift float32 [C] in wasm memory, split as normSplit says. */
-function normApplyIn(xp: number, yp: number, n: number, c: number, s: number, scale: number, shift: number, act: number): void {
+/**
+ * The same over [N, C, S] at xp (images xImage floats apart) into yp (contiguous; may be xp), scale
+ * and shift float32 [C] in wasm memory, split as normSplit says.
+ */
+function normApplyIn(xp: number, xImage: number, yp: number, n: number, c: number, s: number, scale: number, shift: number, act: number): void {
   const split = normSplit(n, c);
-  parallelFor(split.total, 'bnApply', [xp, yp, n, c, s, scale, shift, act, split.byImages], n * c * s);
+  parallelFor(split.total, 'bnApply', [xp, xImage, yp, n, c, s, scale, shift, act, split.byImages], n * c * s);
 }
 
 register('BatchNormBackward', (x, gradOutput, mean, invstd, weight, bias, batchStats, activation) => scoped(() => {
   const { n, c, s } = channelGeometry(x.shape);
-  const xp = copyIn(x);
+  const xv = planesIn(x);
   const dxp = outputIn(x.size);
   const meanp = vectorIn(mean);
   const invstdp = vectorIn(invstd);
   const weightp = vectorIn(weight);
-  const gp = copyIn(gradOutput);
+  const gv = planesIn(gradOutput);
   const act = activationCode(activation);
   const planeSums = alloc(n * c * 16);
   const split = normSplit(n, c);
   parallelFor(split.total, 'bnBackwardSums', [
-    xp, gp, dxp, n, c, s, meanp, invstdp, weightp, vectorIn(bias), act, planeSums, split.byImages,
+    xv.at, xv.imageFloats, gv.at, gv.imageFloats, dxp, n, c, s, meanp, invstdp, weightp, vectorIn(bias), act, planeSums, split.byImages,
   ], x.size);
   const dweight = alloc(c * 8);
   const dbias = alloc(c * 8);
   const corrections = alloc(c * 8);
   wasm.bnBackwardTotal(n, c, s, planeSums, batchStats ? 1 : 0, dweight, dbias, corrections);
   // With an activation the sums pass left dz in dx; without one dz is the gradient itself.
-  parallelFor(split.total, 'bnBackwardApply', [xp, act === 0 ? gp : dxp, dxp, n, c, s, meanp, invstdp, weightp, corrections, split.byImages], x.size);
+  const dz = act === 0 ? gv : { at: dxp, imageFloats: c * s };
+  parallelFor(split.total, 'bnBackwardApply', [xv.at, xv.imageFloats, dz.at, dz.imageFloats, dxp, n, c, s, meanp, invstdp, weightp, corrections, split.byImages], x.size);
   return { dx: outputTensor(dxp, x.shape), dweight: f64(dweight, c).slice(), dbias: f64(dbias, c).slice() };
 }));

@@ -274,16 +274,16 @@ export interface ReductionExports {
 }
 
 export interface BatchNormExports {
-  bnStats(x: number, n: number, c: number, s: number, planeSums: number, byImages: number, start: number, end: number): void;
+  bnStats(x: number, xImage: number, n: number, c: number, s: number, planeSums: number, byImages: number, start: number, end: number): void;
   bnStatsTotal(n: number, c: number, s: number, planeSums: number, mean: number, variance: number): void;
-  bnApply(x: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, byImages: number, start: number, end: number): void;
+  bnApply(x: number, xImage: number, y: number, n: number, c: number, s: number, scale: number, shift: number, act: number, byImages: number, start: number, end: number): void;
   bnBackwardSums(
-    x: number, g: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number, act: number,
+    x: number, xImage: number, g: number, gImage: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, bias: number, act: number,
     planeSums: number, byImages: number, start: number, end: number,
   ): void;
   bnBackwardTotal(n: number, c: number, s: number, planeSums: number, batchStats: number, dweight: number, dbias: number, corrections: number): void;
   bnBackwardApply(
-    x: number, dz: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, corrections: number, byImages: number, start: number, end: number,
+    x: number, xImage: number, dz: number, dzImage: number, dx: number, n: number, c: number, s: number, mean: number, invstd: number, weight: number, corrections: number, byImages: number, start: number, end: number,
   ): void;
 }
 

@@ -320,6 +320,33 @@ for (const threads of [1, 2]) {
         }), { seed: SEED, numRuns: RUNS });
     });
 
+    it('batch norm on a block of a wider tensor\'s channels (read where it lies): the bits it gives on a contiguous copy', () => {
+      setNumThreads(threads);
+      const [stats] = both('BatchNormStats');
+      const [apply] = both('BatchNormApply');
+      const [back] = both('BatchNormBackward');
+      const bits = (t: Tensor): number[] => Array.from(t.toTypedArray());
+      // Batches of 9 and 17 split by images on 2 threads, of 2 by channels.
+      for (const [n, c, h, w] of [[9, 3, 4, 4], [2, 5, 3, 3], [17, 2, 8, 8]]) {
+        for (const activation of [null, 'silu', 'hardswish'] as const) {
+          const x = channelBlock([n, c, h, w], n * c + h);
+          const g = channelBlock([n, c, h, w], n * c + h + 1);
+          const [xc, gc] = [add(x, 0), add(g, 0)];
+          expect(xc.isContiguous() && !x.isContiguous()).toBe(true);
+          const s = stats(x) as { mean: Float64Array; variance: Float64Array };
+          expect(stats(xc)).toEqual(s);
+          const invstd = s.variance.map((v) => 1 / Math.sqrt(v + 1e-5));
+          const weight = Float64Array.from({ length: c }, (_, i) => 0.5 + i / c);
+          const bias = Float64Array.from({ length: c }, (_, i) => i / c - 0.3);
+          expect(bits(apply(x, weight, bias, activation) as Tensor)).toEqual(bits(apply(xc, weight, bias, activation) as Tensor));
+          const got = back(x, g, s.mean, invstd, weight, bias, true, activation) as { dx: Tensor; dweight: Float64Array; dbias: Float64Array };
+          const want = back(xc, gc, s.mean, invstd, weight, bias, true, activation) as { dx: Tensor; dweight: Float64Array; dbias: Float64Array };
+          expect(bits(got.dx)).toEqual(bits(want.dx));
+          expect([got.dweight, got.dbias]).toEqual([want.dweight, want.dbias]);
+        }
+      }
+    });
+
     it('activations and their gradients (vector exp within a few float32 ulps)', () => {
       setNumThreads(threads);
       for (const name of ['Silu', 'Sigmoid', 'Hardswish', 'Hardsigmoid'] as const) {
