@@ -6,7 +6,7 @@
 // contiguous vectors again. Scratch is per thread: `scratch` + (start / chunk) · scratchBytes.
 import { activateInPlace } from './batchnorm';
 import { gemm, packPanels, panelBytes, rowPanels } from './gemm';
-import { copyFloats, horizontalSum, storeLanes } from './simd';
+import { copyFloats, storeLanes } from './simd';
 
 /** Float32s per scratch row: the padded row, and room for the last group of 4 outputs' taps; whole vectors (each half, with stride 2). */
 @inline function rowFloats(w: i32, pw: i32, wo: i32, sw: i32): i32 {
@@ -384,7 +384,7 @@ export function depthwise3x3BackpropInput(
  * the batch (slices [start, end), each of `sliceSize` images but the last): image by image, every
  * channel's plane, with the channel's nine sums (f32x4, at partials + (slice·c + ch)·144) loaded
  * before its plane and stored after, so memory is read in order (channel by channel, each plane was a
- * jump of C·H·W·4 bytes: 1.3–1.7x slower on one thread). depthwise3x3FilterTotal then adds the slices
+ * jump of C·H·W·4 bytes: 1.3–1.7x slower on one thread). sliceTotals (reduce.ts) then adds the slices
  * in order; the slices are fixed by the batch, not by the threads, so dW does not depend on how many
  * threads ran them. Scratch per chunk: the x plane, then dy's rounded-up rows (their zero tails
  * cancel the lanes past wo).
@@ -438,17 +438,6 @@ export function depthwise3x3BackpropFilterSlices(
         v128.store(at9, a3, 48); v128.store(at9, a4, 64); v128.store(at9, a5, 80);
         v128.store(at9, a6, 96); v128.store(at9, a7, 112); v128.store(at9, a8, 128);
       }
-    }
-  }
-}
-
-/** dW[c, tap] = the horizontal sum of the slices' partial sums added in slice order (depthwise3x3BackpropFilterSlices). */
-export function depthwise3x3FilterTotal(partials: usize, slices: i32, c: i32, dwgt: usize): void {
-  for (let ch = 0; ch < c; ch++) {
-    for (let t = 0; t < 9; t++) {
-      let v = v128.load(partials + <usize>(ch * 9 + t) * 16);
-      for (let slice = 1; slice < slices; slice++) v = f32x4.add(v, v128.load(partials + <usize>((slice * c + ch) * 9 + t) * 16));
-      store<f32>(dwgt + (<usize>(ch * 9 + t) << 2), horizontalSum(v));
     }
   }
 }

@@ -2,7 +2,7 @@
 // (n = H for axis H, W for axis W), not centred: tap k reads position (i + k) mod n. The forward
 // and the input gradient are one gathered kernel (parcGather); the kernel gradient reads the same
 // copy of each plane (parcConvBackpropKernelSlices).
-import { copyFloats, horizontalSum, madd } from './simd';
+import { copyFloats, madd } from './simd';
 
 /**
  * Plane (img, ch) of an input whose planes are whole (H·W floats each) and whose images are
@@ -19,7 +19,7 @@ import { copyFloats, horizontalSum, madd } from './simd';
  * image by image, each channel's plane copied as parcGather copies it, so that tap k of each dy
  * vector is one load at a fixed step; each tap's sum runs in four registers over the plane's
  * vectors (four chains of multiply-adds), starting from and returning to partials + ((slice·c + ch)·n
- * + k)·16. parcKernelTotal then adds the slices in order; the slices are fixed by the batch, not by the
+ * + k)·16. sliceTotals (reduce.ts) then adds the slices in order; the slices are fixed by the batch, not by the
  * threads, so dk does not depend on how many threads ran them. Scratch per chunk: the plane's copy
  * (2·H·W floats, rounded to 4), then, along W, each dy vector's offset in the copy (u32). x and dy
  * are read at planeAt, their images xImage and dyImage floats apart.
@@ -90,16 +90,6 @@ export function parcConvBackpropKernelSlices(
         }
       }
     }
-  }
-}
-
-/** dk[c, k] = the horizontal sum of the slices' partial sums added in slice order (parcConvBackpropKernelSlices). */
-export function parcKernelTotal(partials: usize, slices: i32, c: i32, len: i32, dk: usize): void {
-  const perSlice = <usize>(c * len) * 16;
-  for (let e = 0; e < c * len; e++) {
-    let v = v128.load(partials + (<usize>e << 4));
-    for (let slice = 1; slice < slices; slice++) v = f32x4.add(v, v128.load(partials + <usize>slice * perSlice + (<usize>e << 4)));
-    store<f32>(dk + (<usize>e << 2), horizontalSum(v));
   }
 }
 

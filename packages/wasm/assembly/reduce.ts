@@ -2,7 +2,7 @@
 // [N, C, H, W] → [C], a broadcast's gradient [N, C, H, W] → [N, C, 1, 1] or [1, C, 1, W], a total).
 // Sums run in float64, as the reference kernel's. Threads split K; each output is summed whole by
 // one call in a fixed order.
-import { addWidened, sumF64Lanes } from './simd';
+import { addWidened, horizontalSum, sumF64Lanes } from './simd';
 
 /** A contiguous run's sum in float64, four float32 lanes at a time. */
 @inline export function runSum(src: usize, count: i32): f64 {
@@ -71,5 +71,20 @@ export function sumReduceSplit(x: usize, y: usize, acc: usize, a: i32, k: i32, m
       }
     }
     for (let jj = 0; jj < j; jj++) store<f32>(y + ((<usize>kk * <usize>j + <usize>jj) << 2), <f32>load<f64>(out + (<usize>jj << 3)));
+  }
+}
+
+/**
+ * dst[e] = the horizontal sum of partials[slice][e] added in slice order, for e < count: partials
+ * holds `slices` rows of `count` f32x4 sums (16 bytes each). The second step of the kernel
+ * gradients summed over fixed slices of the batch (depthwise3x3BackpropFilterSlices,
+ * parcConvBackpropKernelSlices): the order is the slices', whichever threads ran them.
+ */
+export function sliceTotals(partials: usize, slices: i32, count: i32, dst: usize): void {
+  const perSlice = <usize>count << 4;
+  for (let e = 0; e < count; e++) {
+    let v = v128.load(partials + (<usize>e << 4));
+    for (let slice = 1; slice < slices; slice++) v = f32x4.add(v, v128.load(partials + <usize>slice * perSlice + (<usize>e << 4)));
+    store<f32>(dst + (<usize>e << 2), horizontalSum(v));
   }
 }

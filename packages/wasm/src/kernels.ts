@@ -308,7 +308,7 @@ register('Conv2DBackpropFilter', (x, gradOutput, weightShape, attrs) => scoped((
     const { sliceSize, slices } = batchSlices(g.n);
     const partials = alloc(slices * g.c * 144);
     depthwise3x3('depthwise3x3BackpropFilterSlices', slices, [xp, dyp, partials], g, attrs, [sliceSize]);
-    wasm.depthwise3x3FilterTotal(partials, slices, g.c, dwp);
+    wasm.sliceTotals(partials, slices, g.c * 9, dwp);
     return outputTensor(dwp, weightShape);
   }
   if (g.depthwise) {
@@ -560,7 +560,7 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 16) * 16;
   const { scratch, chunk } = chunkScratch(slices, scratchBytes);
   parallelFor(slices, 'parcConvBackpropKernelSlices', [xp.at, xp.imageFloats, gp.at, gp.imageFloats, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
-  wasm.parcKernelTotal(partials, slices, c, length, dkp);
+  wasm.sliceTotals(partials, slices, c * length, dkp);
   return outputTensor(dkp, [c, length]);
 }));
 

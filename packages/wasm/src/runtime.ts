@@ -41,13 +41,11 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   feedForwardScratchBytes(c: number, f: number, pixels: number): number;
   invertedResidualScratchBytes(c: number, k: number, h: number, w: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number): number;
   depthwise3x3BackpropFilterSlices(x: number, dy: number, partials: number, n: number, c: number, h: number, wd: number, ho: number, wo: number, sh: number, sw: number, ph: number, pw: number, sliceSize: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
-  depthwise3x3FilterTotal(partials: number, slices: number, c: number, dw: number): void;
   depthwiseBackpropInput(dy: number, w: number, dx: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, ho: number, wo: number, planeStart: number, planeEnd: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, n: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw2: number, ho: number, wo: number, chStart: number, chEnd: number): void;
   parcGather(x: number, xImage: number, kernel: number, offset: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcMixer(x: number, y: number, c: number, h: number, w: number, k1: number, o1: number, k2: number, o2: number, k3: number, o3: number, k4: number, o4: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcConvBackpropKernelSlices(x: number, xImage: number, dy: number, dyImage: number, partials: number, n: number, c: number, h: number, w: number, axisH: number, sliceSize: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
-  parcKernelTotal(partials: number, slices: number, c: number, len: number, dk: number): void;
   dropoutMask(y: number, count: number, keepBelow: number, scale: number, state: number): void;
   adamStep(p: number, g: number, m: number, v: number, count: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number): void;
 }
@@ -269,6 +267,7 @@ export interface SpatialExports {
 export interface ReductionExports {
   sumReduce(x: number, y: number, acc: number, a: number, k: number, b: number, kStart: number, kEnd: number): void;
   sumReduceSplit(x: number, y: number, acc: number, a: number, k: number, m: number, j: number, b: number, kStart: number, kEnd: number): void;
+  sliceTotals(partials: number, slices: number, count: number, dst: number): void;
   softmax(x: number, y: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
   softmaxGrad(y: number, g: number, dx: number, length: number, inner: number, mode: number, outerStart: number, outerEnd: number): void;
 }
