@@ -34,9 +34,9 @@ export function parcConvBackpropKernelSlices(
   const copy = scratch + <usize>(start / chunk) * scratchBytes;
   const table = copy + copyBytes(planeFloats);
   const len = axisH ? h : w;
-  const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
+  const vectors = planeVectors(h, w, axisH);
   const step: usize = axisH ? rowBytes : 4;
-  const pairs = !axisH && w == 2 && (planeFloats & 3) == 0;
+  const pairs = rowPairs(h, w, axisH);
   for (let v = 0; v < vectors; v++) store<u32>(table + (<usize>v << 2), <u32>(tapZero(0, v, w, axisH, 0)));
   for (let slice = start; slice < end; slice++) {
     const sums = partials + <usize>(slice * c * len) * 16;
@@ -65,8 +65,7 @@ export function parcConvBackpropKernelSlices(
           for (let k = 0; k < len; k++) {
             let s: f32 = 0;
             for (let t = 0; t < planeFloats; t++) {
-              const i = t / w, j = t % w;
-              const src = axisH ? ((i + k) % h) * w + j : 2 * w * i + (j + k) % w;
+              const src = tapIndex(t / w, t % w, k, h, w, axisH, 1);
               s += load<f32>(gp + (<usize>t << 2)) * load<f32>(copy + (<usize>src << 2));
             }
             const at = out + (<usize>k << 4);
@@ -93,9 +92,40 @@ export function parcConvBackpropKernelSlices(
   }
 }
 
-/** Bytes of a plane's copy (copyPlane): 2·H·W floats, rounded to whole vectors (kernels.ts allocates the same). */
+/**
+ * Output vectors of a plane on the vector path, or 0 where the plane goes output by output: along
+ * H its floats in fours (a tap moves whole rows, so any four consecutive outputs share it), along W
+ * each row's, when the width divides by 4.
+ */
+@inline function planeVectors(h: i32, w: i32, axisH: i32): i32 {
+  if (axisH) return ((h * w) & 3) == 0 ? (h * w) >> 2 : 0;
+  return (w & 3) == 0 ? h * (w >> 2) : 0;
+}
+
+/** Rows of 2 along W in whole vectors: tap 1 is the plane with each pair's two floats swapped. */
+@inline function rowPairs(h: i32, w: i32, axisH: i32): bool {
+  return !axisH && w == 2 && ((h * w) & 3) == 0;
+}
+
+/** The float in the plane's copy (copyPlane) that tap k of output (i, j) reads, the taps stepping by `sign`. */
+@inline function tapIndex(i: i32, j: i32, k: i32, h: i32, w: i32, axisH: i32, sign: i32): i32 {
+  return axisH ? ((i + sign * k + h) % h) * w + j : 2 * w * i + (j + sign * k + w) % w;
+}
+
+/** Bytes of a plane's copy (copyPlane): 2·H·W floats, rounded to whole vectors. */
 @inline function copyBytes(planeFloats: i32): usize {
   return (<usize>(2 * planeFloats + 3) >> 2) << 4;
+}
+
+/**
+ * Bytes of one thread's scratch for a ParC kernel on H × W planes (`kind` 0: parcGather, 1:
+ * parcMixer, 2: parcConvBackpropKernelSlices): the plane's copy, then the mixer's middle plane or
+ * the kernel gradient's table of vector offsets (u32). The caller (kernels.ts) allocates what this says.
+ */
+export function parcScratchBytes(kind: i32, h: i32, w: i32): i32 {
+  const planeFloats = h * w;
+  const extra: usize = kind == 1 ? (<usize>(planeFloats + 3) >> 2) << 4 : kind == 2 ? (<usize>(planeFloats + 15) >> 4) << 4 : 0;
+  return <i32>(copyBytes(planeFloats) + extra);
 }
 
 /** A plane's copy for the gathered taps: the plane twice over (axis H), each row twice over (axis W). */
@@ -187,13 +217,12 @@ export function parcMixer(
   const planeBytes = <usize>planeFloats << 2;
   const rowBytes = <usize>w << 2;
   const n = axisH ? h : w;
-  const vectors = axisH ? ((planeFloats & 3) == 0 ? planeFloats >> 2 : 0) : ((w & 3) == 0 ? h * (w >> 2) : 0);
+  const vectors = planeVectors(h, w, axisH);
   // Byte offset of tap 0 from an output's own position in the copy, and the step from tap to tap.
   const first: isize = axisH ? (sign > 0 ? 0 : <isize>planeBytes) : (sign > 0 ? 0 : <isize>rowBytes);
   const step: isize = axisH ? <isize>sign * <isize>rowBytes : <isize>sign * 4;
-  if (!axisH && w == 2 && (planeFloats & 3) == 0) {
-    // Rows of 2 along W (the transpose is the same: (j − 1) mod 2 = (j + 1) mod 2): tap 1 is the
-    // plane with each pair's two floats swapped.
+  if (rowPairs(h, w, axisH)) {
+    // The transpose is the same: (j − 1) mod 2 = (j + 1) mod 2.
     const w0 = v128.load32_splat(kp), w1 = v128.load32_splat(kp, 4);
     const init = ob ? v128.load64_splat(ob) : f32x4.splat(0);
     for (let at: usize = 0; at < planeBytes; at += 16) {
@@ -246,10 +275,7 @@ export function parcMixer(
   for (let t = 0; t < planeFloats; t++) {
     const i = t / w, j = t % w;
     let s: f32 = ob ? load<f32>(ob + (<usize>(axisH ? t : j) << 2)) : 0;
-    for (let k = 0; k < n; k++) {
-      const src = axisH ? ((i + sign * k + h) % h) * w + j : 2 * w * i + (j + sign * k + w) % w;
-      s += load<f32>(kp + (<usize>k << 2)) * load<f32>(copy + (<usize>src << 2));
-    }
+    for (let k = 0; k < n; k++) s += load<f32>(kp + (<usize>k << 2)) * load<f32>(copy + (<usize>tapIndex(i, j, k, h, w, axisH, sign) << 2));
     store<f32>(yp + (<usize>t << 2), rp ? load<f32>(rp + (<usize>t << 2)) + s : s);
   }
 }

@@ -501,12 +501,6 @@ function offsetIn(offset: Tensor, axis: 'H' | 'W', h: number, w: number): number
   return at;
 }
 
-/**
- * Bytes of a thread's copy of an H × W plane for the ParC kernels (assembly/parc.ts): along H the
- * plane twice over, along W each row twice over; 2·H·W floats either way, rounded to whole vectors.
- */
-const parcCopyBytes = (h: number, w: number): number => Math.ceil((2 * h * w) / 4) * 16;
-
 /** The ParC forward (sign 1) and its transpose (sign −1): a gathered plane-by-plane map of a [N, C, H, W] tensor with the [C, n] kernel. */
 function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 'W', offset?: Tensor | null) => Tensor {
   return (source, kernel, axis, offset) => scoped(() => {
@@ -515,7 +509,7 @@ function parcPlanes(sign: 1 | -1): (source: Tensor, kernel: Tensor, axis: 'H' | 
     const kp = copyIn(kernel);
     const op = offset ? offsetIn(offset, axis, h, w) : 0;
     const out = outputIn(source.size);
-    const scratchBytes = parcCopyBytes(h, w);
+    const scratchBytes = wasm.parcScratchBytes(0, h, w);
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcGather', [sp.at, sp.imageFloats, kp, op, out, c, h, w, axis === 'H' ? 1 : 0, sign, scratch, scratchBytes, chunk], source.size * (axis === 'H' ? h : w));
     return outputTensor(out, source.shape);
@@ -537,8 +531,7 @@ registerKernel({
       copyIn(first.kernel), offsetIn(first.offset, which === 0 ? 'H' : 'W', h, w),
       copyIn(second.kernel), offsetIn(second.offset, which === 0 ? 'W' : 'H', h, w),
     ]);
-    // Each thread's copy of a plane (as parcGather's), then the plane between the two convs.
-    const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 4) * 16;
+    const scratchBytes = wasm.parcScratchBytes(1, h, w);
     const { scratch, chunk } = chunkScratch(n * c, scratchBytes);
     parallelFor(n * c, 'parcMixer', [xp, y, c, h, w, ...tables, scratch, scratchBytes, chunk], x.size * (h + w));
     return outputTensor(y, x.shape);
@@ -554,10 +547,10 @@ register('ParcConvBackpropKernel', (x, gradOutput, axis) => scoped(() => {
   const xp = planesIn(x);
   const gp = planesIn(gradOutput);
   const dkp = outputIn(c * length);
-  // Slices of the batch, as the filter gradients'; each thread's copy of a plane and, along W, its vectors' offsets.
+  // Slices of the batch, as the filter gradients'.
   const { sliceSize, slices } = batchSlices(n);
   const partials = alloc(slices * c * length * 16);
-  const scratchBytes = parcCopyBytes(h, w) + Math.ceil((h * w) / 16) * 16;
+  const scratchBytes = wasm.parcScratchBytes(2, h, w);
   const { scratch, chunk } = chunkScratch(slices, scratchBytes);
   parallelFor(slices, 'parcConvBackpropKernelSlices', [xp.at, xp.imageFloats, gp.at, gp.imageFloats, partials, n, c, h, w, axis === 'H' ? 1 : 0, sliceSize, scratch, scratchBytes, chunk], x.size * length);
   wasm.sliceTotals(partials, slices, c * length, dkp);

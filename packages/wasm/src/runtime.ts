@@ -46,6 +46,7 @@ export interface KernelExports extends ActivationExports, BatchNormExports, Conv
   parcGather(x: number, xImage: number, kernel: number, offset: number, y: number, c: number, h: number, w: number, axisH: number, sign: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcMixer(x: number, y: number, c: number, h: number, w: number, k1: number, o1: number, k2: number, o2: number, k3: number, o3: number, k4: number, o4: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
   parcConvBackpropKernelSlices(x: number, xImage: number, dy: number, dyImage: number, partials: number, n: number, c: number, h: number, w: number, axisH: number, sliceSize: number, scratch: number, scratchBytes: number, chunk: number, start: number, end: number): void;
+  parcScratchBytes(kind: number, h: number, w: number): number;
   dropoutMask(y: number, count: number, keepBelow: number, scale: number, state: number): void;
   adamStep(p: number, g: number, m: number, v: number, count: number, beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, decay: number, l2: number): void;
 }
