@@ -117,10 +117,11 @@ function offsetTable(kernel: Tensor, pe: Tensor | null, bias: Tensor | null, c: 
     const shift = affine ? affine.shift[ch] : 0;
     for (let i = 0; i < n; i++) {
       let s = b ? b[ch] : 0;
-      if (affine) {
-        for (let k = 0; k < n; k++) s += w[ch * n + k] * ((q ? scale * q[ch * n + (i + k < n ? i + k : i + k - n)] : 0) + shift);
-      } else if (q) {
-        for (let k = 0; k < n; k++) s += w[ch * n + k] * q[ch * n + (i + k < n ? i + k : i + k - n)];
+      if (affine || q) {
+        for (let k = 0; k < n; k++) {
+          const pe = q ? q[ch * n + (i + k < n ? i + k : i + k - n)] : 0;
+          s += w[ch * n + k] * (affine ? (q ? scale * pe : 0) + shift : pe);
+        }
       }
       table[ch * n + i] = s;
     }
