@@ -277,21 +277,25 @@ export function winogradInputAdjoint(
 }
 
 /**
- * U[ξ] = (G g Gᵀ)_ξ row-major [16][O][C] from g [O, C, 3, 3], for output channels [start, end).
+ * U[ξ] = (G g Gᵀ)_ξ from g [O, C, 3, 3], for output channels [start, end), written straight into
+ * the GEMMs' A operand (row panels, ξ's block at u + ξ · block): [O, C] for the forward, or
+ * transposed, [C, O], for the input gradient. Packing a row-major U afterwards was a serial pass
+ * over all of it on the calling thread, as long as the transform itself at ParC-Net-XS's 2×2 maps.
  * G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
  */
-export function winogradFilter(g: usize, o: i32, c: i32, u: usize, start: i32, end: i32): void {
-  const block = <usize>o * <usize>c << 2;
+export function winogradFilter(g: usize, o: i32, c: i32, u: usize, block: usize, transposed: bool, start: i32, end: i32): void {
   for (let oc = start * c; oc < end * c; oc++) {
     const src = g + (<usize>oc * 9 << 2);
+    const oi = oc / c, ci = oc % c;
+    const r = transposed ? ci : oi, t = transposed ? oi : ci, k = transposed ? o : c;
     // Columns j of h = G g (over its rows r), then row r of U = h Gᵀ is G times h's row r.
     const h0 = timesG(load<f32>(src), load<f32>(src, 12), load<f32>(src, 24));
     const h1 = timesG(load<f32>(src, 4), load<f32>(src, 16), load<f32>(src, 28));
     const h2 = timesG(load<f32>(src, 8), load<f32>(src, 20), load<f32>(src, 32));
-    storeFour(u, block, ROW_MAJOR, oc, 0, 1, 1, timesG(f32x4.extract_lane(h0, 0), f32x4.extract_lane(h1, 0), f32x4.extract_lane(h2, 0)), 0);
-    storeFour(u, block, ROW_MAJOR, oc, 0, 1, 1, timesG(f32x4.extract_lane(h0, 1), f32x4.extract_lane(h1, 1), f32x4.extract_lane(h2, 1)), 4);
-    storeFour(u, block, ROW_MAJOR, oc, 0, 1, 1, timesG(f32x4.extract_lane(h0, 2), f32x4.extract_lane(h1, 2), f32x4.extract_lane(h2, 2)), 8);
-    storeFour(u, block, ROW_MAJOR, oc, 0, 1, 1, timesG(f32x4.extract_lane(h0, 3), f32x4.extract_lane(h1, 3), f32x4.extract_lane(h2, 3)), 12);
+    storeFour(u, block, ROW_PANELS, r, t, 0, k, timesG(f32x4.extract_lane(h0, 0), f32x4.extract_lane(h1, 0), f32x4.extract_lane(h2, 0)), 0);
+    storeFour(u, block, ROW_PANELS, r, t, 0, k, timesG(f32x4.extract_lane(h0, 1), f32x4.extract_lane(h1, 1), f32x4.extract_lane(h2, 1)), 4);
+    storeFour(u, block, ROW_PANELS, r, t, 0, k, timesG(f32x4.extract_lane(h0, 2), f32x4.extract_lane(h1, 2), f32x4.extract_lane(h2, 2)), 8);
+    storeFour(u, block, ROW_PANELS, r, t, 0, k, timesG(f32x4.extract_lane(h0, 3), f32x4.extract_lane(h1, 3), f32x4.extract_lane(h2, 3)), 12);
   }
 }
 

@@ -411,16 +411,14 @@ function blocks16(stride: number, padded: boolean): number {
   return at;
 }
 
-/** U[ξ] = G g Gᵀ, row-major [16][O][C], then each ξ's block packed as the A operand (transposed for the input gradient). */
+/** U[ξ] = G g Gᵀ, each ξ's block in row panels as the GEMMs' A operand (transposed, [C, O], for the input gradient). */
 function winogradFilterPanels(wp: number, g: Conv2DGeometry, transposed: boolean): Blocks {
-  const u = alloc(XI * g.o * g.c * 4);
-  parallelFor(g.o, 'winogradFilter', [wp, g.o, g.c, u], g.o * g.c * 64);
-  const [m, k] = transposed ? [g.c, g.o] : [g.o, g.c];
+  const m = transposed ? g.c : g.o;
+  const k = transposed ? g.o : g.c;
   const stride = rowPanelBytes(m, k);
-  const panels = alloc(stride * XI);
-  for (let xi = 0; xi < XI; xi++) {
-    wasm.packRows(u + xi * g.o * g.c * 4, transposed ? 1 : g.c, transposed ? g.c : 1, m, k, panels + xi * stride);
-  }
+  // The last panel's rows past m are zero, as packRows leaves them.
+  const panels = blocks16(stride, m % 4 !== 0);
+  parallelFor(g.o, 'winogradFilter', [wp, g.o, g.c, panels, stride, transposed ? 1 : 0], g.o * g.c * 64);
   return { at: panels, stride };
 }
 

@@ -228,7 +228,7 @@ export interface WinogradExports {
     dv: number, block: number, c: number, h: number, w: number, ph: number, pw: number, th: number, tw: number, tiles: number, dx: number,
     scratch: number, scratchBytes: number, chunk: number, start: number, end: number,
   ): void;
-  winogradFilter(g: number, o: number, c: number, u: number, start: number, end: number): void;
+  winogradFilter(g: number, o: number, c: number, u: number, block: number, transposed: number, start: number, end: number): void;
   winogradFilterAdjoint(du: number, block: number, o: number, c: number, dw: number, start: number, end: number): void;
   winogradScratchBytes(th: number, tw: number): number;
 }
