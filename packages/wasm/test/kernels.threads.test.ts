@@ -54,6 +54,41 @@ function cases(): [string, () => unknown][] {
       [`Conv2DBackpropFilter ${label}`, () => run('Conv2DBackpropFilter', x, g, w.shape, attrs)],
     );
   }
+  // Winograd (a dense 3×3 with 8 channels or more; O and C not multiples of 4) and a 1×1 conv on
+  // 2×2 maps (one GEMM over the batch's columns).
+  const xw = randn([13, 9, 6, 6], { seed: 40 });
+  const ww = randn([10, 9, 3, 3], { seed: 41 });
+  const gw = randn([13, 10, 6, 6], { seed: 42 });
+  const xs = randn([13, 12, 2, 2], { seed: 43 });
+  const wsmall = randn([10, 12, 1, 1], { seed: 44 });
+  const gs = randn([13, 10, 2, 2], { seed: 45 });
+  const affine = (o: number) => [Float64Array.from({ length: o }, (_, i) => 0.5 + i / o), Float64Array.from({ length: o }, (_, i) => i / o - 0.4)] as const;
+  list.push(
+    ['Conv2D Winograd', () => run('Conv2D', xw, ww, conv(1, 1))],
+    ['Conv2DNormAct Winograd', () => run('Conv2DNormAct', xw, ww, ...affine(10), 'silu', conv(1, 1))],
+    ['Conv2DBackpropInput Winograd', () => run('Conv2DBackpropInput', gw, ww, xw.shape, conv(1, 1))],
+    ['Conv2DBackpropFilter Winograd', () => run('Conv2DBackpropFilter', xw, gw, ww.shape, conv(1, 1))],
+    ['Conv2DNormAct 1×1 on 2×2 maps', () => run('Conv2DNormAct', xs, wsmall, ...affine(10), 'hardswish', conv(1, 0))],
+    ['Conv2DBackpropInput 1×1 on 2×2 maps', () => run('Conv2DBackpropInput', gs, wsmall, xs.shape, conv(1, 0))],
+    ['Conv2DBackpropFilter 1×1 on 2×2 maps', () => run('Conv2DBackpropFilter', xs, gs, wsmall.shape, conv(1, 0))],
+  );
+  // Inference's fused blocks, a job over the images each: the inverted residual (with its residual
+  // at stride 1) and the feed-forward pair.
+  const xi = randn([13, 6, 8, 8], { seed: 46 });
+  const stage = (weight: Tensor, act: 'silu' | 'hardswish' | null, attrs: Conv2DAttrs) => {
+    const [scale, shift] = affine(weight.shape[0]);
+    return { weight, scale, shift, activation: act, attrs };
+  };
+  const expand = stage(randn([24, 6, 1, 1], { seed: 47 }), 'silu', conv(1, 0));
+  const reduce = stage(randn([6, 24, 1, 1], { seed: 48 }), null, conv(1, 0));
+  for (const stride of [1, 2]) {
+    const depthwise = stage(randn([24, 1, 3, 3], { seed: 49 }), 'silu', conv(stride, 1, 24));
+    list.push([`InvertedResidualNormAct stride ${stride}`, () => run('InvertedResidualNormAct', xi, expand, depthwise, reduce, stride === 1 ? xi : null)]);
+  }
+  const xf = randn([13, 6, 4, 4], { seed: 50 });
+  const [normScale, normShift] = affine(6);
+  list.push(['FeedForwardNormAct', () => run('FeedForwardNormAct', xf, { scale: normScale, shift: normShift },
+    stage(randn([20, 6, 1, 1], { seed: 51 }), 'hardswish', conv(1, 0)), stage(randn([6, 20, 1, 1], { seed: 52 }), null, conv(1, 0)))]);
   const a = randn([2, 37, 29], { seed: 9 });
   const b = randn([2, 29, 23], { seed: 10 });
   list.push(['BatchMatMul', () => run('BatchMatMul', a, b, false, false)]);
