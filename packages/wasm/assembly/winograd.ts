@@ -24,14 +24,12 @@ import { gemm, rowPanels } from './gemm';
 const COLUMN_PANELS = 0; // B operand [K = R, N = T]: panels of 8 columns (t)
 const TRANSPOSED_PANELS = 1; // B operand [K = T, N = R]: panels of 8 columns (r)
 const ROW_PANELS = 2; // A operand [M = R, K = T]: panels of 4 rows (r)
-const ROW_MAJOR = 3; // plain [R, T]
 
 /** Where element (r, t) of a [R, T] operand goes in `layout`: its byte offset in ξ's block. */
 @inline function offset(layout: i32, r: i32, t: i32, rows: i32, tiles: i32): usize {
   if (layout == COLUMN_PANELS) return ((<usize>(t >> 3) * <usize>rows + <usize>r) << 5) + (<usize>(t & 7) << 2);
   if (layout == TRANSPOSED_PANELS) return ((<usize>(r >> 3) * <usize>tiles + <usize>t) << 5) + (<usize>(r & 7) << 2);
-  if (layout == ROW_PANELS) return ((<usize>(r >> 2) * <usize>tiles + <usize>t) << 4) + (<usize>(r & 3) << 2);
-  return (<usize>r * <usize>tiles + <usize>t) << 2;
+  return ((<usize>(r >> 2) * <usize>tiles + <usize>t) << 4) + (<usize>(r & 3) << 2); // ROW_PANELS
 }
 
 /** Floats per row of the padded scratch plane: the tiles' windows (2·tw + 2 columns). */

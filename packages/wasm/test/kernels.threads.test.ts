@@ -32,6 +32,8 @@ const conv = (stride: number, padding: number, groups = 1): Conv2DAttrs => ({ st
 /** The calls to compare, by label: 13 images (7 chunks of 2, or 7 filter slices), 78 planes, 20 channels, 15 element blocks. */
 function cases(): [string, () => unknown][] {
   const list: [string, () => unknown][] = [];
+  /** A norm's per-channel scale and shift for o channels. */
+  const affine = (o: number) => [Float64Array.from({ length: o }, (_, i) => 0.5 + i / o), Float64Array.from({ length: o }, (_, i) => i / o - 0.4)] as const;
   const x = randn([13, 6, 9, 9], { seed: 1 });
   const convs: [string, Tensor, Conv2DAttrs][] = [
     ['dense 3×3', randn([8, 6, 3, 3], { seed: 2 }), conv(1, 1)],
@@ -45,8 +47,7 @@ function cases(): [string, () => unknown][] {
     const y = run('Conv2D', x, w, attrs) as Tensor;
     const g = randn([...y.shape], { seed: 8 });
     const o = w.shape[0];
-    const scale = Float64Array.from({ length: o }, (_, i) => 0.5 + i / o);
-    const shift = Float64Array.from({ length: o }, (_, i) => i / o - 0.4);
+    const [scale, shift] = affine(o);
     list.push(
       [`Conv2D ${label}`, () => run('Conv2D', x, w, attrs)],
       [`Conv2DNormAct ${label}`, () => run('Conv2DNormAct', x, w, scale, shift, 'silu', attrs)],
@@ -62,7 +63,6 @@ function cases(): [string, () => unknown][] {
   const xs = randn([13, 12, 2, 2], { seed: 43 });
   const wsmall = randn([10, 12, 1, 1], { seed: 44 });
   const gs = randn([13, 10, 2, 2], { seed: 45 });
-  const affine = (o: number) => [Float64Array.from({ length: o }, (_, i) => 0.5 + i / o), Float64Array.from({ length: o }, (_, i) => i / o - 0.4)] as const;
   list.push(
     ['Conv2D Winograd', () => run('Conv2D', xw, ww, conv(1, 1))],
     ['Conv2DNormAct Winograd', () => run('Conv2DNormAct', xw, ww, ...affine(10), 'silu', conv(1, 1))],
